@@ -1,0 +1,195 @@
+"""Who is in the trial, and where: protocols, sites, participants and their transitions.
+
+This app knows nothing of schedules: ``scheduling`` depends on it, never the reverse
+(an import-linter contract checks it). When a participant's timeline inputs change, the
+services here send the one documented signal ``participants.signals.timeline_changed``.
+"""
+
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(f"“{value}” is not an IANA time zone such as Europe/Berlin.") from error
+
+
+class Protocol(models.Model):
+    """A study plan. Its phases and visit definitions are the scheduling app's plan data."""
+
+    code = models.SlugField(max_length=40, unique=True, help_text="Short code, e.g. SLE-001.")
+    title = models.CharField(max_length=300)
+    registry_id = models.CharField("registry id", max_length=40, blank=True)
+    sponsor = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class EligibilityCriterion(models.Model):
+    class Kind(models.TextChoices):
+        INCLUSION = "inclusion", "Inclusion"
+        EXCLUSION = "exclusion", "Exclusion"
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="criteria")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "kind", "order"]
+        verbose_name_plural = "eligibility criteria"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["protocol", "kind", "order"], name="criterion_order_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.order}: {self.text[:60]}"
+
+
+class Site(models.Model):
+    code = models.SlugField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. America/Los_Angeles. Dates and reminder times are local to it.",
+    )
+    coordinator_email = models.EmailField()
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} ({self.name})"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self, now: datetime.datetime | None = None) -> datetime.date:
+        """The site's own calendar date at ``now`` (default: the current instant)."""
+        return (now or timezone.now()).astimezone(self.zone).date()
+
+
+class Status(models.TextChoices):
+    SCREENING = "screening", "Screening"
+    ENROLLED = "enrolled", "Enrolled"
+    TREATMENT = "treatment", "Treatment"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    COMPLETED = "completed", "Completed"
+    SCREEN_FAILED = "screen_failed", "Screen failure"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+
+
+ACTIVE_STATUSES = frozenset(
+    {Status.SCREENING, Status.ENROLLED, Status.TREATMENT, Status.FOLLOW_UP}
+)
+LEFT_STATUSES = frozenset(
+    {Status.COMPLETED, Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP}
+)
+
+
+class ParticipantQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def left(self):
+        return self.filter(status__in=LEFT_STATUSES)
+
+
+class Participant(models.Model):
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="participants")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
+    subject_id = models.CharField(
+        "subject id", max_length=40, help_text="Pseudonymous id, e.g. SLE-001-101-004."
+    )
+    email = models.EmailField(help_text="Used only for visit reminders.")
+    consent_date = models.DateField(help_text="Informed consent; the screening phase starts here.")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.SCREENING, editable=False
+    )
+    left_on = models.DateField(
+        null=True, blank=True, editable=False, help_text="Date the participant left the trial."
+    )
+    reminders_enabled = models.BooleanField("reminders on", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = ParticipantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["subject_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["protocol", "subject_id"], name="subject_id_unique_in_protocol"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(left_on__isnull=True)
+                | models.Q(status__in=sorted(LEFT_STATUSES)),
+                name="left_on_only_when_left",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "status"])]
+
+    def __str__(self):
+        return self.subject_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def today(self, now=None) -> datetime.date:
+        return self.site.today(now)
+
+
+class Transition(models.Model):
+    """One change of a participant's status. Kept forever: a correction is a new record."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    effective_date = models.DateField()
+    reason = models.TextField(blank=True)
+    corrects = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        help_text="The earlier record whose effective date this one corrects.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    recorded_via = models.CharField(max_length=40, default="admin")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["participant", "recorded_at", "id"]
+        indexes = [models.Index(fields=["participant", "to_status"])]
+
+    def __str__(self):
+        return f"{self.participant}: {self.from_status or '—'} → {self.to_status} on {self.effective_date}"

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class SchedulingConfig(AppConfig):
+    name = "scheduling"
+    verbose_name = "Scheduling: plans, visits and reminders"
+
+    def ready(self):
+        from participants.signals import timeline_changed
+
+        from . import receivers
+
+        timeline_changed.connect(
+            receivers.rebuild_on_timeline_change, dispatch_uid="scheduling.rebuild"
+        )

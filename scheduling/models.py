@@ -1,0 +1,281 @@
+"""Protocol plans (phases, visit definitions, reminder rules), visits and reminders."""
+
+import datetime
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from participants.models import Participant, Protocol, Site
+
+from . import engine
+
+
+class Unit(models.TextChoices):
+    DAYS = engine.DAYS, "days"
+    WEEKS = engine.WEEKS, "weeks"
+    MONTHS = engine.MONTHS, "months"
+
+
+class Phase(models.Model):
+    """A phase (CDISC epoch) of a protocol, in order. The first starts on the consent date."""
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
+    order = models.PositiveSmallIntegerField()
+    code = models.SlugField(
+        max_length=40,
+        help_text="A transition to the participant status of the same name (treatment, "
+        "follow_up) records this phase's actual start.",
+    )
+    name = models.CharField(max_length=100)
+    length = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    unit = models.CharField(max_length=6, choices=Unit.choices)
+    is_day_one = models.BooleanField(
+        "starts study Day 1", default=False, help_text="Study Day 1 is this phase's start."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "code"], name="phase_code_unique"),
+            models.UniqueConstraint(fields=["protocol", "order"], name="phase_order_unique"),
+            models.UniqueConstraint(
+                fields=["protocol"],
+                condition=models.Q(is_day_one=True),
+                name="one_day_one_phase_per_protocol",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.length} {self.unit})"
+
+    def as_plan(self) -> engine.PhasePlan:
+        return engine.PhasePlan(self.code, self.length, self.unit)
+
+
+class VisitDefinition(models.Model):
+    """A planned visit of a phase: offset from the phase start and an acceptable window."""
+
+    protocol = models.ForeignKey(
+        Protocol, on_delete=models.CASCADE, related_name="visit_definitions"
+    )
+    phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="visit_definitions")
+    order = models.PositiveSmallIntegerField(default=0)
+    code = models.SlugField(max_length=20)
+    name = models.CharField(max_length=200)
+    offset = models.PositiveIntegerField(help_text="From the phase start.")
+    unit = models.CharField(max_length=6, choices=Unit.choices, default=Unit.DAYS)
+    window_before = models.PositiveIntegerField("window − days", default=0)
+    window_after = models.PositiveIntegerField("window + days", default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "code"], name="visit_code_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.name})"
+
+    def as_plan(self) -> engine.VisitPlan:
+        return engine.VisitPlan(
+            self.code,
+            self.phase.code,
+            self.offset,
+            self.unit,
+            self.window_before,
+            self.window_after,
+        )
+
+
+class VisitStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    COMPLETED = "completed", "Completed"
+    MISSED = "missed", "Missed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+UNSCHEDULED_CODE = "UNS"
+
+
+class VisitQuerySet(models.QuerySet):
+    def open(self):
+        """Visits still to be done: not completed, not cancelled."""
+        return self.filter(actual_date__isnull=True, cancelled=False)
+
+    def for_schedule(self):
+        return self.select_related("participant__site", "definition__phase")
+
+
+class Visit(models.Model):
+    """One participant's visit: planned from a definition, or unscheduled (code UNS).
+
+    ``status_on(today)`` derives the status; only ``cancelled`` and the actual date are stored,
+    so "missed" can never be stale.
+    """
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="visits")
+    definition = models.ForeignKey(
+        VisitDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="visits"
+    )
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+    phase = models.CharField(max_length=40, help_text="Phase code.")
+    planned_date = models.DateField()
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True)
+    study_day = models.IntegerField(
+        null=True, blank=True, editable=False, help_text="Study day of the planned date."
+    )
+    actual_date = models.DateField(null=True, blank=True)
+    booked_time = models.TimeField(
+        null=True, blank=True, help_text="Local time booked at the site (optional)."
+    )
+    cancelled = models.BooleanField(default=False, editable=False)
+    reason = models.TextField(blank=True, help_text="Why an unscheduled visit took place.")
+    sequence = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised on every reschedule (iCalendar SEQUENCE)."
+    )
+    history = HistoricalRecords()
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["participant", "planned_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "definition"],
+                condition=models.Q(definition__isnull=False),
+                name="one_visit_per_definition",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_start__isnull=True)
+                | models.Q(window_start__lte=models.F("planned_date")),
+                name="window_starts_before_planned",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_end__isnull=True)
+                | models.Q(window_end__gte=models.F("planned_date")),
+                name="window_ends_after_planned",
+            ),
+        ]
+        indexes = [models.Index(fields=["planned_date"]), models.Index(fields=["window_end"])]
+
+    def __str__(self):
+        return f"{self.participant} {self.code} {self.planned_date}"
+
+    @property
+    def is_unscheduled(self) -> bool:
+        return self.definition_id is None
+
+    def status_on(self, today: datetime.date) -> str:
+        if self.actual_date is not None:
+            return VisitStatus.COMPLETED
+        if self.cancelled:
+            return VisitStatus.CANCELLED
+        if engine.is_missed(self.window_end, self.actual_date, today):
+            return VisitStatus.MISSED
+        return VisitStatus.SCHEDULED
+
+    @property
+    def is_deviation(self) -> bool:
+        return engine.is_deviation(self.actual_date, self.window_start, self.window_end)
+
+
+class Audience(models.TextChoices):
+    PARTICIPANT = "participant", "Participant email before each visit"
+    COORDINATOR_DIGEST = "coordinator_digest", "Daily coordinator digest per site"
+
+
+class ReminderRule(models.Model):
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="reminder_rules")
+    audience = models.CharField(max_length=20, choices=Audience.choices)
+    lead_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text="Days before the visit (participant reminders).",
+    )
+    local_time = models.TimeField(help_text="Send time in the site's own time zone.")
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "audience", "-lead_days"]
+
+    def __str__(self):
+        if self.audience == Audience.PARTICIPANT:
+            return f"Participant, {self.lead_days} d before at {self.local_time:%H:%M}"
+        return f"Coordinator digest at {self.local_time:%H:%M}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class OutboxMessage(models.Model):
+    """A durable email to send once: claimed, sent, retried and closed by the dispatcher."""
+
+    due_at = models.DateTimeField(help_text="Aware UTC instant.")
+    status = models.CharField(
+        max_length=12, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A claim by a dispatcher, valid until this instant."
+    )
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Reminder(OutboxMessage):
+    """One participant reminder per (visit, rule, planned date)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="reminders")
+    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="reminders")
+    planned_date = models.DateField(help_text="The visit date this reminder was computed for.")
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "rule", "planned_date"], name="one_reminder_per_visit_rule_date"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self):
+        return f"Reminder {self.pk} for {self.visit} ({self.rule})"
+
+
+class SiteDigest(OutboxMessage):
+    """The coordinator digest of one site for one local day."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="digests")
+    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="digests")
+    local_date = models.DateField()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "rule", "local_date"], name="one_digest_per_site_rule_day"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self):
+        return f"Digest {self.site.code} {self.local_date}"

@@ -1,0 +1,83 @@
+"""Keeping a participant's reminder rows (the outbox) in step with the schedule.
+
+Reminders are derived from the schedule: ``sync_reminders`` runs in the transaction of every
+schedule change. It creates the rows the schedule calls for and cancels pending rows it no
+longer calls for; rows already sent, failed, expired or superseded are history and untouched.
+"""
+
+from django.db.models import Q
+
+from participants.models import Participant
+
+from . import engine
+from .models import Audience, OutboxStatus, Reminder, ReminderRule, Visit
+
+
+def _wanted(participant: Participant, visits: list[Visit], rules: list[ReminderRule]):
+    """(visit id, rule id, planned date) → due instant, for every reminder the schedule wants."""
+    if not participant.is_active or not participant.reminders_enabled:
+        return {}
+    zone = participant.site.zone
+    today = participant.site.today()
+    wanted = {}
+    for visit in visits:
+        # Only visits still ahead can be reminded of; one planned today or earlier never will.
+        if visit.cancelled or visit.actual_date is not None or visit.planned_date <= today:
+            continue
+        for rule in rules:
+            due = engine.reminder_due_at(visit.planned_date, rule.lead_days, rule.local_time, zone)
+            wanted[(visit.id, rule.id, visit.planned_date)] = due
+    return wanted
+
+
+def sync_reminders(participant: Participant, visits: list[Visit]) -> None:
+    """Create, re-time, revive or cancel this participant's reminders to match its visits.
+
+    A fixed number of queries whatever the number of visits.
+    """
+    rules = list(
+        ReminderRule.objects.filter(
+            protocol_id=participant.protocol_id, audience=Audience.PARTICIPANT, active=True
+        )
+    )
+    wanted = _wanted(participant, visits, rules)
+    existing = {
+        (r.visit_id, r.rule_id, r.planned_date): r
+        # Lock the rows: a dispatcher sending one of them right now commits first, and its
+        # row is then read as sent, never overwritten as cancelled.
+        for r in Reminder.objects.select_for_update(of=("self",))
+        .filter(visit__participant=participant)
+        .filter(
+            Q(status__in=[OutboxStatus.PENDING, OutboxStatus.CANCELLED])
+            | Q(visit_id__in=[v.id for v in visits], planned_date__in={k[2] for k in wanted})
+        )
+    }
+    to_create, to_update = [], []
+    for key, due in wanted.items():
+        reminder = existing.get(key)
+        if reminder is None:
+            visit_id, rule_id, planned = key
+            to_create.append(
+                Reminder(visit_id=visit_id, rule_id=rule_id, planned_date=planned, due_at=due)
+            )
+        elif reminder.status == OutboxStatus.CANCELLED:
+            # The visit came back to this date (or reminders were turned back on): due again.
+            reminder.status = OutboxStatus.PENDING
+            reminder.due_at = due
+            reminder.next_attempt_at = None
+            reminder.last_error = ""
+            to_update.append(reminder)
+        elif reminder.status == OutboxStatus.PENDING and reminder.due_at != due:
+            reminder.due_at = due
+            to_update.append(reminder)
+    for key, reminder in existing.items():
+        if key not in wanted and reminder.status == OutboxStatus.PENDING:
+            reminder.status = OutboxStatus.CANCELLED
+            reminder.claimed_until = None
+            to_update.append(reminder)
+    if to_create:
+        Reminder.objects.bulk_create(to_create)
+    if to_update:
+        Reminder.objects.bulk_update(
+            to_update, ["status", "due_at", "next_attempt_at", "last_error", "claimed_until"]
+        )

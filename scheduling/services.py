@@ -1,0 +1,231 @@
+"""Writes about schedules: building and re-anchoring visits, recording them, and keeping each
+participant's reminders in step, all inside the caller's transaction.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from participants.models import Participant
+from participants.services import actual_phase_starts
+
+from . import engine
+from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
+from .reminders import sync_reminders
+
+_REANCHORED_FIELDS = ["planned_date", "window_start", "window_end", "study_day", "cancelled", "sequence"]
+
+
+def protocol_plan(protocol_id: int) -> tuple[list[Phase], list[VisitDefinition]]:
+    phases = list(Phase.objects.filter(protocol_id=protocol_id).order_by("order"))
+    definitions = list(
+        VisitDefinition.objects.filter(protocol_id=protocol_id)
+        .select_related("phase")
+        .order_by("order", "id")
+    )
+    return phases, definitions
+
+
+def day_one_phase(phases: list[Phase]) -> Phase:
+    for phase in phases:
+        if phase.is_day_one:
+            return phase
+    # A protocol without an explicit anchor counts study days from its second phase (the first
+    # after screening), or its only one.
+    return phases[1] if len(phases) > 1 else phases[0]
+
+
+@transaction.atomic
+def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> list[Visit]:
+    """Create or re-anchor every planned visit of ``participant`` from the protocol plan.
+
+    Completed visits never move; visits planned after the day the participant left the trial
+    are cancelled; a visit whose planned date changes has its sequence raised (calendars
+    update the entry). Reminders follow in the same transaction. The number of queries does
+    not depend on the number of visits.
+    """
+    participant = Participant.objects.select_related("site", "protocol").get(pk=participant.pk)
+    phases, definitions = protocol_plan(participant.protocol_id)
+    if not phases:
+        return []
+    starts = actual_phase_starts(participant)
+    phase_plans = [phase.as_plan() for phase in phases]
+    day_one = engine.day_one(
+        phase_plans, day_one_phase(phases).code, participant.consent_date, starts
+    )
+    planned = {
+        visit.code: visit
+        for visit in engine.plan_visits(
+            phase_plans, [d.as_plan() for d in definitions], participant.consent_date, starts
+        )
+    }
+    existing = {v.definition_id: v for v in participant.visits.all() if v.definition_id}
+    left_on = participant.left_on
+    to_create, to_update = [], []
+    for definition in definitions:
+        plan = planned[definition.code]
+        visit = existing.get(definition.id)
+        if visit is None:
+            visit = Visit(
+                participant=participant,
+                definition=definition,
+                code=definition.code,
+                name=definition.name,
+                phase=definition.phase.code,
+            )
+            to_create.append(visit)
+        elif visit.actual_date is not None:
+            # Done: its dates and window stay as they were when it happened.
+            day = engine.study_day(visit.planned_date, day_one)
+            if visit.study_day != day:
+                visit.study_day = day
+                to_update.append(visit)
+            continue
+        else:
+            to_update.append(visit)
+            if visit.planned_date != plan.planned:
+                visit.sequence += 1
+        visit.planned_date = plan.planned
+        visit.window_start = plan.window_start
+        visit.window_end = plan.window_end
+        visit.study_day = engine.study_day(plan.planned, day_one)
+        visit.cancelled = left_on is not None and plan.planned > left_on
+    for visit in participant.visits.all():
+        if visit.definition_id is None and visit.actual_date is None:
+            visit.study_day = engine.study_day(visit.planned_date, day_one)
+            visit.cancelled = left_on is not None and visit.planned_date > left_on
+            to_update.append(visit)
+    change_reason = reason or "Schedule rebuilt"
+    if to_create:
+        bulk_create_with_history(
+            to_create, Visit, default_user=by, default_change_reason=change_reason
+        )
+    if to_update:
+        bulk_update_with_history(
+            to_update,
+            Visit,
+            _REANCHORED_FIELDS,
+            default_user=by,
+            default_change_reason=change_reason,
+        )
+    visits = sorted(participant.visits.all(), key=lambda v: (v.planned_date, v.id))
+    sync_reminders(participant, visits)
+    return visits
+
+
+def _site_today_check(participant: Participant, on: datetime.date, field: str, now=None) -> None:
+    site_today = participant.site.today(now)
+    if on > site_today:
+        raise ValidationError(
+            {
+                field: f"{on.isoformat()} is in the future at site {participant.site.code} "
+                f"(today there is {site_today.isoformat()})."
+            }
+        )
+    if on < participant.consent_date:
+        raise ValidationError(
+            {field: f"{on.isoformat()} is before consent ({participant.consent_date.isoformat()})."}
+        )
+
+
+@transaction.atomic
+def record_visit(
+    participant: Participant,
+    visit_code: str,
+    *,
+    on: datetime.date,
+    by=None,
+    reason: str = "",
+    now=None,
+) -> Visit:
+    """Record the actual date of a planned visit. Outside its window it is a deviation (flagged,
+    still recorded). Changing an already recorded date is a correction and needs a reason."""
+    participant = Participant.objects.select_related("site").get(pk=participant.pk)
+    if visit_code == UNSCHEDULED_CODE:
+        raise ValidationError(
+            {"visit_code": "Unscheduled visits are added with their own date and reason."}
+        )
+    try:
+        visit = participant.visits.select_for_update().get(code=visit_code)
+    except Visit.DoesNotExist:
+        codes = ", ".join(participant.visits.exclude(code=UNSCHEDULED_CODE).values_list("code", flat=True))
+        raise ValidationError(
+            {"visit_code": f"{participant} has no visit {visit_code} (visits: {codes})."}
+        ) from None
+    _site_today_check(participant, on, "on", now)
+    if visit.cancelled:
+        raise ValidationError(
+            {"visit_code": f"{visit_code} was cancelled: {participant} left the trial on "
+             f"{participant.left_on.isoformat()}."}
+        )
+    if visit.actual_date is not None:
+        if visit.actual_date == on:
+            return visit
+        if not reason.strip():
+            raise ValidationError(
+                {"reason": f"{visit_code} was already recorded on {visit.actual_date.isoformat()}; "
+                 "a correction needs a reason."}
+            )
+    visit.actual_date = on
+    visit._change_reason = reason.strip() or "Visit recorded"
+    if by is not None:
+        visit._history_user = by
+    visit.save(update_fields=["actual_date"])
+    rebuild_schedule(participant, by=by)
+    visit.refresh_from_db()
+    return visit
+
+
+@transaction.atomic
+def add_unscheduled_visit(
+    participant: Participant,
+    *,
+    on: datetime.date,
+    reason: str,
+    name: str = "Unscheduled visit",
+    happened: bool = True,
+    by=None,
+    now=None,
+) -> Visit:
+    """Add an unscheduled visit (code UNS): no window, a reason required. A visit that
+    happened records its actual date; one booked ahead is planned and gets reminders."""
+    participant = Participant.objects.select_related("site").get(pk=participant.pk)
+    if not reason.strip():
+        raise ValidationError({"reason": "An unscheduled visit needs a reason."})
+    if not participant.is_active:
+        raise ValidationError(
+            {"participant": f"{participant} left the trial on {participant.left_on.isoformat()}."}
+        )
+    if happened:
+        _site_today_check(participant, on, "on", now)
+    elif on <= participant.site.today(now):
+        raise ValidationError({"on": "A booked unscheduled visit must be after today."})
+    visit = Visit(
+        participant=participant,
+        code=UNSCHEDULED_CODE,
+        name=name,
+        phase=_phase_on(participant, on),
+        planned_date=on,
+        actual_date=on if happened else None,
+        reason=reason.strip(),
+    )
+    visit._change_reason = reason.strip()
+    if by is not None:
+        visit._history_user = by
+    visit.save()
+    rebuild_schedule(participant, by=by)
+    visit.refresh_from_db()
+    return visit
+
+
+def _phase_on(participant: Participant, day: datetime.date) -> str:
+    phases, _ = protocol_plan(participant.protocol_id)
+    current = phases[0].code if phases else ""
+    for start in engine.phase_starts(
+        [p.as_plan() for p in phases], participant.consent_date, actual_phase_starts(participant)
+    ):
+        if start.start <= day:
+            current = start.code
+    return current
