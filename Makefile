@@ -31,7 +31,7 @@ lint: install
 
 test: install lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
-		$(PY) scripts/preflight.py
+		$(PY) -m tests.preflight
 	$(PY) manage.py check --fail-level WARNING
 	DEBUG=false SECRET_KEY=check-deploy-only-$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM ALLOWED_HOSTS=trialsite.example \
 		$(PY) manage.py check --deploy --fail-level WARNING

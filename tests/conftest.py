@@ -1,0 +1,70 @@
+"""Fixtures for the whole suite: real PostgreSQL and Redis, the SLE-001 plan, factories."""
+
+import datetime
+import importlib
+import os
+
+import pytest
+from django.apps import apps as django_apps
+
+from tests import preflight
+
+
+def pytest_configure(config):
+    # One line and a stop, rather than a traceback per test, when a service is down.
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        address, ok = preflight.reachable(os.environ["DATABASE_URL"], 5432)
+        if not ok:
+            pytest.exit(f"PostgreSQL is unreachable at {address}; {preflight.HINT}", returncode=3)
+    if os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
+        address, ok = preflight.reachable(os.environ["CELERY_BROKER_URL"], 6379)
+        if not ok:
+            pytest.exit(f"Redis is unreachable at {address}; {preflight.HINT}", returncode=3)
+
+
+def load_sle001():
+    """The SLE-001 plan as `migrate` loads it (again after a transactional test flushed it)."""
+    seed = importlib.import_module("scheduling.migrations.0002_sle001_protocol")
+    seed.load(django_apps, None)
+    from participants.models import Protocol
+
+    return Protocol.objects.get(code="SLE-001")
+
+
+@pytest.fixture
+def protocol(db):
+    return load_sle001()
+
+
+@pytest.fixture
+def site_ocn(db):
+    from tests.factories import SiteFactory
+
+    return SiteFactory(code="OCN", name="Oceanside", timezone="America/Los_Angeles")
+
+
+@pytest.fixture
+def site_ber(db):
+    from tests.factories import SiteFactory
+
+    return SiteFactory(code="BER", name="Berlin", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def make_participant(protocol, site_ocn):
+    """Create participants through the service, as staff would (schedule and reminders too)."""
+    from participants.services import create_participant
+
+    counter = iter(range(1, 10_000))
+
+    def make(consent_date=datetime.date(2026, 1, 5), site=None, subject_id=None, **kwargs):
+        return create_participant(
+            protocol=protocol,
+            site=site or site_ocn,
+            subject_id=subject_id or f"SLE-001-101-{next(counter):03d}",
+            email=kwargs.pop("email", "participant@example.org"),
+            consent_date=consent_date,
+            **kwargs,
+        )
+
+    return make
