@@ -6,6 +6,7 @@ so the web server, the worker and beat can each call it. Production sets CELERY_
 never reaches this module.
 """
 
+import contextlib
 import subprocess
 import time
 from pathlib import Path
@@ -53,7 +54,6 @@ def ensure_running(socket_path: Path, timeout: float = 10.0) -> None:
 def stop(socket_path: Path) -> None:
     """Shut the embedded server down (the demo runner calls this on Ctrl-C)."""
     if _answers(socket_path):
-        try:
+        # Shutdown closes the connection before it answers.
+        with contextlib.suppress(redis.exceptions.ConnectionError):
             redis.Redis(unix_socket_path=str(socket_path)).shutdown(nosave=True)
-        except redis.exceptions.ConnectionError:
-            pass  # shutdown closes the connection before it answers
