@@ -1,0 +1,113 @@
+"""Configuration from the environment, as the README's table says."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _django(code: str, **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "trialsite.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_secret_key_outside_debug_is_a_one_line_start_up_error():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "SECRET_KEY"},
+            "DEBUG": "false",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_embedded_defaults_use_sqlite_under_var_and_a_socket_broker(tmp_path):
+    result = _django(
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], "
+        "s.CELERY_BROKER_URL, s.EMAIL_BACKEND, s.TIME_ZONE, s.USE_TZ)",
+        VAR_DIR=str(tmp_path),
+        CELERY_BROKER_URL="",
+        EMAIL_URL="",
+    )
+    engine, name, broker, backend, zone, use_tz = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert name == str(tmp_path / "trialsite.sqlite3")
+    assert broker == f"redis+socket://{tmp_path / 'redis' / 'redis.sock'}"
+    assert backend == "trialsite.mail.FolderAndConsoleBackend"
+    assert (zone, use_tz) == ("UTC", "True")
+
+
+def test_environment_variables_configure_database_broker_and_mail():
+    result = _django(
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['HOST'], s.CELERY_BROKER_URL, s.EMAIL_HOST, s.EMAIL_PORT, "
+        "s.DEFAULT_FROM_EMAIL.split()[-1])",
+        DATABASE_URL="postgres://u:p@db.internal:5433/trial",
+        CELERY_BROKER_URL="redis://broker.internal:6379/3",
+        EMAIL_URL="smtp://mail.internal:2525",
+        DEFAULT_FROM_EMAIL="Visits <visits@site.example>",
+    )
+    assert result.stdout.split() == [
+        "db.internal",
+        "redis://broker.internal:6379/3",
+        "mail.internal",
+        "2525",
+        "<visits@site.example>",
+    ]
+
+
+def test_embedded_broker_starts_once_and_answers(tmp_path):
+    from trialsite import embedded_redis
+
+    socket_path = tmp_path / "redis" / "redis.sock"
+    try:
+        embedded_redis.ensure_running(socket_path)
+        embedded_redis.ensure_running(socket_path)  # a second caller finds it running
+        assert embedded_redis._answers(socket_path)
+    finally:
+        embedded_redis.stop(socket_path)
+    assert not embedded_redis._answers(socket_path)
+
+
+def test_docker_compose_file_is_valid_with_the_example_env(tmp_path):
+    # Debian's docker-compose validates offline; .ci/run installs it.
+    assert shutil.which("docker-compose"), (
+        "docker-compose is not installed (apt-get install docker-compose)"
+    )
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    result = subprocess.run(
+        ["docker-compose", "config", "--services"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == {
+        "postgres",
+        "redis",
+        "mailpit",
+        "migrate",
+        "web",
+        "worker",
+        "beat",
+    }
