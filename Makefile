@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Everything else is a helper.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
