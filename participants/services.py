@@ -5,8 +5,11 @@ Every function validates first, writes inside ``transaction.atomic()``, and send
 """
 
 import datetime
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -95,8 +98,23 @@ def create_participant(
     return participant
 
 
+def effective_transitions(participant: Participant) -> list[Transition]:
+    """The participant's lifecycle as it now stands, in order: one record per status change,
+    each the latest correction of it (corrections are new records, never edits)."""
+    latest: dict[int, Transition] = {}  # original record id → its latest correction
+    original_of: dict[int, int] = {}
+    for record in participant.transitions.order_by("recorded_at", "id"):
+        if record.corrects_id is None:
+            original_of[record.id] = record.id
+        else:
+            original_of[record.id] = original_of[record.corrects_id]
+        latest[original_of[record.id]] = record
+    return list(latest.values())
+
+
 def _latest_transition(participant: Participant) -> Transition | None:
-    return participant.transitions.order_by("-recorded_at", "-id").first()
+    lifecycle = effective_transitions(participant)
+    return lifecycle[-1] if lifecycle else None
 
 
 @transaction.atomic
@@ -116,23 +134,30 @@ def record_transition(
     Leaving the trial (completion or an exit) records the date; the schedule then cancels
     every visit planned after it.
     """
-    participant = Participant.objects.select_for_update().select_related("site").get(
-        pk=participant.pk
+    participant = (
+        Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
     )
     if target not in Status.values:
         raise ValidationError({"target": f"“{target}” is not a status."})
     current = participant.status
     if target not in ALLOWED_TRANSITIONS[current]:
         allowed = ", ".join(allowed_targets(participant)) or "none: the participant has left"
+        hint = (
+            " Treatment needs enrolment (eligibility confirmed) first."
+            if target == Status.TREATMENT and current == Status.SCREENING
+            else ""
+        )
         raise ValidationError(
             {
                 "target": f"A participant in {Status(current).label.lower()} cannot move to "
-                f"{Status(target).label.lower()} (allowed: {allowed})."
+                f"{Status(target).label.lower()} (allowed: {allowed}).{hint}"
             }
         )
     reason = (reason or "").strip()
     if target in REASON_REQUIRED and not reason:
-        raise ValidationError({"reason": f"A reason is required for {Status(target).label.lower()}."})
+        raise ValidationError(
+            {"reason": f"A reason is required for {Status(target).label.lower()}."}
+        )
     site_today = participant.site.today(now)
     if on > site_today:
         raise ValidationError(
@@ -181,12 +206,249 @@ def set_reminders(participant: Participant, enabled: bool, *, reason: str = "", 
 
 
 def actual_phase_starts(participant: Participant) -> dict[str, datetime.date]:
-    """Actual start of each status-named phase: the latest record of a transition into it."""
-    starts: dict[str, datetime.date] = {}
-    for status, effective in (
-        participant.transitions.order_by("recorded_at", "id").values_list(
-            "to_status", "effective_date"
+    """Actual start of each status-named phase: the effective date of the transition into it
+    (as corrected, where a correction was recorded)."""
+    return {
+        record.to_status: record.effective_date for record in effective_transitions(participant)
+    }
+
+
+@transaction.atomic
+def correct_transition(
+    transition: Transition,
+    *,
+    on: datetime.date,
+    reason: str,
+    by=None,
+    via: str = "admin",
+    now=None,
+) -> Transition:
+    """Correct the effective date of a recorded transition: a new record that ``corrects`` it,
+    with a reason; the original stays. The schedule re-anchors on the corrected date.
+
+    The corrected date obeys the rules of the original: not in the site's future, not before
+    the transition before it, not after the one after it.
+    """
+    participant = (
+        Participant.objects.select_for_update()
+        .select_related("site")
+        .get(pk=transition.participant_id)
+    )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "A correction needs a reason."})
+    lifecycle = effective_transitions(participant)
+    if transition not in lifecycle:
+        raise ValidationError(
+            {"transition": "This record was already corrected; correct its latest correction."}
         )
-    ):
-        starts[status] = effective
-    return starts
+    position = lifecycle.index(transition)
+    if position == 0:
+        raise ValidationError(
+            {"transition": "Screening starts on the consent date; it is not corrected here."}
+        )
+    site_today = participant.site.today(now)
+    if on > site_today:
+        raise ValidationError(
+            {
+                "on": f"{on.isoformat()} is in the future at site {participant.site.code} "
+                f"(today there is {site_today.isoformat()})."
+            }
+        )
+    before = lifecycle[position - 1]
+    if on < before.effective_date:
+        raise ValidationError(
+            {
+                "on": f"{on.isoformat()} is before the previous transition "
+                f"({before.get_to_status_display().lower()} on "
+                f"{before.effective_date.isoformat()})."
+            }
+        )
+    if position + 1 < len(lifecycle):
+        after = lifecycle[position + 1]
+        if on > after.effective_date:
+            raise ValidationError(
+                {
+                    "on": f"{on.isoformat()} is after the next transition "
+                    f"({after.get_to_status_display().lower()} on "
+                    f"{after.effective_date.isoformat()})."
+                }
+            )
+    correction = Transition.objects.create(
+        participant=participant,
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        effective_date=on,
+        reason=reason,
+        corrects=transition,
+        recorded_by=by,
+        recorded_via=via,
+        recorded_at=now or timezone.now(),
+    )
+    if transition.to_status in LEFT_STATUSES and participant.left_on != on:
+        participant.left_on = on
+        participant._change_reason = f"Correction: {reason}"
+        participant.save(update_fields=["left_on"])
+    _notify(participant)
+    return correction
+
+
+# Imports from files: every row is checked, and one bad row saves nothing.
+
+
+class RowError(NamedTuple):
+    line: int
+    field: str
+    message: str
+
+
+class ImportRejected(Exception):
+    """An import refused as a whole; ``errors`` lists every problem found, by line."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} error(s); nothing was saved.")
+
+
+def _row_errors(line: int, error: ValidationError) -> list[RowError]:
+    if hasattr(error, "error_dict"):
+        return [
+            RowError(line, "row" if field == "__all__" else field, message)
+            for field, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return [RowError(line, "row", message) for message in error.messages]
+
+
+def parse_iso_date(value: str) -> datetime.date:
+    """A date written YYYY-MM-DD; ValueError with a sentence otherwise."""
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"“{value}” is not a date (YYYY-MM-DD).") from None
+
+
+SITE_FIELDS = ("code", "name", "timezone", "coordinator_email", "address", "phone")
+
+
+@transaction.atomic
+def import_sites(
+    rows: Iterable[tuple[int, Mapping[str, str]]], *, by=None, via: str = "admin"
+) -> dict[str, int]:
+    """Create or update sites by code from ``(line, values)`` rows; a value left out (or a
+    column absent) keeps what is stored. All or nothing: raises ImportRejected listing every
+    error. Returns how many were created, updated and unchanged."""
+    rows = [(line, {k: (v or "").strip() for k, v in values.items()}) for line, values in rows]
+    stored = Site.objects.in_bulk([values.get("code", "") for _, values in rows], field_name="code")
+    errors: list[RowError] = []
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    first_line: dict[str, int] = {}
+    for line, values in rows:
+        code = values.get("code", "")
+        if code in first_line:
+            errors.append(
+                RowError(
+                    line,
+                    "code",
+                    f"{code} appears twice in the file (first on line {first_line[code]}).",
+                )
+            )
+            continue
+        first_line[code] = line
+        site = stored.get(code) or Site(code=code)
+        before = {field: getattr(site, field) for field in SITE_FIELDS}
+        for field in SITE_FIELDS:
+            if field in values and field != "code":
+                setattr(site, field, values[field])
+        try:
+            site.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            errors.extend(_row_errors(line, error))
+            continue
+        if site.pk is None:
+            counts["created"] += 1
+        elif before == {field: getattr(site, field) for field in SITE_FIELDS}:
+            counts["unchanged"] += 1
+            continue
+        else:
+            counts["updated"] += 1
+        site._change_reason = f"Imported ({via})"
+        if by is not None:
+            site._history_user = by
+        site.save()
+    if errors:
+        raise ImportRejected(errors)  # leaving the atomic block by an exception saves nothing
+    return counts
+
+
+@transaction.atomic
+def import_participants(
+    protocol: Protocol,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    *,
+    by=None,
+    via: str = "admin",
+    now=None,
+) -> list[Participant]:
+    """Create one participant per ``(line, values)`` row (subject_id, site_code, email,
+    consent_date), each with its full schedule, through :func:`create_participant`.
+    All or nothing: raises ImportRejected listing every error of every row."""
+    rows = [(line, {k: (v or "").strip() for k, v in values.items()}) for line, values in rows]
+    sites = Site.objects.in_bulk(
+        [values.get("site_code", "") for _, values in rows], field_name="code"
+    )
+    errors: list[RowError] = []
+    created: list[Participant] = []
+    first_line: dict[str, int] = {}
+    for line, values in rows:
+        row_errors: list[RowError] = []
+        subject_id = values.get("subject_id", "")
+        if subject_id in first_line:
+            row_errors.append(
+                RowError(
+                    line,
+                    "subject_id",
+                    f"{subject_id} appears twice in the file (first "
+                    f"on line {first_line[subject_id]}).",
+                )
+            )
+        elif subject_id:
+            first_line[subject_id] = line
+        site = sites.get(values.get("site_code", ""))
+        if site is None:
+            row_errors.append(
+                RowError(line, "site_code", f"“{values.get('site_code', '')}” is not a site code.")
+            )
+        try:
+            validate_email(values.get("email", ""))
+        except ValidationError:
+            row_errors.append(
+                RowError(line, "email", f"“{values.get('email', '')}” is not an email address.")
+            )
+        try:
+            consent_date = parse_iso_date(values.get("consent_date", ""))
+        except ValueError as error:
+            row_errors.append(RowError(line, "consent_date", str(error)))
+            consent_date = None
+        if not row_errors:
+            try:
+                created.append(
+                    create_participant(
+                        protocol=protocol,
+                        site=site,
+                        subject_id=subject_id,
+                        email=values["email"],
+                        consent_date=consent_date,
+                        by=by,
+                        via=via,
+                        now=now,
+                    )
+                )
+            except ValidationError as error:
+                row_errors.extend(_row_errors(line, error))
+        errors.extend(row_errors)
+    if errors:
+        raise ImportRejected(errors)  # leaving the atomic block by an exception saves nothing
+    return created

@@ -15,7 +15,14 @@ from . import engine
 from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
 from .reminders import sync_reminders
 
-_REANCHORED_FIELDS = ["planned_date", "window_start", "window_end", "study_day", "cancelled", "sequence"]
+_REANCHORED_FIELDS = [
+    "planned_date",
+    "window_start",
+    "window_end",
+    "study_day",
+    "cancelled",
+    "sequence",
+]
 
 
 def protocol_plan(protocol_id: int) -> tuple[list[Phase], list[VisitDefinition]]:
@@ -61,7 +68,8 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
             phase_plans, [d.as_plan() for d in definitions], participant.consent_date, starts
         )
     }
-    existing = {v.definition_id: v for v in participant.visits.all() if v.definition_id}
+    current = list(participant.visits.all())
+    existing = {v.definition_id: v for v in current if v.definition_id}
     left_on = participant.left_on
     to_create, to_update = [], []
     for definition in definitions:
@@ -77,26 +85,29 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
             )
             to_create.append(visit)
         elif visit.actual_date is not None:
-            # Done: its dates and window stay as they were when it happened.
-            day = engine.study_day(visit.planned_date, day_one)
-            if visit.study_day != day:
-                visit.study_day = day
-                to_update.append(visit)
+            # Done: its dates and window stay as they were when it happened; only its study
+            # day follows a new Day 1.
+            _set_study_day(visit, day_one, to_update)
             continue
-        else:
-            to_update.append(visit)
-            if visit.planned_date != plan.planned:
-                visit.sequence += 1
+        before = _reanchored_values(visit)
+        if visit.pk is not None and visit.planned_date != plan.planned:
+            visit.sequence += 1
         visit.planned_date = plan.planned
         visit.window_start = plan.window_start
         visit.window_end = plan.window_end
         visit.study_day = engine.study_day(plan.planned, day_one)
         visit.cancelled = left_on is not None and plan.planned > left_on
-    for visit in participant.visits.all():
-        if visit.definition_id is None and visit.actual_date is None:
-            visit.study_day = engine.study_day(visit.planned_date, day_one)
-            visit.cancelled = left_on is not None and visit.planned_date > left_on
+        if visit.pk is not None and _reanchored_values(visit) != before:
             to_update.append(visit)
+    for visit in current:
+        if visit.definition_id is None:
+            # Unscheduled: its date is its own; its study day and cancellation follow.
+            before = _reanchored_values(visit)
+            visit.study_day = engine.study_day(visit.planned_date, day_one)
+            if visit.actual_date is None:
+                visit.cancelled = left_on is not None and visit.planned_date > left_on
+            if _reanchored_values(visit) != before:
+                to_update.append(visit)
     change_reason = reason or "Schedule rebuilt"
     if to_create:
         bulk_create_with_history(
@@ -110,9 +121,20 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
             default_user=by,
             default_change_reason=change_reason,
         )
-    visits = sorted(participant.visits.all(), key=lambda v: (v.planned_date, v.id))
+    visits = sorted(current + to_create, key=lambda v: (v.planned_date, v.id))
     sync_reminders(participant, visits)
     return visits
+
+
+def _reanchored_values(visit: Visit) -> tuple:
+    return tuple(getattr(visit, field) for field in _REANCHORED_FIELDS)
+
+
+def _set_study_day(visit: Visit, day_one: datetime.date, to_update: list[Visit]) -> None:
+    day = engine.study_day(visit.planned_date, day_one)
+    if visit.study_day != day:
+        visit.study_day = day
+        to_update.append(visit)
 
 
 def _site_today_check(participant: Participant, on: datetime.date, field: str, now=None) -> None:
@@ -138,6 +160,7 @@ def record_visit(
     on: datetime.date,
     by=None,
     reason: str = "",
+    via: str = "admin",
     now=None,
 ) -> Visit:
     """Record the actual date of a planned visit. Outside its window it is a deviation (flagged,
@@ -150,26 +173,32 @@ def record_visit(
     try:
         visit = participant.visits.select_for_update().get(code=visit_code)
     except Visit.DoesNotExist:
-        codes = ", ".join(participant.visits.exclude(code=UNSCHEDULED_CODE).values_list("code", flat=True))
+        codes = ", ".join(
+            participant.visits.exclude(code=UNSCHEDULED_CODE).values_list("code", flat=True)
+        )
         raise ValidationError(
             {"visit_code": f"{participant} has no visit {visit_code} (visits: {codes})."}
         ) from None
     _site_today_check(participant, on, "on", now)
     if visit.cancelled:
         raise ValidationError(
-            {"visit_code": f"{visit_code} was cancelled: {participant} left the trial on "
-             f"{participant.left_on.isoformat()}."}
+            {
+                "visit_code": f"{visit_code} was cancelled: {participant} left the trial on "
+                f"{participant.left_on.isoformat()}."
+            }
         )
     if visit.actual_date is not None:
         if visit.actual_date == on:
             return visit
         if not reason.strip():
             raise ValidationError(
-                {"reason": f"{visit_code} was already recorded on {visit.actual_date.isoformat()}; "
-                 "a correction needs a reason."}
+                {
+                    "reason": f"{visit_code} was already recorded on "
+                    f"{visit.actual_date.isoformat()}; a correction needs a reason."
+                }
             )
     visit.actual_date = on
-    visit._change_reason = reason.strip() or "Visit recorded"
+    visit._change_reason = f"{reason.strip() or 'Visit recorded'} ({via})"
     if by is not None:
         visit._history_user = by
     visit.save(update_fields=["actual_date"])
