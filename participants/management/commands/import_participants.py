@@ -1,0 +1,30 @@
+"""manage.py import_participants FILE [--protocol SLE-001]: enrol consented participants."""
+
+from participants import services
+from participants.cli import RECORDED_VIA, InputError, StaffCommand, read_csv
+from participants.models import Protocol
+
+
+class Command(StaffCommand):
+    help = (
+        "Create participants in screening from a CSV file with header "
+        "subject_id,site_code,email,consent_date (ISO dates, not in the site's future); each "
+        "gets its full schedule. All or nothing; exits 1 listing every bad row as "
+        "FILE:LINE: field: message."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV file (UTF-8).")
+        parser.add_argument("--protocol", default="SLE-001", help="Protocol code (SLE-001).")
+
+    def handle(self, *args, file, protocol, **options):
+        try:
+            plan = Protocol.objects.get(code=protocol)
+        except Protocol.DoesNotExist:
+            raise InputError([f"protocol: there is no protocol {protocol}."]) from None
+        rows = read_csv(file, required=("subject_id", "site_code", "email", "consent_date"))
+        try:
+            created = services.import_participants(plan, rows, via=RECORDED_VIA)
+        except services.ImportRejected as rejected:
+            raise InputError.from_rows(file, rejected.errors) from None
+        self.stdout.write(f"{len(created)} participant(s) created in {plan.code}.")

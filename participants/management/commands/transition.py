@@ -1,0 +1,42 @@
+"""manage.py transition SUBJECT_ID TARGET --on YYYY-MM-DD [--reason TEXT]."""
+
+from django.core.exceptions import ValidationError
+
+from participants import services
+from participants.cli import (
+    RECORDED_VIA,
+    InputError,
+    StaffCommand,
+    date_option,
+    participant_named,
+)
+from participants.models import Status
+
+
+class Command(StaffCommand):
+    help = (
+        "Move a participant to TARGET effective --on (site-local date, not in the future, not "
+        "before the previous transition). Targets: " + ", ".join(Status.values[1:]) + ". "
+        "screen_failed, withdrawn and lost_to_follow_up need --reason."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("subject_id")
+        parser.add_argument("target", help=", ".join(Status.values[1:]))
+        parser.add_argument("--on", required=True, help="Effective date, YYYY-MM-DD.")
+        parser.add_argument("--reason", default="")
+        parser.add_argument("--protocol", help="Protocol code, if the subject id is ambiguous.")
+
+    def handle(self, *args, subject_id, target, on, reason, protocol, **options):
+        effective = date_option(on, "on")
+        participant = participant_named(subject_id, protocol)
+        try:
+            transition = services.record_transition(
+                participant, target, on=effective, reason=reason, via=RECORDED_VIA
+            )
+        except ValidationError as error:
+            raise InputError.from_validation(error) from None
+        self.stdout.write(
+            f"{participant}: {transition.from_status} → {transition.to_status} "
+            f"on {transition.effective_date.isoformat()}."
+        )

@@ -1,0 +1,59 @@
+"""manage.py export_schedule [--site CODE] [--format csv] [--output FILE]."""
+
+import csv
+from pathlib import Path
+
+from participants.cli import InputError, StaffCommand
+from participants.models import Site
+from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows
+
+FORMATS = ("csv",)
+
+
+class Command(StaffCommand):
+    help = (
+        "Write every visit as CSV (" + ",".join(SCHEDULE_COLUMNS) + "), status as of now at "
+        "each site, ordered by subject id then planned date."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--site", help="Only this site's participants (site code).")
+        parser.add_argument("--format", default="csv", help="csv (the only format).")
+        parser.add_argument("--output", help="File to write (default: standard output).")
+
+    def handle(self, *args, site, format, output, **options):
+        if format not in FORMATS:
+            raise InputError([f"format: “{format}” is not supported; use csv."])
+        chosen = None
+        if site is not None:
+            chosen = Site.objects.filter(code=site).first()
+            if chosen is None:
+                raise InputError([f"site: there is no site {site}."])
+        rows = schedule_rows(chosen)
+        if output:
+            try:
+                with Path(output).open("w", newline="", encoding="utf-8") as handle:
+                    _write_csv(handle, rows)
+            except OSError as error:
+                raise InputError(
+                    [f"{output}: file: cannot be written ({error.strerror})."]
+                ) from None
+            self.stdout.write(f"{len(rows)} visit(s) written to {output}.")
+        else:
+            _write_csv(self.stdout, rows)
+
+
+def _write_csv(handle, rows):
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(SCHEDULE_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                "" if value is None else _text(value)
+                for value in (getattr(row, c) for c in SCHEDULE_COLUMNS)
+            ]
+        )
+
+
+def _text(value):
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

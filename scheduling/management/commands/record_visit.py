@@ -1,0 +1,43 @@
+"""manage.py record_visit SUBJECT_ID VISIT_CODE --on YYYY-MM-DD."""
+
+from django.core.exceptions import ValidationError
+
+from participants.cli import (
+    RECORDED_VIA,
+    InputError,
+    StaffCommand,
+    date_option,
+    participant_named,
+)
+from scheduling import services
+
+
+class Command(StaffCommand):
+    help = (
+        "Record the date a planned visit took place (site-local, not in the future). A date "
+        "outside the visit's window is recorded and flagged as a protocol deviation."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("subject_id")
+        parser.add_argument("visit_code")
+        parser.add_argument("--on", required=True, help="Date of the visit, YYYY-MM-DD.")
+        parser.add_argument("--reason", default="", help="Needed to correct a recorded date.")
+        parser.add_argument("--protocol", help="Protocol code, if the subject id is ambiguous.")
+
+    def handle(self, *args, subject_id, visit_code, on, reason, protocol, **options):
+        actual = date_option(on, "on")
+        participant = participant_named(subject_id, protocol)
+        try:
+            visit = services.record_visit(
+                participant, visit_code, on=actual, reason=reason, via=RECORDED_VIA
+            )
+        except ValidationError as error:
+            raise InputError.from_validation(error) from None
+        note = (
+            f" Protocol deviation: outside its window "
+            f"{visit.window_start.isoformat()} … {visit.window_end.isoformat()}."
+            if visit.is_deviation
+            else ""
+        )
+        self.stdout.write(f"{participant} {visit.code} recorded on {actual.isoformat()}.{note}")

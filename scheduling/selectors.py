@@ -1,0 +1,69 @@
+"""Reads about schedules, each a fixed number of queries whatever the number of visits."""
+
+import datetime
+from dataclasses import dataclass
+
+from participants.models import Site
+
+from .models import Visit
+
+SCHEDULE_COLUMNS = (
+    "subject_id",
+    "site_code",
+    "phase",
+    "visit_code",
+    "visit_name",
+    "planned_date",
+    "window_start",
+    "window_end",
+    "study_day",
+    "actual_date",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    subject_id: str
+    site_code: str
+    phase: str
+    visit_code: str
+    visit_name: str
+    planned_date: datetime.date
+    window_start: datetime.date | None
+    window_end: datetime.date | None
+    study_day: int | None
+    actual_date: datetime.date | None
+    status: str
+
+
+def schedule_rows(site: Site | None = None, now: datetime.datetime | None = None):
+    """Every visit as a row of the schedule export: status as of ``now`` at each visit's site
+    (its own "today"), ordered by subject id, then planned date. One query."""
+    visits = Visit.objects.select_related("participant__site").order_by(
+        "participant__subject_id", "participant__protocol_id", "planned_date", "id"
+    )
+    if site is not None:
+        visits = visits.filter(participant__site=site)
+    todays: dict[int, datetime.date] = {}
+    rows = []
+    for visit in visits:
+        participant_site = visit.participant.site
+        if participant_site.pk not in todays:
+            todays[participant_site.pk] = participant_site.today(now)
+        rows.append(
+            ScheduleRow(
+                subject_id=visit.participant.subject_id,
+                site_code=participant_site.code,
+                phase=visit.phase,
+                visit_code=visit.code,
+                visit_name=visit.name,
+                planned_date=visit.planned_date,
+                window_start=visit.window_start,
+                window_end=visit.window_end,
+                study_day=visit.study_day,
+                actual_date=visit.actual_date,
+                status=visit.status_on(todays[participant_site.pk]),
+            )
+        )
+    return rows
