@@ -1,0 +1,354 @@
+"""Each participant's schedule on PostgreSQL: planned dates, windows, study days, re-anchoring,
+leaving, missed visits, deviations, unscheduled visits, and the cost of building it."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from participants.models import Protocol, Status
+from participants.services import correct_transition, create_participant, record_transition
+from scheduling.models import Phase, ReminderRule, Visit, VisitDefinition, VisitStatus
+from scheduling.services import add_unscheduled_visit, record_visit
+
+D = datetime.date
+UTC = datetime.UTC
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(datetime.datetime(2026, 9, 1, 12, tzinfo=UTC), tick=False) as t:
+        yield t
+
+
+def schedule(participant) -> dict[str, Visit]:
+    return {v.code: v for v in Visit.objects.filter(participant=participant)}
+
+
+def dates(participant) -> dict[str, tuple]:
+    return {
+        code: (v.planned_date, v.window_start, v.window_end, v.study_day)
+        for code, v in schedule(participant).items()
+    }
+
+
+def make_protocol(code, phases, visits, *, day_one="treatment"):
+    """A protocol entered as data: phases (code, length, unit); visits (code, phase, offset,
+    unit, before, after). Same reminder rules as SLE-001."""
+    protocol = Protocol.objects.create(code=code, title=f"Protocol {code}")
+    by_code = {}
+    for order, (phase_code, length, unit) in enumerate(phases, start=1):
+        by_code[phase_code] = Phase.objects.create(
+            protocol=protocol,
+            order=order,
+            code=phase_code,
+            name=phase_code.title(),
+            length=length,
+            unit=unit,
+            is_day_one=phase_code == day_one,
+        )
+    VisitDefinition.objects.bulk_create(
+        VisitDefinition(
+            protocol=protocol,
+            phase=by_code[phase],
+            order=order,
+            code=visit_code,
+            name=f"Visit {visit_code}",
+            offset=offset,
+            unit=unit,
+            window_before=before,
+            window_after=after,
+        )
+        for order, (visit_code, phase, offset, unit, before, after) in enumerate(visits, 1)
+    )
+    for lead_days, audience in ((7, "participant"), (1, "participant"), (0, "coordinator_digest")):
+        ReminderRule.objects.create(
+            protocol=protocol,
+            audience=audience,
+            lead_days=lead_days,
+            local_time=datetime.time(9),
+        )
+    return protocol
+
+
+def test_a_new_participant_gets_every_visit_of_the_plan_with_windows_and_study_days(
+    make_participant, clock
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    assert dates(participant) == {
+        "SCR": (D(2026, 1, 5), D(2026, 1, 5), D(2026, 1, 8), -56),
+        "LEUK": (D(2026, 2, 9), D(2026, 2, 2), D(2026, 2, 16), -21),
+        "INF1": (D(2026, 3, 2), D(2026, 3, 2), D(2026, 3, 2), 1),
+        "INF2": (D(2026, 3, 9), D(2026, 3, 7), D(2026, 3, 11), 8),
+        "INF3": (D(2026, 3, 16), D(2026, 3, 14), D(2026, 3, 18), 15),
+        "INF4": (D(2026, 3, 23), D(2026, 3, 21), D(2026, 3, 25), 22),
+        "INF5": (D(2026, 3, 30), D(2026, 3, 28), D(2026, 4, 1), 29),
+        "INF6": (D(2026, 4, 6), D(2026, 4, 4), D(2026, 4, 8), 36),
+        "EOT": (D(2026, 4, 20), D(2026, 4, 17), D(2026, 4, 23), 50),
+        "FU1": (D(2026, 5, 27), D(2026, 5, 20), D(2026, 6, 3), 87),
+        "FU3": (D(2026, 7, 27), D(2026, 7, 13), D(2026, 8, 10), 148),
+        "FU6": (D(2026, 10, 27), D(2026, 10, 13), D(2026, 11, 10), 240),
+        "FU9": (D(2027, 1, 27), D(2027, 1, 13), D(2027, 2, 10), 332),
+        "FU12": (D(2027, 4, 27), D(2027, 4, 13), D(2027, 5, 11), 422),
+    }
+
+
+def test_recording_the_treatment_start_re_anchors_every_later_visit_and_day_one(
+    make_participant, clock
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    record_transition(participant, Status.TREATMENT, on=D(2026, 3, 10))
+    visits = schedule(participant)
+    assert (visits["INF1"].planned_date, visits["INF1"].study_day) == (D(2026, 3, 10), 1)
+    assert (visits["EOT"].planned_date, visits["EOT"].study_day) == (D(2026, 4, 28), 50)
+    # Follow-up: actual treatment start + 8 weeks = 5 May; Month 1 = 5 June.
+    assert visits["FU1"].planned_date == D(2026, 6, 5)
+    assert visits["SCR"].study_day == -64
+    assert (visits["INF1"].sequence, visits["SCR"].sequence) == (1, 0)
+
+
+def test_recording_the_follow_up_start_re_anchors_the_follow_up_visits(make_participant, clock):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
+    record_transition(participant, Status.FOLLOW_UP, on=D(2026, 5, 10))
+    visits = schedule(participant)
+    assert [visits[c].planned_date for c in ("FU1", "FU3", "FU12")] == [
+        D(2026, 6, 10),
+        D(2026, 8, 10),
+        D(2027, 5, 10),
+    ]
+    assert visits["EOT"].planned_date == D(2026, 4, 20)
+
+
+def test_follow_up_months_from_31_august_clamp_to_month_ends_without_chaining(
+    make_participant, clock
+):
+    participant = make_participant(consent_date=D(2026, 5, 4))
+    record_transition(participant, Status.ENROLLED, on=D(2026, 5, 10))
+    record_transition(participant, Status.TREATMENT, on=D(2026, 7, 6))
+    record_transition(participant, Status.FOLLOW_UP, on=D(2026, 8, 31))
+    planned = {code: v.planned_date for code, v in schedule(participant).items()}
+    assert [planned[c] for c in ("FU1", "FU3", "FU6", "FU9", "FU12")] == [
+        D(2026, 9, 30),
+        D(2026, 11, 30),
+        D(2027, 2, 28),
+        D(2027, 5, 31),
+        D(2027, 8, 31),
+    ]
+
+
+def test_completed_visits_never_move_when_the_schedule_is_re_anchored(make_participant, clock):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    treatment = record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
+    record_visit(participant, "INF1", on=D(2026, 3, 2))
+    record_visit(participant, "INF2", on=D(2026, 3, 10))
+    before = dates(participant)
+    correct_transition(treatment, on=D(2026, 3, 4), reason="Start date mistyped")
+    after = dates(participant)
+    assert after["INF1"][:3] == before["INF1"][:3]
+    assert after["INF2"][:3] == before["INF2"][:3]
+    assert after["INF3"][0] == D(2026, 3, 18)
+    # Day 1 moved with the corrected start: the completed visit's study day follows it.
+    assert (after["INF1"][3], after["INF3"][3]) == (-2, 15)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start_delay=st.integers(0, 30),
+    done=st.dictionaries(
+        st.sampled_from(["SCR", "LEUK", "INF1", "INF2", "INF3"]), st.integers(-3, 3), max_size=5
+    ),
+    corrected_delay=st.integers(0, 30),
+    follow_up_delay=st.integers(50, 70),
+)
+def test_re_anchoring_never_moves_a_completed_visit(
+    make_participant, start_delay, done, corrected_delay, follow_up_delay
+):
+    with time_machine.travel(datetime.datetime(2026, 9, 1, 12, tzinfo=UTC), tick=False):
+        participant = make_participant(consent_date=D(2026, 1, 5))
+        record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+        start = D(2026, 2, 20) + datetime.timedelta(days=start_delay)
+        treatment = record_transition(participant, Status.TREATMENT, on=start)
+        planned = schedule(participant)
+        for code, shift in done.items():
+            on = max(planned[code].planned_date + datetime.timedelta(days=shift), D(2026, 1, 5))
+            record_visit(participant, code, on=on)
+        before = {c: v for c, v in dates(participant).items() if c in done}
+        correct_transition(
+            treatment,
+            on=D(2026, 2, 20) + datetime.timedelta(days=corrected_delay),
+            reason="Corrected",
+        )
+        record_transition(
+            participant, Status.FOLLOW_UP, on=start + datetime.timedelta(days=follow_up_delay)
+        )
+        after = dates(participant)
+    for code, (planned_date, window_start, window_end, _) in before.items():
+        assert after[code][:3] == (planned_date, window_start, window_end)
+
+
+def test_leaving_cancels_the_visits_planned_after_the_leaving_date(make_participant, clock):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
+    record_transition(participant, Status.WITHDRAWN, on=D(2026, 3, 16), reason="Moved away")
+    today = D(2026, 9, 1)
+    statuses = {code: v.status_on(today) for code, v in schedule(participant).items()}
+    assert [c for c, s in statuses.items() if s == VisitStatus.CANCELLED] == [
+        "INF4", "INF5", "INF6", "EOT", "FU1", "FU3", "FU6", "FU9", "FU12",
+    ]  # fmt: skip
+    assert statuses["INF3"] == VisitStatus.MISSED  # planned on the leaving day itself
+
+
+def test_a_visit_is_missed_once_its_window_ended_before_the_sites_today(
+    make_participant, site_ber, clock
+):
+    # 05:00 UTC on 12 March: Berlin's today is 12 March, Oceanside's still 11 March.
+    clock.move_to(datetime.datetime(2026, 3, 12, 5, tzinfo=UTC))
+    oceanside = schedule(make_participant(consent_date=D(2026, 1, 5)))
+    berlin = schedule(make_participant(consent_date=D(2026, 1, 5), site=site_ber))
+    inf2 = oceanside["INF2"]  # window ends 11 March
+    assert inf2.status_on(inf2.participant.today()) == VisitStatus.SCHEDULED
+    assert berlin["INF2"].status_on(site_ber.today()) == VisitStatus.MISSED
+    assert oceanside["INF3"].status_on(D(2026, 3, 11)) == VisitStatus.SCHEDULED
+
+
+def test_a_visit_done_outside_its_window_is_recorded_and_flagged_as_a_deviation(
+    make_participant, clock
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    late = record_visit(participant, "SCR", on=D(2026, 1, 9))
+    on_time = record_visit(participant, "LEUK", on=D(2026, 2, 16))
+    assert (late.actual_date, late.is_deviation, late.status_on(D(2026, 9, 1))) == (
+        D(2026, 1, 9),
+        True,
+        VisitStatus.COMPLETED,
+    )
+    assert on_time.is_deviation is False
+
+
+def test_recording_a_visit_in_the_sites_future_or_before_consent_is_refused(
+    make_participant, clock
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    with pytest.raises(ValidationError) as excinfo:
+        record_visit(participant, "FU12", on=D(2026, 9, 2))
+    assert excinfo.value.message_dict["on"] == [
+        "2026-09-02 is in the future at site OCN (today there is 2026-09-01)."
+    ]
+    with pytest.raises(ValidationError) as excinfo:
+        record_visit(participant, "SCR", on=D(2026, 1, 4))
+    assert excinfo.value.message_dict["on"] == ["2026-01-04 is before consent (2026-01-05)."]
+
+
+def test_changing_a_recorded_visit_date_needs_a_reason(make_participant, clock):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    record_visit(participant, "SCR", on=D(2026, 1, 6))
+    with pytest.raises(ValidationError) as excinfo:
+        record_visit(participant, "SCR", on=D(2026, 1, 7))
+    assert "a correction needs a reason" in excinfo.value.message_dict["reason"][0]
+    corrected = record_visit(participant, "SCR", on=D(2026, 1, 7), reason="Typo in the log")
+    assert corrected.actual_date == D(2026, 1, 7)
+    assert corrected.history.first().history_change_reason == "Typo in the log (admin)"
+
+
+def test_a_cancelled_visit_cannot_be_recorded(make_participant, clock):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    record_transition(participant, Status.SCREEN_FAILED, on=D(2026, 1, 20), reason="Ineligible")
+    with pytest.raises(ValidationError) as excinfo:
+        record_visit(participant, "LEUK", on=D(2026, 2, 9))
+    assert "was cancelled" in excinfo.value.message_dict["visit_code"][0]
+
+
+def test_an_unscheduled_visit_has_code_uns_a_reason_and_no_window(make_participant, clock):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    visit = add_unscheduled_visit(participant, on=D(2026, 3, 4), reason="Rash after infusion")
+    assert (visit.code, visit.reason, visit.window_start, visit.window_end) == (
+        "UNS",
+        "Rash after infusion",
+        None,
+        None,
+    )
+    assert (visit.phase, visit.study_day, visit.is_deviation) == ("treatment", 3, False)
+    assert visit.status_on(D(2026, 9, 1)) == VisitStatus.COMPLETED
+
+
+def test_an_unscheduled_visit_needs_a_reason(make_participant, clock):
+    participant = make_participant()
+    with pytest.raises(ValidationError) as excinfo:
+        add_unscheduled_visit(participant, on=D(2026, 3, 4), reason=" ")
+    assert excinfo.value.message_dict["reason"] == ["An unscheduled visit needs a reason."]
+
+
+def test_a_booked_unscheduled_visit_is_never_missed(make_participant, clock):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    visit = add_unscheduled_visit(
+        participant, on=D(2026, 9, 3), reason="Extra blood test", happened=False
+    )
+    assert visit.status_on(D(2030, 1, 1)) == VisitStatus.SCHEDULED
+
+
+def test_another_protocol_with_other_phases_and_lengths_is_planned_from_its_own_data(
+    site_ocn, clock
+):
+    protocol = make_protocol(
+        "RA-002",
+        [("screening", 10, "days"), ("treatment", 3, "months"), ("follow_up", 2, "weeks"),
+         ("extension", 6, "months")],
+        [("S", "screening", 0, "days", 0, 2), ("T1", "treatment", 0, "days", 0, 1),
+         ("T2", "treatment", 1, "months", 3, 3), ("F", "follow_up", 1, "weeks", 1, 1),
+         ("X6", "extension", 6, "months", 10, 10)],
+    )  # fmt: skip
+    participant = create_participant(
+        protocol=protocol, site=site_ocn, subject_id="RA-002-1", email="p@example.org",
+        consent_date=D(2026, 1, 31),
+    )  # fmt: skip
+    assert dates(participant) == {
+        "S": (D(2026, 1, 31), D(2026, 1, 31), D(2026, 2, 2), -10),
+        "T1": (D(2026, 2, 10), D(2026, 2, 10), D(2026, 2, 11), 1),
+        "T2": (D(2026, 3, 10), D(2026, 3, 7), D(2026, 3, 13), 29),
+        "F": (D(2026, 5, 17), D(2026, 5, 16), D(2026, 5, 18), 97),
+        "X6": (D(2026, 11, 24), D(2026, 11, 14), D(2026, 12, 4), 288),
+    }
+
+
+def test_creating_a_schedule_costs_the_same_queries_for_14_or_40_visits(
+    protocol, site_ocn, django_assert_num_queries
+):
+    big = make_protocol(
+        "BIG-040",
+        [("screening", 4, "weeks"), ("treatment", 20, "weeks"), ("follow_up", 24, "months")],
+        [(f"S{i}", "screening", i, "days", 1, 1) for i in range(5)]
+        + [(f"T{i}", "treatment", 7 * i, "days", 2, 2) for i in range(20)]
+        + [(f"F{i}", "follow_up", i + 1, "months", 7, 7) for i in range(15)],
+    )
+    assert big.visit_definitions.count() == 40
+    with time_machine.travel(datetime.datetime(2026, 1, 5, 20, tzinfo=UTC), tick=False):
+        with CaptureQueriesContext(connection) as sle001:
+            small = create_participant(
+                protocol=protocol, site=site_ocn, subject_id="A-1", email="a@example.org",
+                consent_date=D(2026, 1, 5),
+            )  # fmt: skip
+        with django_assert_num_queries(len(sle001.captured_queries)):
+            large = create_participant(
+                protocol=big, site=site_ocn, subject_id="B-1", email="b@example.org",
+                consent_date=D(2026, 1, 5),
+            )  # fmt: skip
+        with CaptureQueriesContext(connection) as sle001_transition:
+            record_transition(small, Status.ENROLLED, on=D(2026, 1, 5))
+        with django_assert_num_queries(len(sle001_transition.captured_queries)):
+            record_transition(large, Status.ENROLLED, on=D(2026, 1, 5))
+    assert (small.visits.count(), large.visits.count()) == (14, 40)
+    assert len(sle001.captured_queries) <= 20
