@@ -231,6 +231,12 @@ class OutboxMessage(models.Model):
     claimed_until = models.DateTimeField(
         null=True, blank=True, help_text="A claim by a dispatcher, valid until this instant."
     )
+    claim_token = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="Which dispatcher run holds the claim; a run only sends rows it still holds.",
+    )
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
@@ -255,7 +261,15 @@ class Reminder(OutboxMessage):
                 fields=["visit", "rule", "planned_date"], name="one_reminder_per_visit_rule_date"
             )
         ]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            # The dispatcher's claim query: pending rows by due time.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="reminder_pending_due",
+            ),
+        ]
 
     def __str__(self):
         return f"Reminder {self.pk} for {self.visit} ({self.rule})"

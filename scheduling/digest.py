@@ -1,0 +1,103 @@
+"""The coordinator digest: which sites get one today, and what it says.
+
+One digest per site, rule and local day (a database constraint). A run of the dispatcher at
+or after the rule's local time creates that day's row; the dispatcher then sends it like any
+outbox message, or drops it (expired) once the site's day is over.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from participants.models import ACTIVE_STATUSES, Participant, Site
+
+from . import engine
+from .models import Audience, OutboxStatus, Reminder, ReminderRule, SiteDigest, Visit
+
+CLOSING_DAYS = 3
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+
+
+@dataclass
+class DigestContent:
+    today: list[Visit] = field(default_factory=list)
+    closing: list[Visit] = field(default_factory=list)
+    missed: list[Visit] = field(default_factory=list)
+    failed: list[Reminder] = field(default_factory=list)
+    closing_days: int = CLOSING_DAYS
+
+
+def redact_addresses(text: str) -> str:
+    """Server replies often quote the refused address; the digest shows no participant email."""
+    return _ADDRESS.sub("[address]", text)
+
+
+def create_due_digests(now: datetime.datetime) -> int:
+    """Create today's digest row for every site (with participants in the trial) whose local
+    digest time has come. Idempotent: the unique constraint turns repeats into no-ops.
+    Three queries whatever the number of sites."""
+    rules = list(ReminderRule.objects.filter(audience=Audience.COORDINATOR_DIGEST, active=True))
+    if not rules:
+        return 0
+    pairs = set(
+        Participant.objects.filter(
+            status__in=ACTIVE_STATUSES, protocol_id__in={rule.protocol_id for rule in rules}
+        )
+        .values_list("site_id", "protocol_id")
+        .distinct()
+    )
+    sites = Site.objects.in_bulk({site_id for site_id, _ in pairs})
+    due = []
+    for rule in rules:
+        for site_id, protocol_id in sorted(pairs):
+            if protocol_id != rule.protocol_id:
+                continue
+            site = sites[site_id]
+            local_date = site.today(now)
+            due_at = engine.local_instant(local_date, rule.local_time, site.zone)
+            if due_at <= now:
+                due.append(SiteDigest(site=site, rule=rule, local_date=local_date, due_at=due_at))
+    if due:
+        SiteDigest.objects.bulk_create(due, ignore_conflicts=True)
+    return len(due)
+
+
+def digest_content(digest: SiteDigest) -> DigestContent:
+    """What the coordinators of ``digest.site`` need on ``digest.local_date``: today's visits,
+    windows closing within three days with no actual date, visits newly missed (window ended
+    yesterday) and reminders that failed for visits still ahead. Four queries."""
+    day = digest.local_date
+    visits = (
+        Visit.objects.filter(
+            participant__site_id=digest.site_id,
+            participant__protocol_id=digest.rule.protocol_id,
+            cancelled=False,
+        )
+        .select_related("participant")
+        .order_by("participant__subject_id", "planned_date", "id")
+    )
+    open_visits = visits.filter(actual_date__isnull=True)
+    failed = list(
+        Reminder.objects.filter(
+            status=OutboxStatus.FAILED,
+            visit__participant__site_id=digest.site_id,
+            visit__participant__protocol_id=digest.rule.protocol_id,
+            visit__cancelled=False,
+            visit__actual_date__isnull=True,
+            visit__planned_date__gte=day,
+        )
+        .select_related("visit__participant")
+        .order_by("visit__planned_date", "id")
+    )
+    for reminder in failed:
+        reminder.last_error = redact_addresses(reminder.last_error)
+    return DigestContent(
+        today=list(visits.filter(planned_date=day)),
+        closing=list(
+            open_visits.filter(
+                window_end__gte=day, window_end__lte=day + datetime.timedelta(days=CLOSING_DAYS)
+            )
+        ),
+        missed=list(open_visits.filter(window_end=day - datetime.timedelta(days=1))),
+        failed=failed,
+    )

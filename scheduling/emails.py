@@ -1,0 +1,148 @@
+"""Building the outbox's emails: the participant reminder (text, HTML and an .ics event) and
+the coordinator digest. Pure construction: nothing here sends, locks or writes.
+
+Subjects carry no diagnosis, trial, drug or protocol name: an email subject is read on lock
+screens and by anyone who glances at an inbox.
+"""
+
+import datetime
+from email.mime.text import MIMEText
+from email.utils import parseaddr
+
+import icalendar
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import dateformat, translation
+
+from .models import Reminder, SiteDigest, Visit
+
+LONG_DATE = "l j F Y"  # Monday 9 February 2026
+PRODID = "-//trialsite//visit reminders//EN"
+
+
+def message_domain() -> str:
+    """The domain of stable message ids and calendar UIDs: that of DEFAULT_FROM_EMAIL."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+def reminder_message_id(reminder: Reminder) -> str:
+    """Stable per reminder, so a copy resent after a crash (docs/reminders.md) is the same
+    message to every mail system that de-duplicates on Message-ID."""
+    return f"<reminder-{reminder.pk}@{message_domain()}>"
+
+
+def digest_message_id(digest: SiteDigest) -> str:
+    return f"<digest-{digest.pk}@{message_domain()}>"
+
+
+def visit_uid(visit: Visit) -> str:
+    """One calendar entry per visit: every reminder of it, on any date, updates the same one."""
+    return f"visit-{visit.pk}@{message_domain()}"
+
+
+def long_date(day: datetime.date) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return dateformat.format(day, LONG_DATE)
+
+
+def reminder_subject(visit: Visit) -> str:
+    return f"Reminder: your study visit on {long_date(visit.planned_date)}"
+
+
+def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
+    """An iCalendar file with one event for ``visit``: all-day on its planned date, or at its
+    booked time in the site's zone. UID stable per visit; SEQUENCE is the visit's sequence,
+    raised by every reschedule, so calendars update the entry instead of adding another."""
+    site = visit.participant.site
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", visit_uid(visit))
+    event.add("dtstamp", now.astimezone(datetime.UTC))
+    event.add("sequence", visit.sequence)
+    event.add("summary", f"Study visit at {site.name}")
+    if visit.booked_time is None:
+        event.add("dtstart", visit.planned_date)
+        event.add("dtend", visit.planned_date + datetime.timedelta(days=1))
+    else:
+        start = datetime.datetime.combine(visit.planned_date, visit.booked_time, tzinfo=site.zone)
+        event.add("dtstart", start)
+        event.add("duration", datetime.timedelta(hours=1))
+    event.add("location", ", ".join(line for line in site.address.splitlines() if line.strip()))
+    event.add(
+        "description",
+        f"{visit.name}. Questions or a new date: {site.phone or site.coordinator_email}.",
+    )
+    event.add("transp", "OPAQUE")
+    calendar.add_component(event)
+    if visit.booked_time is not None:
+        calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def _calendar_part(content: bytes) -> MIMEText:
+    part = MIMEText(content.decode(), "calendar", "utf-8")
+    part.set_param("method", "PUBLISH")
+    part.add_header("Content-Disposition", "attachment", filename="visit.ics")
+    return part
+
+
+def reminder_email(
+    reminder: Reminder, *, now: datetime.datetime, connection=None
+) -> EmailMultiAlternatives:
+    """The participant's reminder of ``reminder.visit``: plain text, HTML and visit.ics."""
+    visit = reminder.visit
+    site = visit.participant.site
+    context = {
+        "visit": visit,
+        "visit_date": long_date(visit.planned_date),
+        "booked_time": visit.booked_time,
+        "site": site,
+        "address_lines": [line for line in site.address.splitlines() if line.strip()],
+        "time_zone": site.timezone,
+    }
+    message = EmailMultiAlternatives(
+        subject=reminder_subject(visit),
+        body=render_to_string("scheduling/email/reminder.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[visit.participant.email],
+        reply_to=[site.coordinator_email],
+        headers={"Message-ID": reminder_message_id(reminder), "Auto-Submitted": "auto-generated"},
+        connection=connection,
+    )
+    message.attach_alternative(
+        render_to_string("scheduling/email/reminder.html", context), "text/html"
+    )
+    message.attach(_calendar_part(visit_calendar(visit, now=now)))
+    return message
+
+
+def digest_subject(digest: SiteDigest) -> str:
+    return f"Daily visit digest for {digest.site.name}: {long_date(digest.local_date)}"
+
+
+def digest_email(digest: SiteDigest, content, *, connection=None) -> EmailMultiAlternatives:
+    """The coordinator digest of one site and day. Subject ids only: no participant emails."""
+    context = {
+        "digest": digest,
+        "site": digest.site,
+        "day": long_date(digest.local_date),
+        "content": content,
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
+    message = EmailMultiAlternatives(
+        subject=digest_subject(digest),
+        body=render_to_string("scheduling/email/digest.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[digest.site.coordinator_email],
+        headers={"Message-ID": digest_message_id(digest), "Auto-Submitted": "auto-generated"},
+        connection=connection,
+    )
+    message.attach_alternative(
+        render_to_string("scheduling/email/digest.html", context), "text/html"
+    )
+    return message

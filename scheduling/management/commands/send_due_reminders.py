@@ -1,0 +1,30 @@
+"""`manage.py send_due_reminders`: the dispatch beat runs every minute, run once by hand.
+
+For operators catching up after an outage (docs/reminders.md): it claims rows like any
+worker, so running it while the worker and beat are up is safe.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduling.dispatch import BATCH_SIZE, dispatch_due
+
+
+class Command(BaseCommand):
+    help = (
+        "Send every participant reminder and coordinator digest that is due now, and print "
+        "one summary line: sent, retrying, failed, expired, superseded."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
+            help=f"Rows claimed (and sent over one connection) at a time; default {BATCH_SIZE}.",
+        )
+
+    def handle(self, *args, batch_size, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        summary = dispatch_due(batch_size=batch_size)
+        self.stdout.write(summary.line())
