@@ -8,16 +8,19 @@ Management commands subclass :class:`StaffCommand` and raise :class:`InputError`
 import csv
 import datetime
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from .models import Participant
-from .services import RowError, parse_iso_date
+from .services import ImportRejected, RowError, parse_iso_date
 
 RECORDED_VIA = "command line"
+T = TypeVar("T")
 
 
 class InputError(CommandError):
@@ -70,13 +73,16 @@ class StaffCommand(BaseCommand):
             sys.exit(error.returncode)
 
 
-def read_csv(
-    path: str, required: Sequence[str], optional: Sequence[str] = ()
-) -> list[tuple[int, dict[str, str]]]:
-    """``(line number, values by column)`` for every non-blank row of the CSV file at ``path``.
+class CsvFile(NamedTuple):
+    path: str
+    rows: list[tuple[int, dict[str, str]]]  # (line number, values by column)
+    errors: list[RowError]  # rows that could not be read as rows
 
-    Line numbers are those of the file (the header is line 1). The header must name every
-    ``required`` column and nothing beyond ``required`` and ``optional``.
+
+def read_csv(path: str, required: Sequence[str], optional: Sequence[str] = ()) -> CsvFile:
+    """Every non-blank row of the CSV file at ``path``, with its line number in the file (the
+    header is line 1). The header must name every ``required`` column and nothing beyond
+    ``required`` and ``optional``; a bad header or an unreadable file stops here.
     """
     expected = ",".join(required) + (f" (optional: {','.join(optional)})" if optional else "")
     try:
@@ -92,8 +98,11 @@ def read_csv(
                     continue
                 if len(fields) != len(header):
                     errors.append(
-                        f"{path}:{reader.line_num}: row: has {len(fields)} fields; "
-                        f"the header has {len(header)}."
+                        RowError(
+                            reader.line_num,
+                            "row",
+                            f"has {len(fields)} fields; the header has {len(header)}.",
+                        )
                     )
                     continue
                 rows.append((reader.line_num, dict(zip(header, fields, strict=True))))
@@ -103,9 +112,21 @@ def read_csv(
         raise InputError([f"{path}: file: is not UTF-8 text."]) from None
     except csv.Error as error:
         raise InputError([f"{path}:{reader.line_num}: row: {error}."]) from None
-    if errors:
-        raise InputError(errors)
-    return rows
+    return CsvFile(path, rows, errors)
+
+
+def import_all_or_nothing(table: CsvFile, save: Callable[[list], T]) -> T:
+    """``save(rows)`` (an import service) for a file, reporting its errors together with the
+    file's own by line; if there is any, nothing is saved."""
+    try:
+        with transaction.atomic():
+            result = save(table.rows)
+            if table.errors:
+                raise ImportRejected([])
+    except ImportRejected as rejected:
+        errors = sorted([*table.errors, *rejected.errors], key=lambda error: error.line)
+        raise InputError.from_rows(table.path, errors) from None
+    return result
 
 
 def _header_problems(header: list[str], required, optional) -> list[str]:

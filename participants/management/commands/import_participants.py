@@ -1,7 +1,13 @@
 """manage.py import_participants FILE [--protocol SLE-001]: enrol consented participants."""
 
 from participants import services
-from participants.cli import RECORDED_VIA, InputError, StaffCommand, read_csv
+from participants.cli import (
+    RECORDED_VIA,
+    InputError,
+    StaffCommand,
+    import_all_or_nothing,
+    read_csv,
+)
 from participants.models import Protocol
 
 
@@ -22,9 +28,8 @@ class Command(StaffCommand):
             plan = Protocol.objects.get(code=protocol)
         except Protocol.DoesNotExist:
             raise InputError([f"protocol: there is no protocol {protocol}."]) from None
-        rows = read_csv(file, required=("subject_id", "site_code", "email", "consent_date"))
-        try:
-            created = services.import_participants(plan, rows, via=RECORDED_VIA)
-        except services.ImportRejected as rejected:
-            raise InputError.from_rows(file, rejected.errors) from None
+        table = read_csv(file, required=("subject_id", "site_code", "email", "consent_date"))
+        created = import_all_or_nothing(
+            table, lambda rows: services.import_participants(plan, rows, via=RECORDED_VIA)
+        )
         self.stdout.write(f"{len(created)} participant(s) created in {plan.code}.")

@@ -1,7 +1,7 @@
 """manage.py import_sites FILE: create or update sites by code from a CSV file."""
 
 from participants import services
-from participants.cli import RECORDED_VIA, InputError, StaffCommand, read_csv
+from participants.cli import RECORDED_VIA, StaffCommand, import_all_or_nothing, read_csv
 
 
 class Command(StaffCommand):
@@ -15,16 +15,15 @@ class Command(StaffCommand):
         parser.add_argument("file", help="CSV file (UTF-8).")
 
     def handle(self, *args, file, **options):
-        rows = read_csv(
+        table = read_csv(
             file,
             required=("code", "name", "timezone", "coordinator_email"),
             optional=("address", "phone"),
         )
-        try:
-            counts = services.import_sites(rows, via=RECORDED_VIA)
-        except services.ImportRejected as rejected:
-            raise InputError.from_rows(file, rejected.errors) from None
+        counts = import_all_or_nothing(
+            table, lambda rows: services.import_sites(rows, via=RECORDED_VIA)
+        )
         self.stdout.write(
-            f"{len(rows)} site(s) read: {counts['created']} created, {counts['updated']} updated, "
-            f"{counts['unchanged']} unchanged."
+            f"{len(table.rows)} site(s) read: {counts['created']} created, "
+            f"{counts['updated']} updated, {counts['unchanged']} unchanged."
         )

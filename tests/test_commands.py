@@ -1,0 +1,401 @@
+"""The staff command line as a contract: what each command does, and how it refuses bad input
+(``FILE:LINE: field: message`` or one plain line, exit status 1, never a traceback, nothing
+half-saved)."""
+
+import datetime
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+from participants.cli import InputError
+from participants.models import Participant, Site, Status, Transition
+from participants.services import record_transition
+from scheduling.models import Visit
+from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows
+from scheduling.services import record_visit
+
+D = datetime.date
+NOW = datetime.datetime(2026, 3, 12, 5, tzinfo=datetime.UTC)  # Oceanside: still 11 March
+SITES_HEADER = "code,name,timezone,coordinator_email"
+PARTICIPANTS_HEADER = "subject_id,site_code,email,consent_date"
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def write(tmp_path):
+    def write(name: str, *lines: str) -> str:
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def refused(*args) -> list[str]:
+    with pytest.raises(InputError) as excinfo:
+        call_command(*args, stdout=StringIO(), stderr=StringIO())
+    assert excinfo.value.returncode == 1
+    return excinfo.value.lines
+
+
+# import_sites
+
+
+@pytest.mark.django_db
+def test_import_sites_creates_sites_with_optional_address_and_phone(write):
+    path = write(
+        "sites.csv",
+        f"{SITES_HEADER},address,phone",
+        "OCN,Oceanside,America/Los_Angeles,ocn@example.org,1 Beach Road,+1 555 0101",
+        "BER,Berlin,Europe/Berlin,ber@example.org,,",
+    )
+    assert run("import_sites", path) == "2 site(s) read: 2 created, 0 updated, 0 unchanged.\n"
+    ocn = Site.objects.get(code="OCN")
+    assert (ocn.timezone, ocn.address, ocn.phone) == (
+        "America/Los_Angeles",
+        "1 Beach Road",
+        "+1 555 0101",
+    )
+    assert ocn.history.first().history_change_reason == "Imported (command line)"
+
+
+@pytest.mark.django_db
+def test_import_sites_updates_by_code_and_keeps_columns_the_file_does_not_have(write, site_ocn):
+    path = write(
+        "sites.csv", SITES_HEADER, "OCN,Oceanside Clinic,America/Los_Angeles,new@example.org"
+    )
+    assert "1 updated" in run("import_sites", path)
+    site_ocn.refresh_from_db()
+    assert (site_ocn.name, site_ocn.coordinator_email, site_ocn.address) == (
+        "Oceanside Clinic",
+        "new@example.org",
+        "1 Clinic Road",
+    )
+    assert "1 unchanged" in run("import_sites", path)
+
+
+@pytest.mark.django_db
+def test_import_sites_reports_every_bad_row_by_line_and_saves_nothing(write):
+    path = write(
+        "sites.csv",
+        SITES_HEADER,
+        "OCN,Oceanside,America/Los_Angeles,ocn@example.org",
+        "",
+        "BER,Berlin,Europe/Berlinn,not-an-email",
+        "OCN,Again,UTC,ocn@example.org",
+        "MUC,Munich,Europe/Berlin",
+    )
+    assert refused("import_sites", path) == [
+        f"{path}:4: timezone: “Europe/Berlinn” is not an IANA time zone such as Europe/Berlin.",
+        f"{path}:4: coordinator_email: Enter a valid email address.",
+        f"{path}:5: code: OCN appears twice in the file (first on line 2).",
+        f"{path}:6: row: has 3 fields; the header has 4.",
+    ]
+    assert not Site.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("code,name,timezone", "missing column coordinator_email"),
+        (f"{SITES_HEADER},adress", "unknown column adress"),
+        (f"{SITES_HEADER},code", "column code appears twice"),
+        ("", "the file is empty"),
+    ],
+)
+def test_import_sites_refuses_a_bad_header_on_line_1(write, header, problem):
+    path = write("sites.csv", header)
+    assert refused("import_sites", path) == [
+        f"{path}:1: header: {problem}; expected {SITES_HEADER} (optional: address,phone)."
+    ]
+
+
+@pytest.mark.django_db
+def test_a_missing_file_is_one_plain_line(tmp_path):
+    path = tmp_path / "nowhere.csv"
+    assert refused("import_sites", str(path)) == [
+        f"{path}: file: cannot be read (No such file or directory)."
+    ]
+
+
+# import_participants
+
+
+@pytest.mark.django_db
+def test_import_participants_creates_each_with_its_full_schedule(
+    write, protocol, site_ocn, site_ber
+):
+    path = write(
+        "participants.csv",
+        PARTICIPANTS_HEADER,
+        "SLE-001-101-001,OCN,p1@example.org,2026-01-05",
+        "SLE-001-102-001,BER,p2@example.org,2026-03-12",
+    )
+    assert run("import_participants", path) == "2 participant(s) created in SLE-001.\n"
+    first = Participant.objects.get(subject_id="SLE-001-101-001")
+    assert (first.protocol, first.site, first.status) == (protocol, site_ocn, Status.SCREENING)
+    assert Visit.objects.filter(participant=first).count() == 14
+    assert Visit.objects.filter(participant__subject_id="SLE-001-102-001").count() == 14
+    assert set(Transition.objects.values_list("recorded_via", flat=True)) == {"command line"}
+
+
+@pytest.mark.django_db
+def test_import_participants_reports_every_bad_row_and_saves_nothing(
+    write, protocol, site_ocn, site_ber, make_participant
+):
+    make_participant(subject_id="SLE-001-101-009")
+    path = write(
+        "participants.csv",
+        PARTICIPANTS_HEADER,
+        "SLE-001-101-001,OCN,p1@example.org,2026-01-05",
+        "SLE-001-101-001,OCN,p1@example.org,2026-01-06",
+        "SLE-001-101-002,XXX,not-an-email,2026-02-30",
+        "SLE-001-101-003,OCN,p3@example.org,2026-03-12",
+        "SLE-001-102-003,BER,p3@example.org,2026-03-12",
+        "SLE-001-101-009,OCN,p9@example.org,2026-01-05",
+        ",OCN,p0@example.org,2026-01-05",
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:3: subject_id: SLE-001-101-001 appears twice in the file (first on line 2).",
+        f"{path}:4: site_code: “XXX” is not a site code.",
+        f"{path}:4: email: “not-an-email” is not an email address.",
+        f"{path}:4: consent_date: “2026-02-30” is not a date (YYYY-MM-DD).",
+        f"{path}:5: consent_date: 2026-03-12 is in the future at site OCN "
+        "(today there is 2026-03-11).",
+        f"{path}:7: subject_id: SLE-001-101-009 already exists in protocol SLE-001.",
+        f"{path}:8: subject_id: is required.",
+    ]
+    assert list(Participant.objects.values_list("subject_id", flat=True)) == ["SLE-001-101-009"]
+    assert Visit.objects.count() == 14
+    assert Transition.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_import_participants_with_one_bad_row_saves_nothing(write, protocol, site_ocn):
+    path = write(
+        "participants.csv",
+        PARTICIPANTS_HEADER,
+        *[f"SLE-001-101-{n:03d},OCN,p@example.org,2026-01-05" for n in range(1, 6)],
+        "SLE-001-101-006,OCN,p@example.org,05/01/2026",
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:7: consent_date: “05/01/2026” is not a date (YYYY-MM-DD)."
+    ]
+    assert (Participant.objects.count(), Visit.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_import_participants_names_an_unknown_protocol_in_one_line(write, site_ocn):
+    path = write("participants.csv", PARTICIPANTS_HEADER)
+    assert refused("import_participants", path, "--protocol", "NOPE-1") == [
+        "protocol: there is no protocol NOPE-1."
+    ]
+
+
+# transition and record_visit
+
+
+@pytest.mark.django_db
+def test_transition_moves_a_participant_and_records_the_command_line(make_participant):
+    participant = make_participant(subject_id="SLE-001-101-004")
+    output = run("transition", "SLE-001-101-004", "enrolled", "--on", "2026-02-01")
+    assert output == "SLE-001-101-004: screening → enrolled on 2026-02-01.\n"
+    transition = participant.transitions.last()
+    assert (transition.to_status, transition.recorded_via) == ("enrolled", "command line")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["SLE-001-101-004", "treatment", "--on", "2026-02-01"],
+         "target: A participant in screening cannot move to treatment (allowed: enrolled, "
+         "screen_failed, withdrawn, lost_to_follow_up). Treatment needs enrolment (eligibility "
+         "confirmed) first."),
+        (["SLE-001-101-004", "withdrawn", "--on", "2026-02-01"],
+         "reason: A reason is required for withdrawn."),
+        (["SLE-001-101-004", "enrolled", "--on", "2026-03-12"],
+         "on: 2026-03-12 is in the future at site OCN (today there is 2026-03-11)."),
+        (["SLE-001-101-004", "enrolled", "--on", "1 Feb"],
+         "on: “1 Feb” is not a date (YYYY-MM-DD)."),
+        (["SLE-001-999-999", "enrolled", "--on", "2026-02-01"],
+         "subject_id: there is no participant SLE-001-999-999."),
+        (["SLE-001-101-004", "enrolled"], "the following arguments are required: --on"),
+    ],
+)  # fmt: skip
+def test_transition_refuses_bad_input_in_one_plain_line(make_participant, args, line):
+    make_participant(subject_id="SLE-001-101-004")
+    assert refused("transition", *args) == [line]
+
+
+@pytest.mark.django_db
+def test_record_visit_records_the_date_and_flags_a_deviation(make_participant):
+    participant = make_participant(subject_id="SLE-001-101-004", consent_date=D(2026, 1, 5))
+    output = run("record_visit", "SLE-001-101-004", "SCR", "--on", "2026-01-09")
+    assert output == (
+        "SLE-001-101-004 SCR recorded on 2026-01-09. Protocol deviation: outside its window "
+        "2026-01-05 … 2026-01-08.\n"
+    )
+    visit = participant.visits.get(code="SCR")
+    assert visit.actual_date == D(2026, 1, 9)
+    assert visit.history.first().history_change_reason == "Visit recorded (command line)"
+
+
+@pytest.mark.django_db
+def test_record_visit_names_the_visits_a_participant_has(make_participant):
+    make_participant(subject_id="SLE-001-101-004")
+    [line] = refused("record_visit", "SLE-001-101-004", "INF9", "--on", "2026-01-09")
+    assert line.startswith("visit_code: SLE-001-101-004 has no visit INF9 (visits: SCR, LEUK, ")
+
+
+# export_schedule
+
+
+@pytest.fixture
+def two_participants(make_participant, site_ber):
+    later = make_participant(
+        subject_id="SLE-001-102-001", site=site_ber, consent_date=D(2026, 2, 2)
+    )
+    first = make_participant(subject_id="SLE-001-101-001", consent_date=D(2026, 1, 5))
+    record_visit(first, "SCR", on=D(2026, 1, 6))
+    record_transition(first, Status.ENROLLED, on=D(2026, 2, 1))
+    record_transition(first, Status.TREATMENT, on=D(2026, 3, 3))
+    return first, later
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    return [line.split(",") for line in text.splitlines()]
+
+
+@pytest.mark.django_db
+def test_export_schedule_writes_every_visit_ordered_by_subject_then_planned_date(two_participants):
+    rows = csv_rows(run("export_schedule"))
+    assert rows[0] == list(SCHEDULE_COLUMNS)
+    assert [(r[0], r[3]) for r in rows[1:4]] == [
+        ("SLE-001-101-001", "SCR"),
+        ("SLE-001-101-001", "LEUK"),
+        ("SLE-001-101-001", "INF1"),
+    ]
+    assert len(rows) == 1 + 28
+    assert rows[15][:4] == ["SLE-001-102-001", "BER", "screening", "SCR"]
+    by_visit = {(r[0], r[3]): r for r in rows[1:]}
+    assert by_visit[("SLE-001-101-001", "SCR")] == [
+        "SLE-001-101-001", "OCN", "screening", "SCR", "Screening: consent and eligibility",
+        "2026-01-05", "2026-01-05", "2026-01-08", "-57", "2026-01-06", "completed",
+    ]  # fmt: skip
+    assert by_visit[("SLE-001-101-001", "INF1")][5:] == [
+        "2026-03-03", "2026-03-03", "2026-03-03", "1", "", "missed",
+    ]  # fmt: skip
+    # INF2's window ends 12 March: missed in Berlin's today, still scheduled in Oceanside's.
+    assert by_visit[("SLE-001-101-001", "INF2")][7:] == ["2026-03-12", "8", "", "scheduled"]
+    assert by_visit[("SLE-001-102-001", "SCR")][-1] == "missed"
+    assert by_visit[("SLE-001-102-001", "LEUK")][-1] == "scheduled"
+
+
+@pytest.mark.django_db
+def test_export_schedule_for_one_site_to_a_file(two_participants, tmp_path):
+    output = tmp_path / "ber.csv"
+    assert run("export_schedule", "--site", "BER", "--output", str(output)) == (
+        f"14 visit(s) written to {output}.\n"
+    )
+    rows = csv_rows(output.read_text(encoding="utf-8"))
+    assert {r[1] for r in rows[1:]} == {"BER"}
+    assert len(rows) == 15
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--format", "xlsx"], "format: “xlsx” is not supported; use csv."),
+        (["--site", "NOPE"], "site: there is no site NOPE."),
+    ],
+)
+def test_export_schedule_refuses_bad_options_in_one_plain_line(args, line):
+    assert refused("export_schedule", *args) == [line]
+
+
+@pytest.mark.django_db
+def test_the_schedule_export_reads_in_one_query_whatever_the_number_of_participants(
+    make_participant, site_ber, django_assert_num_queries
+):
+    for number in range(3):
+        make_participant(site=site_ber if number % 2 else None)
+    with django_assert_num_queries(1):
+        rows = schedule_rows()
+    assert len(rows) == 42
+    with django_assert_num_queries(1):
+        assert len(schedule_rows(site_ber)) == 14
+
+
+# The contract through a real process: exit status, stderr lines, no traceback.
+
+
+def manage(*args) -> subprocess.CompletedProcess:
+    database = connection.settings_dict
+    url = (
+        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=Path(settings.BASE_DIR),
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.django_db
+def test_a_bad_file_exits_1_with_file_line_field_messages_and_no_traceback(write):
+    path = write(
+        "sites.csv",
+        SITES_HEADER,
+        "OCN,Oceanside,America/Los_Angeles,ocn@example.org",
+        "BER,Berlin,Mars/Olympus,ber@example.org",
+        "MUC,Munich,Europe/Berlin,nobody",
+    )
+    result = manage("import_sites", path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{path}:3: timezone: “Mars/Olympus” is not an IANA time zone such as Europe/Berlin.",
+        f"{path}:4: coordinator_email: Enter a valid email address.",
+    ]
+    assert result.stdout == ""
+
+
+@pytest.mark.django_db
+def test_bad_arguments_exit_1_with_one_plain_line_and_no_traceback():
+    missing = manage("transition", "SLE-001-999-999", "enrolled", "--on", "2026-02-01")
+    usage = manage("record_visit", "SLE-001-999-999")
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        "subject_id: there is no participant SLE-001-999-999.\n",
+    )
+    assert usage.returncode == 1
+    assert usage.stderr == (
+        "the following arguments are required: visit_code, --on "
+        "(see manage.py record_visit --help)\n"
+    )
+    assert "Traceback" not in missing.stderr + usage.stderr
