@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -38,7 +38,7 @@ class InputError(CommandError):
     def from_validation(cls, error: ValidationError) -> "InputError":
         if hasattr(error, "error_dict"):
             return cls(
-                f"{field}: {message}"
+                message if field == NON_FIELD_ERRORS else f"{field}: {message}"
                 for field, messages in error.message_dict.items()
                 for message in messages
             )

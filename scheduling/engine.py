@@ -161,7 +161,9 @@ def is_deviation(
     return not (window_start <= actual <= window_end)
 
 
-def local_instant(day: datetime.date, at: datetime.time, zone: datetime.tzinfo) -> datetime.datetime:
+def local_instant(
+    day: datetime.date, at: datetime.time, zone: datetime.tzinfo
+) -> datetime.datetime:
     """The aware UTC instant of wall-clock ``at`` on ``day`` in ``zone`` (zoneinfo), correct
     across daylight-saving changes. A wall time skipped by a spring-forward gap resolves to the
     instant it would have been an hour earlier (PEP 495, fold=0)."""
