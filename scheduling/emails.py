@@ -80,7 +80,11 @@ def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
     event.add("transp", "OPAQUE")
     calendar.add_component(event)
     if visit.booked_time is not None:
-        calendar.add_missing_timezones()
+        # The zone's rules around the visit only: enough for any client, a fraction of the size.
+        calendar.add_missing_timezones(
+            first_date=visit.planned_date - datetime.timedelta(days=366),
+            last_date=visit.planned_date + datetime.timedelta(days=366),
+        )
     return calendar.to_ical()
 
 

@@ -8,12 +8,16 @@ Django's SMTP backend at it; ``refusing_port`` is a bound port nobody listens on
 
 import email
 import email.policy
+import logging
 import socket
 import threading
 import time
 
 import pytest
 from aiosmtpd.controller import Controller
+
+# aiosmtpd logs every SMTP command at INFO; failures are what a test report needs.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class _AnyFreePortController(Controller):
