@@ -63,7 +63,8 @@ def create_due_digests(now: datetime.datetime) -> int:
 
 
 def digest_content(digest: SiteDigest) -> DigestContent:
-    """What the coordinators of ``digest.site`` need on ``digest.local_date``: today's visits,
+    """What the coordinators of ``digest.site`` need on ``digest.local_date``, for participants
+    still in the trial: today's visits,
     windows closing within three days with no actual date, visits newly missed (window ended
     yesterday) and reminders that failed for visits still ahead. Four queries."""
     day = digest.local_date
@@ -71,6 +72,7 @@ def digest_content(digest: SiteDigest) -> DigestContent:
         Visit.objects.filter(
             participant__site_id=digest.site_id,
             participant__protocol_id=digest.rule.protocol_id,
+            participant__status__in=ACTIVE_STATUSES,
             cancelled=False,
         )
         .select_related("participant")
@@ -82,6 +84,7 @@ def digest_content(digest: SiteDigest) -> DigestContent:
             status=OutboxStatus.FAILED,
             visit__participant__site_id=digest.site_id,
             visit__participant__protocol_id=digest.rule.protocol_id,
+            visit__participant__status__in=ACTIVE_STATUSES,
             visit__cancelled=False,
             visit__actual_date__isnull=True,
             visit__planned_date__gte=day,
