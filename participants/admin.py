@@ -1,44 +1,137 @@
+"""Admin building blocks for the staff workspace, and the admin of sites and transitions.
+
+Every admin of a record that belongs to a site derives from :class:`SiteScopedAdmin`: its
+list, search, autocomplete, actions, change page and history see only the user's sites, and
+a record of another site is a 404, as if it did not exist.
+
+The participant and protocol pages live in ``scheduling/admin.py``: they show schedules, and
+the scheduling app depends on this one, never the reverse.
+"""
+
+from django import forms
 from django.contrib import admin
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import EligibilityCriterion, Participant, Protocol, Site, Transition
+from . import roles
+from .models import EligibilityCriterion, Site, SiteMembership, Transition
 
 
-class EligibilityCriterionInline(admin.TabularInline):
-    model = EligibilityCriterion
-    extra = 0
+class SiteScopedAdmin(SimpleHistoryAdmin):
+    """Scopes every view to the user's sites through ``site_path`` (the lookup to the site).
+
+    History pages show who changed what, when and why; reverting from history is disabled
+    because clinical records change only through their services.
+    """
+
+    site_path = "site"
+    history_list_display = ["history_change_reason"]
+
+    def get_queryset(self, request):
+        return roles.scope_to_sites(super().get_queryset(request), request.user, self.site_path)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another site's record is not "gone": it does not exist for this user.
+        raise Http404(f"No {opts.verbose_name} with id {object_id} at your sites.")
+
+    def in_scope_or_404(self, request, object_id):
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404(f"No {self.model._meta.verbose_name} with id {object_id} at your sites.")
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.in_scope_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        raise Http404("Records are not reverted from their history; change them on their page.")
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Site:
+            kwargs["queryset"] = roles.user_sites(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-@admin.register(Protocol)
-class ProtocolAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "title", "registry_id", "sponsor"]
-    inlines = [EligibilityCriterionInline]
+class ReasonForChangeForm(forms.ModelForm):
+    """A model form that asks why, whenever an existing record changes; the reason goes into
+    its history (simple-history's change reason)."""
+
+    change_reason = forms.CharField(
+        label="Reason for change",
+        required=False,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Required when you change a saved record; kept in its history.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        changed = [name for name in self.changed_data if name != "change_reason"]
+        if self.instance.pk and changed and not (cleaned.get("change_reason") or "").strip():
+            self.add_error(
+                "change_reason",
+                "Say why you change " + ", ".join(self.fields[n].label or n for n in changed) + ".",
+            )
+        return cleaned
+
+
+class ReasonForChangeAdmin:
+    """Saves the form's reason as the history's change reason."""
+
+    def save_model(self, request, obj, form, change):
+        reason = (form.cleaned_data.get("change_reason") or "").strip()
+        if change and reason:
+            obj._change_reason = reason
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Site)
-class SiteAdmin(SimpleHistoryAdmin):
+class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
+    site_path = ""
+    form = ReasonForChangeForm
     list_display = ["code", "name", "timezone", "coordinator_email"]
+    search_fields = ["code", "name"]
 
 
-class TransitionInline(admin.TabularInline):
-    model = Transition
-    fk_name = "participant"
-    extra = 0
-    can_delete = False
-    fields = ["from_status", "to_status", "effective_date", "reason", "recorded_by", "recorded_at"]
-    readonly_fields = fields
+@admin.register(Transition)
+class TransitionAdmin(SiteScopedAdmin):
+    """Transition records: read only, forever. A correction is a new record (see services)."""
 
-    def has_add_permission(self, request, obj=None):
+    site_path = "participant__site"
+    list_display = [
+        "participant",
+        "from_status",
+        "to_status",
+        "effective_date",
+        "reason",
+        "recorded_by",
+        "recorded_via",
+        "recorded_at",
+    ]
+    list_filter = ["to_status", "participant__site"]
+    search_fields = ["participant__subject_id"]
+    list_select_related = ["participant", "recorded_by"]
+
+    def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
 
-@admin.register(Participant)
-class ParticipantAdmin(SimpleHistoryAdmin):
-    list_display = ["subject_id", "site", "status", "consent_date", "reminders_enabled"]
-    list_filter = ["site", "status", "protocol"]
-    search_fields = ["subject_id"]
-    readonly_fields = ["status", "left_on"]
-    inlines = [TransitionInline]
+
+@admin.register(SiteMembership)
+class SiteMembershipAdmin(SiteScopedAdmin):
+    list_display = ["user", "site"]
+    list_filter = ["site"]
+    autocomplete_fields = ["user"]
+
+
+class EligibilityCriterionInline(admin.TabularInline):
+    model = EligibilityCriterion
+    extra = 0

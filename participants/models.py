@@ -19,7 +19,9 @@ def validate_time_zone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise ValidationError(f"“{value}” is not an IANA time zone such as Europe/Berlin.") from error
+        raise ValidationError(
+            f"“{value}” is not an IANA time zone such as Europe/Berlin."
+        ) from error
 
 
 class Protocol(models.Model):
@@ -102,9 +104,7 @@ class Status(models.TextChoices):
     LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
 
 
-ACTIVE_STATUSES = frozenset(
-    {Status.SCREENING, Status.ENROLLED, Status.TREATMENT, Status.FOLLOW_UP}
-)
+ACTIVE_STATUSES = frozenset({Status.SCREENING, Status.ENROLLED, Status.TREATMENT, Status.FOLLOW_UP})
 LEFT_STATUSES = frozenset(
     {Status.COMPLETED, Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP}
 )
@@ -192,4 +192,74 @@ class Transition(models.Model):
         indexes = [models.Index(fields=["participant", "to_status"])]
 
     def __str__(self):
-        return f"{self.participant}: {self.from_status or '—'} → {self.to_status} on {self.effective_date}"
+        return (
+            f"{self.participant}: {self.from_status or '—'} → {self.to_status} "
+            f"on {self.effective_date}"
+        )
+
+
+class SiteMembership(models.Model):
+    """A staff user's assignment to a site: the admin shows a user only their sites' records."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships"
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site"], name="one_membership_per_user_site")
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.site.code}"
+
+
+class EligibilityAnswer(models.Model):
+    """A participant's answer to one eligibility criterion: does its statement hold?
+
+    Inclusion criteria must hold ("yes") and exclusion criteria must not ("no") before an
+    investigator may confirm eligibility.
+    """
+
+    class Answer(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="eligibility_answers"
+    )
+    criterion = models.ForeignKey(
+        EligibilityCriterion, on_delete=models.PROTECT, related_name="answers"
+    )
+    answer = models.CharField(max_length=3, choices=Answer.choices)
+    note = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    answered_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "criterion"]
+        permissions = [("confirm_eligibility", "Can confirm a participant's eligibility")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "criterion"], name="one_answer_per_participant_criterion"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.participant}: {self.criterion} → {self.answer}"
+
+    @property
+    def is_met(self) -> bool:
+        """True when this answer does not stand in the way of eligibility."""
+        wanted = (
+            self.Answer.YES
+            if self.criterion.kind == EligibilityCriterion.Kind.INCLUSION
+            else self.Answer.NO
+        )
+        return self.answer == wanted

@@ -1,40 +1,720 @@
-from django.contrib import admin
+"""The staff workspace: participant list and page, visits, reminders, protocol plans, the
+site calendar and the dashboard (the admin index).
+
+Pages are thin: they parse a small form, call one service and report its errors as
+sentences. Every page is scoped to the user's sites (``participants.admin.SiteScopedAdmin``).
+"""
+
+import csv
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Phase, Reminder, ReminderRule, SiteDigest, Visit, VisitDefinition
+from participants import eligibility, roles
+from participants.admin import (
+    EligibilityCriterionInline,
+    ReasonForChangeAdmin,
+    ReasonForChangeForm,
+    SiteScopedAdmin,
+)
+from participants.models import Participant, Protocol, Status, Transition
+from participants.services import (
+    allowed_targets,
+    create_participant,
+    record_transition,
+    set_reminders,
+    validate_new_participant,
+)
+
+from . import calendar as site_calendar
+from . import protocol_changes, workspace
+from .booking import book_visit_time
+from .models import (
+    UNSCHEDULED_CODE,
+    Phase,
+    Reminder,
+    ReminderRule,
+    SiteDigest,
+    Visit,
+    VisitDefinition,
+)
+from .selectors import SCHEDULE_COLUMNS
+from .services import add_unscheduled_visit, record_visit
+
+admin.site.index_template = "admin/workspace_index.html"
+
+
+def _sentences(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [message for messages_ in error.message_dict.values() for message in messages_]
+    return list(error.messages)
+
+
+def _report(request, error: ValidationError) -> None:
+    for sentence in _sentences(error):
+        messages.error(request, sentence)
+
+
+# The participant list.
+
+
+class PhaseFilter(admin.SimpleListFilter):
+    """The participant's current phase: a status named like a phase; enrolled participants
+    are still in the first phase (screening) until treatment starts."""
+
+    title = "phase"
+    parameter_name = "phase"
+
+    def lookups(self, request, model_admin):
+        seen = {}
+        for phase in Phase.objects.order_by("order", "id"):
+            seen.setdefault(phase.code, phase.name)
+        return list(seen.items())
+
+    def queryset(self, request, queryset):
+        code = self.value()
+        if not code:
+            return queryset
+        condition = {"status": code}
+        if Phase.objects.filter(code=code, order=1).exists():
+            return queryset.filter(status__in=[code, Status.SCREENING, Status.ENROLLED])
+        return queryset.filter(**condition)
+
+
+class NextVisitThisWeekFilter(admin.SimpleListFilter):
+    title = "next visit"
+    parameter_name = "next_visit"
+
+    def lookups(self, request, model_admin):
+        return [("week", "Within 7 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "week":
+            return workspace.next_visit_within(queryset, 7)
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "overdue visits"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has overdue visits"), ("no", "None overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(overdue_visits__gt=0)
+        if self.value() == "no":
+            return queryset.filter(overdue_visits=0)
+        return queryset
+
+
+class ParticipantForm(ReasonForChangeForm):
+    class Meta:
+        model = Participant
+        fields = ["protocol", "site", "subject_id", "email", "consent_date"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and not self.errors:
+            try:
+                validate_new_participant(
+                    protocol=cleaned["protocol"],
+                    site=cleaned["site"],
+                    subject_id=cleaned["subject_id"],
+                    consent_date=cleaned["consent_date"],
+                )
+            except ValidationError as error:
+                for field, sentences in error.message_dict.items():
+                    for sentence in sentences:
+                        self.add_error(field if field in self.fields else None, sentence)
+        return cleaned
+
+
+class TransitionForm(forms.Form):
+    target = forms.ChoiceField(label="Move to")
+    on = forms.DateField(label="Effective date", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 50}))
+
+    def __init__(self, *args, participant: Participant, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Enrolment is recorded by confirming eligibility (investigators), not here.
+        labels = dict(Status.choices)
+        self.fields["target"].choices = [
+            (value, labels[value])
+            for value in allowed_targets(participant)
+            if value != Status.ENROLLED
+        ]
+        self.fields["on"].initial = today
+
+
+class VisitForm(forms.Form):
+    actual_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Done on"
+    )
+    booked_time = forms.TimeField(
+        required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    reason = forms.CharField(required=False, label="Reason (corrections)")
+
+
+class UnscheduledVisitForm(forms.Form):
+    on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Date")
+    happened = forms.TypedChoiceField(
+        choices=[("1", "Took place"), ("0", "Booked ahead")],
+        coerce=lambda value: value == "1",
+        initial="1",
+        label="",
+    )
+    reason = forms.CharField(widget=forms.TextInput(attrs={"size": 40}))
+
+
+@admin.register(Participant)
+class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
+    form = ParticipantForm
+    change_form_template = "admin/scheduling/participant/change_form.html"
+    list_display = [
+        "subject_id",
+        "site_code",
+        "status_badge",
+        "study_day_today",
+        "next_visit",
+        "overdue",
+        "reminders_enabled",
+    ]
+    list_filter = [
+        ("site", admin.RelatedOnlyFieldListFilter),
+        "status",
+        PhaseFilter,
+        NextVisitThisWeekFilter,
+        OverdueFilter,
+    ]
+    search_fields = ["subject_id"]
+    list_select_related = ["site"]
+    list_per_page = 100
+    actions = ["export_schedule"]
+
+    class Media:
+        css = {"all": ["scheduling/workspace.css"]}
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return workspace.with_schedule_summary(queryset, self._sites(request))
+
+    def _sites(self, request):
+        if not hasattr(request, "_workspace_sites"):
+            request._workspace_sites = list(roles.user_sites(request.user))
+        return request._workspace_sites
+
+    def get_fields(self, request, obj=None):
+        fields = ["protocol", "site", "subject_id", "email", "consent_date"]
+        if obj is not None:
+            fields += ["status", "left_on", "reminders_enabled", "change_reason"]
+            if not self.has_change_permission(request, obj):
+                # Contact details only where needed: read-only roles do not see them.
+                fields = [f for f in fields if f not in {"email", "change_reason"}]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["protocol", "subject_id", "consent_date", "status", "left_on", "reminders_enabled"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a participant who leaves is a transition; history is never deleted
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = create_participant(
+            protocol=obj.protocol,
+            site=obj.site,
+            subject_id=obj.subject_id,
+            email=obj.email,
+            consent_date=obj.consent_date,
+            by=request.user,
+        )
+        obj.pk = created.pk
+        obj.status = created.status
+
+    @admin.display(description="site", ordering="site__code")
+    def site_code(self, obj):
+        return obj.site.code
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return format_html(
+            '<span class="status-badge status-{}">{}</span>', obj.status, obj.get_status_display()
+        )
+
+    @admin.display(description="study day today")
+    def study_day_today(self, obj):
+        day_one = workspace.day_one_from_anchor(obj.anchor_date, obj.anchor_study_day)
+        if day_one is None or not obj.is_active:
+            return "—"
+        return f"Day {workspace.engine.study_day(obj.site_today, day_one)}"
+
+    @admin.display(description="next visit", ordering="next_visit_date")
+    def next_visit(self, obj):
+        if obj.next_visit_date is None:
+            return "—"
+        days = (obj.next_visit_date - obj.site_today).days
+        when = (
+            "today"
+            if days == 0
+            else f"in {days} day{'s' if days != 1 else ''}"
+            if days > 0
+            else f"{-days} day{'s' if days != -1 else ''} ago, window open"
+        )
+        return format_html(
+            "{} {} <small>({})</small>", obj.next_visit_code, obj.next_visit_date.isoformat(), when
+        )
+
+    @admin.display(description="overdue", ordering="overdue_visits")
+    def overdue(self, obj):
+        if not obj.overdue_visits:
+            return "0"
+        return format_html('<span class="overdue-count">{}</span>', obj.overdue_visits)
+
+    @admin.action(description="Export the schedule of the selected participants (CSV)")
+    def export_schedule(self, request, queryset):
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="schedule.csv"'
+        writer = csv.writer(response)
+        writer.writerow(SCHEDULE_COLUMNS)
+        todays = {}
+        visits = (
+            Visit.objects.filter(participant__in=queryset.values("pk"))
+            .select_related("participant__site")
+            .order_by("participant__subject_id", "planned_date", "id")
+        )
+        for visit in visits:
+            site = visit.participant.site
+            todays.setdefault(site.pk, site.today())
+            writer.writerow(
+                [
+                    visit.participant.subject_id,
+                    site.code,
+                    visit.phase,
+                    visit.code,
+                    visit.name,
+                    visit.planned_date,
+                    visit.window_start or "",
+                    visit.window_end or "",
+                    visit.study_day if visit.study_day is not None else "",
+                    visit.actual_date or "",
+                    visit.status_on(todays[site.pk]),
+                ]
+            )
+        return response
+
+    # The participant page: its own small forms, each posting to one service.
+
+    def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(function)
+
+        return [
+            path(
+                "<path:object_id>/transition/",
+                view(self.transition_view),
+                name="participant_transition",
+            ),
+            path(
+                "<path:object_id>/visit/<int:visit_id>/",
+                view(self.visit_view),
+                name="participant_visit",
+            ),
+            path(
+                "<path:object_id>/unscheduled/",
+                view(self.unscheduled_view),
+                name="participant_unscheduled",
+            ),
+            path(
+                "<path:object_id>/reminders/",
+                view(self.reminders_view),
+                name="participant_reminders",
+            ),
+            path(
+                "<path:object_id>/eligibility/",
+                view(self.eligibility_view),
+                name="participant_eligibility",
+            ),
+            path(
+                "<path:object_id>/eligibility/confirm/",
+                view(self.confirm_eligibility_view),
+                name="participant_confirm_eligibility",
+            ),
+        ] + super().get_urls()
+
+    def _writable(self, request, object_id) -> Participant:
+        participant = self.in_scope_or_404(request, object_id)
+        if request.method != "POST" or not self.has_change_permission(request, participant):
+            raise PermissionDenied
+        return participant
+
+    def _back(self, participant, anchor=""):
+        url = reverse("admin:participants_participant_change", args=[participant.pk])
+        return HttpResponseRedirect(f"{url}#{anchor}" if anchor else url)
+
+    def transition_view(self, request, object_id):
+        participant = self._writable(request, object_id)
+        form = TransitionForm(request.POST, participant=participant, today=participant.site.today())
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                label = form.fields[field].label or field if field in form.fields else ""
+                for error in errors:
+                    messages.error(request, f"{label}: {error}" if label else error)
+            return self._back(participant, "transition")
+        try:
+            record_transition(
+                participant,
+                form.cleaned_data["target"],
+                on=form.cleaned_data["on"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            _report(request, error)
+        else:
+            messages.success(
+                request,
+                f"{participant} moved to {Status(form.cleaned_data['target']).label.lower()} "
+                f"on {form.cleaned_data['on'].isoformat()}.",
+            )
+        return self._back(participant)
+
+    def visit_view(self, request, object_id, visit_id):
+        participant = self._writable(request, object_id)
+        visit = get_object_or_404(Visit, pk=visit_id, participant=participant)
+        form = VisitForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, f"{visit.code}: {error}")
+            return self._back(participant, "visits")
+        data = form.cleaned_data
+        try:
+            if data["actual_date"] and data["actual_date"] != visit.actual_date:
+                if visit.code == UNSCHEDULED_CODE:
+                    raise ValidationError("An unscheduled visit keeps the date it was added with.")
+                visit = record_visit(
+                    participant,
+                    visit.code,
+                    on=data["actual_date"],
+                    reason=data["reason"],
+                    by=request.user,
+                )
+                flag = " (a deviation: outside its window)" if visit.is_deviation else ""
+                messages.success(
+                    request, f"{visit.code} recorded on {visit.actual_date.isoformat()}{flag}."
+                )
+            if data["booked_time"] != visit.booked_time and visit.actual_date is None:
+                book_visit_time(visit, data["booked_time"], by=request.user)
+                messages.success(
+                    request,
+                    f"{visit.code} booked at {data['booked_time']:%H:%M}."
+                    if data["booked_time"]
+                    else f"{visit.code}: booking cleared.",
+                )
+        except ValidationError as error:
+            _report(request, error)
+        return self._back(participant, "visits")
+
+    def unscheduled_view(self, request, object_id):
+        participant = self._writable(request, object_id)
+        form = UnscheduledVisitForm(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                for error in errors:
+                    messages.error(request, f"Unscheduled visit {field}: {error}")
+            return self._back(participant, "visits")
+        try:
+            visit = add_unscheduled_visit(
+                participant,
+                on=form.cleaned_data["on"],
+                reason=form.cleaned_data["reason"],
+                happened=form.cleaned_data["happened"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            _report(request, error)
+        else:
+            messages.success(request, f"Unscheduled visit added on {visit.planned_date}.")
+        return self._back(participant, "visits")
+
+    def reminders_view(self, request, object_id):
+        participant = self._writable(request, object_id)
+        enabled = request.POST.get("enabled") == "1"
+        set_reminders(
+            participant,
+            enabled,
+            reason=request.POST.get("reason", "").strip(),
+            by=request.user,
+        )
+        messages.success(request, "Reminders are on." if enabled else "Reminders are off.")
+        return self._back(participant, "reminders")
+
+    def eligibility_view(self, request, object_id):
+        participant = self._writable(request, object_id)
+        answers = {}
+        for key, value in request.POST.items():
+            if key.startswith("criterion-") and value:
+                try:
+                    answers[int(key.removeprefix("criterion-"))] = value
+                except ValueError:
+                    continue
+        try:
+            changed = eligibility.answer_criteria(
+                participant, answers, by=request.user, note=request.POST.get("note", "").strip()
+            )
+        except ValidationError as error:
+            _report(request, error)
+        else:
+            messages.success(request, f"{changed} answer(s) saved.")
+        return self._back(participant, "eligibility")
+
+    def confirm_eligibility_view(self, request, object_id):
+        participant = self._writable(request, object_id)
+        try:
+            on = datetime.date.fromisoformat(request.POST.get("on", ""))
+        except ValueError:
+            on = participant.site.today()
+        try:
+            eligibility.confirm_eligibility(participant, on=on, by=request.user)
+        except ValidationError as error:
+            _report(request, error)
+        else:
+            messages.success(request, f"Eligibility confirmed: {participant} is enrolled.")
+        return self._back(participant, "eligibility")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        participant = self.in_scope_or_404(request, object_id)
+        timeline = workspace.participant_timeline(participant)
+        can_change = self.has_change_permission(request, participant)
+        visit_rows = [
+            (
+                visit,
+                VisitForm(
+                    initial={"actual_date": visit.actual_date, "booked_time": visit.booked_time}
+                )
+                if can_change and not visit.cancelled
+                else None,
+            )
+            for visit in timeline.visits
+        ]
+        context = {
+            "timeline": timeline,
+            "visit_rows": visit_rows,
+            "can_change": can_change,
+            "transition_form": TransitionForm(participant=participant, today=timeline.today)
+            if can_change
+            else None,
+            "unscheduled_form": UnscheduledVisitForm(initial={"on": timeline.today})
+            if can_change and participant.is_active
+            else None,
+            "checklist": eligibility.checklist(participant),
+            "eligibility_open": participant.status == Status.SCREENING,
+            "may_confirm": roles.may_confirm_eligibility(request.user),
+            "unmet": eligibility.unmet(participant),
+            "reminders": workspace.participant_reminders(participant),
+            "participant": participant,
+            "calendar_url": reverse("admin:scheduling_visit_calendar")
+            + f"?site={participant.site.code}",
+        }
+        context.update(extra_context or {})
+        return super().change_view(request, object_id, form_url, context)
+
+
+class TransitionInline(admin.TabularInline):
+    """The participant's transitions, read only: never edited, never deleted."""
+
+    model = Transition
+    fk_name = "participant"
+    extra = 0
+    can_delete = False
+    fields = [
+        "from_status",
+        "to_status",
+        "effective_date",
+        "reason",
+        "corrects",
+        "recorded_by",
+        "recorded_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+ParticipantAdmin.inlines = [TransitionInline]
+
+
+# Visits, reminders and digests: lists scoped to the user's sites, changed only through the
+# participant page (services), never edited raw.
+
+
+class ReadOnlyScopedAdmin(SiteScopedAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Visit)
+class VisitAdmin(ReadOnlyScopedAdmin):
+    site_path = "participant__site"
+    list_display = [
+        "participant",
+        "code",
+        "planned_date",
+        "window_start",
+        "window_end",
+        "booked_time",
+        "actual_date",
+        "cancelled",
+    ]
+    list_filter = [("participant__site", admin.RelatedOnlyFieldListFilter), "code", "cancelled"]
+    search_fields = ["participant__subject_id"]
+    list_select_related = ["participant"]
+    date_hierarchy = "planned_date"
+
+    def get_urls(self):
+        return [
+            path(
+                "calendar/",
+                self.admin_site.admin_view(self.calendar_view),
+                name="scheduling_visit_calendar",
+            )
+        ] + super().get_urls()
+
+    def calendar_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = site_calendar.calendar_context(request, roles.user_sites(request.user))
+        context.update(self.admin_site.each_context(request))
+        context.update({"opts": self.model._meta, "title": context["title"]})
+        return site_calendar.render_calendar(request, context)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyScopedAdmin):
+    site_path = "visit__participant__site"
+    list_display = ["id", "visit", "rule", "due_at", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status"]
+    search_fields = ["visit__participant__subject_id"]
+    list_select_related = ["visit__participant", "rule"]
+
+
+@admin.register(SiteDigest)
+class SiteDigestAdmin(ReadOnlyScopedAdmin):
+    list_display = ["site", "local_date", "due_at", "status", "sent_at"]
+    list_filter = ["status", ("site", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["site"]
+
+
+# The protocol: its plan edited inline; a change to a plan participants follow is previewed
+# and applied only on confirmation, with a reason.
+
+
+class PhaseInline(admin.TabularInline):
+    model = Phase
+    extra = 0
+
+
+class VisitDefinitionInline(admin.TabularInline):
+    model = VisitDefinition
+    extra = 0
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "phase":
+            protocol_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Phase.objects.filter(protocol_id=protocol_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReminderRuleInline(admin.TabularInline):
+    model = ReminderRule
+    extra = 0
+
+
+@admin.register(Protocol)
+class ProtocolAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "title", "registry_id", "sponsor"]
+    inlines = [PhaseInline, VisitDefinitionInline, ReminderRuleInline, EligibilityCriterionInline]
+    change_form_template = "admin/scheduling/protocol/change_form.html"
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def _changeform_view(self, request, object_id, form_url, extra_context):
+        return protocol_changes.changeform_with_confirmation(
+            self,
+            request,
+            object_id,
+            form_url,
+            extra_context,
+            super()._changeform_view,
+        )
+
+
+class PlanPartAdmin(SimpleHistoryAdmin):
+    """Listed for reading; edited inline on the protocol page, where a change to a plan that
+    participants follow is previewed and confirmed."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def revert_disabled(self, request, obj=None):
+        return True
 
 
 @admin.register(Phase)
-class PhaseAdmin(SimpleHistoryAdmin):
+class PhaseAdmin(PlanPartAdmin):
     list_display = ["protocol", "order", "code", "name", "length", "unit", "is_day_one"]
     list_filter = ["protocol"]
 
 
 @admin.register(VisitDefinition)
-class VisitDefinitionAdmin(SimpleHistoryAdmin):
-    list_display = ["protocol", "code", "name", "phase", "offset", "unit", "window_before", "window_after"]
+class VisitDefinitionAdmin(PlanPartAdmin):
+    list_display = [
+        "protocol",
+        "code",
+        "name",
+        "phase",
+        "offset",
+        "unit",
+        "window_before",
+        "window_after",
+    ]
     list_filter = ["protocol", "phase"]
 
 
-@admin.register(Visit)
-class VisitAdmin(SimpleHistoryAdmin):
-    list_display = ["participant", "code", "planned_date", "window_start", "window_end", "actual_date"]
-    list_filter = ["code", "cancelled"]
-    search_fields = ["participant__subject_id"]
-
-
 @admin.register(ReminderRule)
-class ReminderRuleAdmin(SimpleHistoryAdmin):
+class ReminderRuleAdmin(PlanPartAdmin):
     list_display = ["protocol", "audience", "lead_days", "local_time", "active"]
-
-
-@admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
-    list_display = ["id", "visit", "rule", "due_at", "status", "attempts", "sent_at"]
-    list_filter = ["status"]
-
-
-@admin.register(SiteDigest)
-class SiteDigestAdmin(admin.ModelAdmin):
-    list_display = ["site", "local_date", "due_at", "status", "sent_at"]
-    list_filter = ["status", "site"]

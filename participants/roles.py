@@ -1,0 +1,145 @@
+"""Staff roles and site scoping.
+
+Roles are Django groups (created by a data migration, and again by :func:`ensure_roles` after
+a test flush): a **Coordinator** manages participants and visits of their sites, an
+**Investigator** does the same and is the only role that confirms eligibility, a **Monitor**
+reads everything of the sites they are assigned and changes nothing. A user sees the records
+of the sites they are members of (``SiteMembership``); a superuser sees every site.
+
+Permissions are named as strings so this module (and the migration that uses it) imports
+nothing from the scheduling app.
+"""
+
+from django.db.models import QuerySet
+
+COORDINATOR = "Coordinator"
+INVESTIGATOR = "Investigator"
+MONITOR = "Monitor"
+ROLES = (COORDINATOR, INVESTIGATOR, MONITOR)
+
+CONFIRM_ELIGIBILITY = "participants.confirm_eligibility"
+
+_VIEW = [
+    f"{app}.view_{model}"
+    for app, models in {
+        "participants": [
+            "protocol",
+            "eligibilitycriterion",
+            "site",
+            "participant",
+            "transition",
+            "eligibilityanswer",
+        ],
+        "scheduling": ["phase", "visitdefinition", "visit", "reminderrule", "reminder"],
+    }.items()
+    for model in models
+]
+_MANAGE = [
+    "participants.add_participant",
+    "participants.change_participant",
+    "participants.add_transition",
+    "participants.add_eligibilityanswer",
+    "participants.change_eligibilityanswer",
+    "scheduling.add_visit",
+    "scheduling.change_visit",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    COORDINATOR: _VIEW + _MANAGE,
+    INVESTIGATOR: _VIEW + _MANAGE + [CONFIRM_ELIGIBILITY],
+    MONITOR: _VIEW,
+}
+
+# The demo's staff: username → (role, site codes).
+DEMO_STAFF: dict[str, tuple[str, tuple[str, ...]]] = {
+    "coordinator-ocn": (COORDINATOR, ("OCN",)),
+    "coordinator-ber": (COORDINATOR, ("BER",)),
+    "investigator-ocn": (INVESTIGATOR, ("OCN",)),
+    "monitor": (MONITOR, ("OCN", "BER")),
+}
+
+
+def sync_roles(group_model, permission_model) -> None:
+    """Create the role groups and give each exactly its permissions (idempotent).
+
+    Takes the models as arguments so the data migration can pass its historical ones.
+    """
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            wanted.extend(
+                permission_model.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )
+        group.permissions.set(wanted)
+
+
+def ensure_roles() -> None:
+    """The role groups, with permissions, on the live models (after a flush, say)."""
+    from django.contrib.auth.models import Group, Permission
+
+    sync_roles(Group, Permission)
+
+
+def ensure_demo_staff(password: str) -> list[str]:
+    """Create the demo's staff users (if missing) with their role and sites; return usernames.
+
+    Existing users keep their password; their group and sites are set to the demo's.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from .models import Site, SiteMembership
+
+    ensure_roles()
+    User = get_user_model()
+    for username, (role, site_codes) in DEMO_STAFF.items():
+        user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+        if created:
+            user.set_password(password)
+            user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        for site in Site.objects.filter(code__in=site_codes):
+            SiteMembership.objects.get_or_create(user=user, site=site)
+    return list(DEMO_STAFF)
+
+
+def sees_all_sites(user) -> bool:
+    return bool(user.is_active and user.is_superuser)
+
+
+def site_ids(user) -> frozenset[int]:
+    """Ids of the sites ``user`` is a member of (cached on the user object for the request)."""
+    cached = getattr(user, "_trialsite_site_ids", None)
+    if cached is None:
+        from .models import SiteMembership
+
+        cached = frozenset(
+            SiteMembership.objects.filter(user_id=user.pk).values_list("site_id", flat=True)
+        )
+        user._trialsite_site_ids = cached
+    return cached
+
+
+def scope_to_sites(queryset: QuerySet, user, site_path: str = "site") -> QuerySet:
+    """``queryset`` narrowed to rows whose ``site_path`` lies in the user's sites."""
+    if sees_all_sites(user):
+        return queryset
+    if not user.is_active or not user.is_staff:
+        return queryset.none()
+    lookup = "pk__in" if site_path == "" else f"{site_path}__in"
+    return queryset.filter(**{lookup: site_ids(user)})
+
+
+def user_sites(user) -> QuerySet:
+    """The sites ``user`` works at (every site for a superuser)."""
+    from .models import Site
+
+    return scope_to_sites(Site.objects.all(), user, "")
+
+
+def may_confirm_eligibility(user) -> bool:
+    return user.has_perm(CONFIRM_ELIGIBILITY)

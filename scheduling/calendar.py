@@ -1,0 +1,73 @@
+"""The site calendar: a month grid and a week list of visits, each with its window, booked
+time and status; every entry links to the participant's page."""
+
+import calendar
+import datetime
+
+from django.http import Http404
+from django.template.response import TemplateResponse
+
+from . import workspace
+
+
+def _month(value: str, today: datetime.date) -> datetime.date:
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        return datetime.date(year, month, 1)
+    except (ValueError, TypeError):
+        return today.replace(day=1)
+
+
+def _week_start(value: str, today: datetime.date) -> datetime.date:
+    try:
+        day = datetime.date.fromisoformat(value)
+    except (ValueError, TypeError):
+        day = today
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def calendar_context(request, sites) -> dict:
+    sites = list(sites)
+    if not sites:
+        raise Http404("You are not assigned to any site.")
+    code = request.GET.get("site") or sites[0].code
+    site = next((s for s in sites if s.code == code), None)
+    if site is None:
+        raise Http404(f"No site {code} among your sites.")
+    today = site.today()
+    month = _month(request.GET.get("month", ""), today)
+    week = _week_start(request.GET.get("week", ""), today)
+    grid = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    first, last = grid[0][0], grid[-1][-1]
+    week_days = [week + datetime.timedelta(days=n) for n in range(7)]
+    visits = workspace.calendar_visits(site, min(first, week_days[0]), max(last, week_days[-1]))
+    by_day: dict[datetime.date, list] = {}
+    for visit in visits:
+        by_day.setdefault(visit.day, []).append(visit)
+    previous_month = (month - datetime.timedelta(days=1)).replace(day=1)
+    next_month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return {
+        "title": f"Calendar of {site.code}, {month:%B %Y}",
+        "site": site,
+        "sites": sites,
+        "today": today,
+        "month": month,
+        "previous_month": f"{previous_month:%Y-%m}",
+        "next_month": f"{next_month:%Y-%m}",
+        "weeks": [
+            [
+                {"date": day, "in_month": day.month == month.month, "visits": by_day.get(day, [])}
+                for day in week_row
+            ]
+            for week_row in grid
+        ],
+        "week_start": week,
+        "previous_week": (week - datetime.timedelta(days=7)).isoformat(),
+        "next_week": (week + datetime.timedelta(days=7)).isoformat(),
+        "week_days": [{"date": day, "visits": by_day.get(day, [])} for day in week_days],
+        "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    }
+
+
+def render_calendar(request, context) -> TemplateResponse:
+    return TemplateResponse(request, "admin/scheduling/calendar.html", context)

@@ -1,0 +1,15 @@
+"""Template tags of the staff workspace: the dashboard on the admin index."""
+
+from django import template
+
+from participants import roles
+from scheduling import workspace
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def workspace_dashboard(context):
+    """The dashboard numbers for the signed-in user's sites."""
+    request = context["request"]
+    return workspace.dashboard(roles.user_sites(request.user))

@@ -1,0 +1,179 @@
+"""A participant's timeline as an SVG drawn on the server: no chart service, no script.
+
+Phases are bands from their start (actual, else planned: drawn hatched) to their planned end;
+visits are markers coloured by status with their window as a whisker; a line marks today;
+the axis counts study days (Day 1 is the first treatment day, there is no Day 0).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from . import engine
+
+STATUS_COLOURS = {
+    "scheduled": "#2563eb",
+    "completed": "#15803d",
+    "missed": "#dc2626",
+    "cancelled": "#9ca3af",
+}
+DEVIATION_COLOUR = "#ea580c"
+PHASE_FILLS = ["#e0e7ff", "#dcfce7", "#fef3c7", "#fce7f3", "#e0f2fe"]
+
+WIDTH = 1000
+LEFT, RIGHT = 20, 20
+PHASE_TOP, PHASE_HEIGHT = 24, 34
+LABEL_ROWS = (84, 100)
+VISIT_Y = 128
+AXIS_Y = 168
+HEIGHT = 200
+
+
+@dataclass(frozen=True)
+class ChartPhase:
+    code: str
+    name: str
+    start: datetime.date
+    end: datetime.date
+    actual: bool
+
+
+@dataclass(frozen=True)
+class ChartVisit:
+    code: str
+    name: str
+    planned: datetime.date
+    window_start: datetime.date | None
+    window_end: datetime.date | None
+    actual: datetime.date | None
+    status: str
+    deviation: bool
+
+
+def _tick_step(span_days: int) -> int:
+    for step in (7, 14, 28, 56, 84, 182):
+        if span_days / step <= 14:
+            return step
+    return 364
+
+
+def render_timeline(
+    phases: list[ChartPhase],
+    visits: list[ChartVisit],
+    today: datetime.date,
+    day_one: datetime.date,
+) -> SafeString:
+    """The SVG markup of one participant's timeline."""
+    dates = [p.start for p in phases] + [p.end for p in phases] + [today]
+    for visit in visits:
+        dates += [visit.planned, visit.window_start or visit.planned]
+        dates += [visit.window_end or visit.planned, visit.actual or visit.planned]
+    first = min(dates) - datetime.timedelta(days=3)
+    last = max(dates) + datetime.timedelta(days=3)
+    span = max((last - first).days, 1)
+    scale = (WIDTH - LEFT - RIGHT) / span
+
+    def x(day: datetime.date) -> float:
+        return round(LEFT + (day - first).days * scale, 1)
+
+    today_day = engine.study_day(today, day_one)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-chart" role="img" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" data-day-one="{day_one.isoformat()}" '
+        f'data-today="{today.isoformat()}" aria-label="Timeline: today is study day {today_day}">',
+        '<defs><pattern id="planned-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#94a3b8" '
+        'stroke-width="1.5"/></pattern></defs>',
+    ]
+    for index, phase in enumerate(phases):
+        x0, x1 = x(phase.start), x(phase.end)
+        kind = "actual" if phase.actual else "planned"
+        parts.append(
+            f'<g class="phase phase-{kind}" data-phase="{escape(phase.code)}" '
+            f'data-start="{phase.start.isoformat()}" data-actual="{str(phase.actual).lower()}">'
+            f"<title>{escape(phase.name)}: {kind} start {phase.start.isoformat()}, "
+            f"planned end {phase.end.isoformat()}</title>"
+            f'<rect x="{x0}" y="{PHASE_TOP}" width="{max(x1 - x0, 1)}" height="{PHASE_HEIGHT}" '
+            f'fill="{PHASE_FILLS[index % len(PHASE_FILLS)]}" stroke="#475569" stroke-width="0.8"/>'
+        )
+        if not phase.actual:
+            parts.append(
+                f'<rect x="{x0}" y="{PHASE_TOP}" width="{max(x1 - x0, 1)}" '
+                f'height="{PHASE_HEIGHT}" fill="url(#planned-hatch)" opacity="0.5"/>'
+            )
+        label = phase.name if phase.actual else f"{phase.name} (planned)"
+        parts.append(
+            f'<text x="{x0 + 4}" y="{PHASE_TOP + 21}" font-size="12" fill="#1e293b">'
+            f"{escape(label)}</text></g>"
+        )
+    for index, visit in enumerate(sorted(visits, key=lambda v: (v.actual or v.planned, v.code))):
+        at = visit.actual or visit.planned
+        colour = STATUS_COLOURS.get(visit.status, "#64748b")
+        parts.append(
+            f'<g class="visit visit-{escape(visit.status)}" data-visit="{escape(visit.code)}" '
+            f'data-status="{escape(visit.status)}" data-date="{at.isoformat()}">'
+            f"<title>{escape(visit.code)} {escape(visit.name)}: {escape(visit.status)}, "
+            f"planned {visit.planned.isoformat()}"
+            + (
+                f", window {visit.window_start.isoformat()} to {visit.window_end.isoformat()}"
+                if visit.window_start and visit.window_end
+                else ""
+            )
+            + (f", done {visit.actual.isoformat()}" if visit.actual else "")
+            + (" (deviation: outside its window)" if visit.deviation else "")
+            + "</title>"
+        )
+        if visit.window_start and visit.window_end:
+            w0, w1 = x(visit.window_start), x(visit.window_end)
+            parts.append(
+                f'<line x1="{w0}" y1="{VISIT_Y}" x2="{w1}" y2="{VISIT_Y}" stroke="{colour}" '
+                f'stroke-width="2"/><line x1="{w0}" y1="{VISIT_Y - 6}" x2="{w0}" '
+                f'y2="{VISIT_Y + 6}" stroke="{colour}" stroke-width="1.5"/><line x1="{w1}" '
+                f'y1="{VISIT_Y - 6}" x2="{w1}" y2="{VISIT_Y + 6}" stroke="{colour}" '
+                f'stroke-width="1.5"/>'
+            )
+        stroke = DEVIATION_COLOUR if visit.deviation else "#ffffff"
+        parts.append(
+            f'<circle cx="{x(at)}" cy="{VISIT_Y}" r="5.5" fill="{colour}" stroke="{stroke}" '
+            f'stroke-width="{2.5 if visit.deviation else 1.5}"/>'
+            f'<line x1="{x(at)}" y1="{VISIT_Y - 8}" x2="{x(at)}" '
+            f'y2="{LABEL_ROWS[index % 2] + 3}" stroke="#cbd5e1" stroke-width="0.8"/>'
+            f'<text x="{x(at)}" y="{LABEL_ROWS[index % 2]}" font-size="10" text-anchor="middle" '
+            f'fill="#334155">{escape(visit.code)}</text></g>'
+        )
+    # Axis in study days, ticks every `step` days from Day 1 both ways.
+    parts.append(
+        f'<line x1="{LEFT}" y1="{AXIS_Y}" x2="{WIDTH - RIGHT}" y2="{AXIS_Y}" stroke="#475569"/>'
+    )
+    step = _tick_step(span)
+    k = -((day_one - first).days // step)
+    while True:
+        tick = day_one + datetime.timedelta(days=k * step)
+        k += 1
+        if tick < first:
+            continue
+        if tick > last:
+            break
+        label = engine.study_day(tick, day_one)
+        parts.append(
+            f'<line x1="{x(tick)}" y1="{AXIS_Y}" x2="{x(tick)}" y2="{AXIS_Y + 5}" '
+            f'stroke="#475569"/><text x="{x(tick)}" y="{AXIS_Y + 18}" font-size="10" '
+            f'text-anchor="middle" fill="#475569">Day {label}</text>'
+        )
+    parts.append(
+        f'<g class="today" data-study-day="{today_day}"><line x1="{x(today)}" y1="{PHASE_TOP - 8}" '
+        f'x2="{x(today)}" y2="{AXIS_Y}" stroke="#b91c1c" stroke-width="1.5" '
+        f'stroke-dasharray="4 3"/><text x="{x(today)}" y="{PHASE_TOP - 11}" font-size="11" '
+        f'text-anchor="middle" fill="#b91c1c">Today, Day {today_day}</text></g>'
+    )
+    legend_x = WIDTH - RIGHT - 330
+    for index, (status, colour) in enumerate(STATUS_COLOURS.items()):
+        lx = legend_x + index * 85
+        parts.append(
+            f'<circle cx="{lx}" cy="10" r="4.5" fill="{colour}"/><text x="{lx + 8}" y="14" '
+            f'font-size="10" fill="#334155">{status}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 -- every interpolated text is escaped above

@@ -1,0 +1,257 @@
+"""Reads for the staff workspace (participant list, participant page, calendar, dashboard).
+
+Each is a fixed number of queries whatever the number of rows. "Today" is each site's own
+date, passed into SQL as a value per site so the clock (and time-machine in tests) rules.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from participants.models import Participant, Site, Status
+from participants.services import actual_phase_starts
+
+from . import engine
+from .models import OutboxStatus, Reminder, Visit
+from .services import day_one_phase, protocol_plan
+from .timeline_chart import ChartPhase, ChartVisit, render_timeline
+
+
+def site_today(sites, now=None, field: str = "site_id"):
+    """An SQL expression: the local date today at the row's site."""
+    sites = list(sites)
+    if not sites:
+        return Value(timezone.now().date(), output_field=DateField())
+    return Case(
+        *[When(**{field: site.pk}, then=Value(site.today(now))) for site in sites],
+        default=Value(sites[0].today(now)),
+        output_field=DateField(),
+    )
+
+
+def _open_visits():
+    return Visit.objects.filter(
+        participant=OuterRef("pk"), actual_date__isnull=True, cancelled=False
+    )
+
+
+def with_schedule_summary(participants: QuerySet, sites, now=None) -> QuerySet:
+    """Participants annotated with their site's today, next visit, overdue visit count and
+    the anchor to compute today's study day (one query for the whole list)."""
+    next_visits = (
+        _open_visits()
+        .filter(
+            Q(window_end__gte=OuterRef("site_today"))
+            | Q(window_end__isnull=True, planned_date__gte=OuterRef("site_today"))
+        )
+        .order_by("planned_date", "id")
+    )
+    overdue = (
+        _open_visits()
+        .filter(window_end__lt=OuterRef("site_today"))
+        .values("participant")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    anchor = Visit.objects.filter(participant=OuterRef("pk"), study_day__isnull=False).order_by(
+        "id"
+    )
+    return participants.annotate(
+        site_today=site_today(sites, now),
+        next_visit_date=Subquery(next_visits.values("planned_date")[:1]),
+        next_visit_code=Subquery(next_visits.values("code")[:1]),
+        overdue_visits=Coalesce(Subquery(overdue, output_field=IntegerField()), 0),
+        anchor_date=Subquery(anchor.values("planned_date")[:1]),
+        anchor_study_day=Subquery(anchor.values("study_day")[:1]),
+    )
+
+
+def next_visit_within(participants: QuerySet, days: int) -> QuerySet:
+    """Annotated participants whose next visit falls within ``days`` days of their today."""
+    return participants.filter(
+        next_visit_date__lte=ExpressionWrapper(
+            F("site_today") + datetime.timedelta(days=days), output_field=DateField()
+        )
+    )
+
+
+def day_one_from_anchor(anchor_date, anchor_study_day) -> datetime.date | None:
+    """Study Day 1 from any visit's planned date and its study day."""
+    if anchor_date is None or anchor_study_day is None:
+        return None
+    delta = anchor_study_day - 1 if anchor_study_day > 0 else anchor_study_day
+    return anchor_date - datetime.timedelta(days=delta)
+
+
+@dataclass
+class Timeline:
+    svg: str
+    day_one: datetime.date
+    today: datetime.date
+    visits: list[Visit]
+
+
+def participant_timeline(participant: Participant, now=None) -> Timeline:
+    """The participant's phases and visits as the chart draws them, and the visits listed."""
+    today = participant.site.today(now)
+    phases, _ = protocol_plan(participant.protocol_id)
+    starts = actual_phase_starts(participant)
+    plans = [phase.as_plan() for phase in phases]
+    names = {phase.code: phase.name for phase in phases}
+    chart_phases = [
+        ChartPhase(s.code, names[s.code], s.start, s.end, s.actual)
+        for s in engine.phase_starts(plans, participant.consent_date, starts)
+    ]
+    if participant.left_on:
+        # Phases after the day the participant left never happen; the one running is cut there.
+        chart_phases = [
+            ChartPhase(p.code, p.name, p.start, min(p.end, participant.left_on), p.actual)
+            for p in chart_phases
+            if p.start <= participant.left_on
+        ]
+    day_one = (
+        engine.day_one(plans, day_one_phase(phases).code, participant.consent_date, starts)
+        if phases
+        else participant.consent_date
+    )
+    visits = list(participant.visits.select_related("definition").order_by("planned_date", "id"))
+    for visit in visits:
+        visit.current_status = visit.status_on(today)
+    chart_visits = [
+        ChartVisit(
+            v.code,
+            v.name,
+            v.planned_date,
+            v.window_start,
+            v.window_end,
+            v.actual_date,
+            v.current_status,
+            v.is_deviation,
+        )
+        for v in visits
+    ]
+    return Timeline(
+        render_timeline(chart_phases, chart_visits, today, day_one), day_one, today, visits
+    )
+
+
+def participant_reminders(participant: Participant) -> QuerySet:
+    return (
+        Reminder.objects.filter(visit__participant=participant)
+        .select_related("visit", "rule")
+        .order_by("due_at", "id")
+    )
+
+
+# The dashboard.
+
+FUNNEL = [
+    Status.SCREENING,
+    Status.ENROLLED,
+    Status.TREATMENT,
+    Status.FOLLOW_UP,
+    Status.COMPLETED,
+]
+EXITS = [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
+
+
+def dashboard(sites: QuerySet, now=None) -> dict:
+    """Numbers for the user's sites: participants per status, visits due this week and overdue
+    (with the visits themselves), reminders sent and failed in the last seven days."""
+    now = now or timezone.now()
+    sites = list(sites)
+    site_ids = [site.pk for site in sites]
+    counts = dict(
+        Participant.objects.filter(site_id__in=site_ids)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    top = max([counts.get(s, 0) for s in FUNNEL + EXITS] + [1])
+    funnel = [
+        {
+            "status": s.value,
+            "label": s.label,
+            "count": counts.get(s, 0),
+            "width": round(100 * counts.get(s, 0) / top),
+        }
+        for s in FUNNEL
+    ]
+    exits = [{"status": s.value, "label": s.label, "count": counts.get(s, 0)} for s in EXITS]
+    visits = (
+        Visit.objects.filter(
+            participant__site_id__in=site_ids, actual_date__isnull=True, cancelled=False
+        )
+        .annotate(site_today=site_today(sites, now, field="participant__site_id"))
+        .select_related("participant__site")
+    )
+    due = list(
+        visits.filter(
+            planned_date__gte=F("site_today"),
+            planned_date__lte=ExpressionWrapper(
+                F("site_today") + datetime.timedelta(days=6), output_field=DateField()
+            ),
+        ).order_by("planned_date", "booked_time", "id")[:50]
+    )
+    overdue_qs = visits.filter(window_end__lt=F("site_today"))
+    overdue = list(overdue_qs.order_by("-window_end", "id")[:50])
+    week_ago = now - datetime.timedelta(days=7)
+    reminder_counts = dict(
+        Reminder.objects.filter(
+            visit__participant__site_id__in=site_ids,
+            status__in=[OutboxStatus.SENT, OutboxStatus.FAILED],
+        )
+        .filter(Q(sent_at__gte=week_ago) | Q(status=OutboxStatus.FAILED, updated_at__gte=week_ago))
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return {
+        "sites": sites,
+        "funnel": funnel,
+        "exits": exits,
+        "due_this_week": due,
+        "overdue": overdue,
+        "overdue_count": overdue_qs.count(),
+        "reminders_sent": reminder_counts.get(OutboxStatus.SENT, 0),
+        "reminders_failed": reminder_counts.get(OutboxStatus.FAILED, 0),
+    }
+
+
+# The calendar.
+
+
+def calendar_visits(site: Site, first: datetime.date, last: datetime.date) -> list[Visit]:
+    """Visits of ``site`` planned (or done) between ``first`` and ``last``, in order; each
+    carries ``current_status`` and ``day`` (its date on the calendar). One query."""
+    today = site.today()
+    visits = list(
+        Visit.objects.filter(participant__site=site)
+        .filter(
+            Q(actual_date__range=(first, last))
+            | Q(actual_date__isnull=True, planned_date__range=(first, last))
+        )
+        .select_related("participant")
+        .order_by("planned_date", "booked_time", "participant__subject_id")
+    )
+    for visit in visits:
+        visit.current_status = visit.status_on(today)
+        visit.day = visit.actual_date or visit.planned_date
+    visits.sort(key=lambda v: (v.day, v.booked_time or datetime.time.max, v.participant.subject_id))
+    return visits

@@ -1,0 +1,186 @@
+"""Roles as groups, and site isolation in every admin view."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from participants import roles
+from participants.models import Participant, SiteMembership, Status, Transition
+from tests.browser import PASSWORD
+
+pytest_plugins = ["tests.browser"]
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_sites(make_participant, site_ocn, site_ber):
+    ocn = make_participant(site=site_ocn, subject_id="SLE-001-101-001")
+    ber = make_participant(site=site_ber, subject_id="SLE-001-102-001")
+    return ocn, ber
+
+
+def change_url(participant):
+    return reverse("admin:participants_participant_change", args=[participant.pk])
+
+
+def test_the_migration_creates_the_three_roles():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(roles.ROLES)
+    monitor = Group.objects.get(name=roles.MONITOR)
+    assert monitor.permissions.exists()
+    assert not monitor.permissions.exclude(codename__startswith="view_").exists()
+
+
+def test_only_investigators_may_confirm_eligibility(staff):
+    assert roles.may_confirm_eligibility(staff["investigator-ocn"])
+    assert not roles.may_confirm_eligibility(staff["coordinator-ocn"])
+    assert not roles.may_confirm_eligibility(staff["monitor"])
+
+
+def test_demo_staff_are_created_once_with_their_sites(staff):
+    again = roles.ensure_demo_staff("another-password")
+    assert sorted(again) == sorted(staff)
+    assert staff["coordinator-ocn"].check_password(PASSWORD)
+    memberships = set(SiteMembership.objects.values_list("user__username", "site__code"))
+    assert memberships == {
+        ("coordinator-ocn", "OCN"),
+        ("coordinator-ber", "BER"),
+        ("investigator-ocn", "OCN"),
+        ("monitor", "OCN"),
+        ("monitor", "BER"),
+    }
+    assert all(user.is_staff and not user.is_superuser for user in staff.values())
+
+
+def test_an_ocn_coordinator_lists_and_finds_only_ocn_participants(client, staff, two_sites):
+    client.force_login(staff["coordinator-ocn"])
+    listing = client.get(reverse("admin:participants_participant_changelist"))
+    search = client.get(reverse("admin:participants_participant_changelist"), {"q": "SLE-001-102"})
+    assert listing.status_code == 200
+    assert "SLE-001-101-001" in listing.text
+    assert "SLE-001-102-001" not in listing.text
+    assert "SLE-001-102-001" not in search.text
+    assert "Berlin" not in listing.text  # not even the other site's name in the filters
+
+
+@pytest.mark.parametrize(
+    ("url_name", "method"),
+    [
+        ("admin:participants_participant_change", "get"),
+        ("admin:participants_participant_history", "get"),
+        ("admin:participant_transition", "post"),
+        ("admin:participant_reminders", "post"),
+        ("admin:participant_eligibility", "post"),
+        ("admin:participant_unscheduled", "post"),
+    ],
+)
+def test_another_sites_participant_is_a_404_at_every_url(
+    client, staff, two_sites, url_name, method
+):
+    _, ber = two_sites
+    client.force_login(staff["coordinator-ocn"])
+    response = getattr(client, method)(reverse(url_name, args=[ber.pk]))
+    assert response.status_code == 404
+
+
+def test_another_sites_visits_transitions_and_reminders_are_hidden(client, staff, two_sites):
+    _, ber = two_sites
+    client.force_login(staff["coordinator-ocn"])
+    visit = ber.visits.first()
+    transition = ber.transitions.first()
+    assert client.get(reverse("admin:scheduling_visit_change", args=[visit.pk])).status_code == 404
+    assert (
+        client.get(
+            reverse("admin:participants_transition_change", args=[transition.pk])
+        ).status_code
+        == 404
+    )
+    visits = client.get(reverse("admin:scheduling_visit_changelist"))
+    assert "SLE-001-102-001" not in visits.text
+    reminders = client.get(reverse("admin:scheduling_reminder_changelist"))
+    assert "SLE-001-102-001" not in reminders.text
+
+
+def test_a_coordinator_cannot_move_a_participant_to_another_site(
+    client, staff, two_sites, site_ber
+):
+    ocn, _ = two_sites
+    client.force_login(staff["coordinator-ocn"])
+    response = client.post(
+        change_url(ocn),
+        {
+            "site": site_ber.pk,
+            "email": ocn.email,
+            "change_reason": "moving",
+            "transitions-TOTAL_FORMS": 0,
+            "transitions-INITIAL_FORMS": 0,
+        },
+    )
+    ocn.refresh_from_db()
+    assert ocn.site.code == "OCN"
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.text
+
+
+def test_the_export_action_exports_only_the_users_sites(client, staff, two_sites):
+    ocn, ber = two_sites
+    client.force_login(staff["coordinator-ocn"])
+    response = client.post(
+        reverse("admin:participants_participant_changelist"),
+        {"action": "export_schedule", "_selected_action": [ocn.pk, ber.pk]},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "SLE-001-101-001" in body
+    assert "SLE-001-102-001" not in body
+
+
+def test_a_monitor_sees_both_sites_and_changes_nothing(client, staff, two_sites):
+    ocn, ber = two_sites
+    client.force_login(staff["monitor"])
+    listing = client.get(reverse("admin:participants_participant_changelist"))
+    page = client.get(change_url(ber))
+    transition = client.post(
+        reverse("admin:participant_transition", args=[ocn.pk]),
+        {"target": Status.WITHDRAWN, "on": "2026-01-06", "reason": "test"},
+    )
+    assert "SLE-001-101-001" in listing.text and "SLE-001-102-001" in listing.text
+    assert page.status_code == 200
+    assert "participant@example.org" not in page.text  # contact details only where needed
+    assert "Record transition" not in page.text
+    assert transition.status_code == 403
+    ocn.refresh_from_db()
+    assert ocn.status == Status.SCREENING
+
+
+def test_a_superuser_sees_every_site(admin_client, two_sites):
+    listing = admin_client.get(reverse("admin:participants_participant_changelist"))
+    assert "SLE-001-101-001" in listing.text and "SLE-001-102-001" in listing.text
+
+
+def test_transition_records_cannot_be_added_changed_or_deleted(admin_client, two_sites):
+    ocn, _ = two_sites
+    transition = Transition.objects.filter(participant=ocn).first()
+    change = admin_client.post(
+        reverse("admin:participants_transition_change", args=[transition.pk]),
+        {"reason": "edited", "effective_date": "2026-01-01"},
+    )
+    delete = admin_client.post(
+        reverse("admin:participants_transition_delete", args=[transition.pk]), {"post": "yes"}
+    )
+    add = admin_client.get(reverse("admin:participants_transition_add"))
+    transition.refresh_from_db()
+    assert transition.reason == "Informed consent"
+    assert delete.status_code == 403
+    assert add.status_code == 403
+    assert change.status_code == 403
+
+
+def test_a_staff_user_without_a_site_sees_no_participant(client, two_sites, django_user_model):
+    user = django_user_model.objects.create_user("nobody", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.COORDINATOR))
+    client.force_login(user)
+    listing = client.get(reverse("admin:participants_participant_changelist"))
+    assert "SLE-001-10" not in listing.text
+    assert Participant.objects.count() == 2
+    assert listing.status_code == 200
