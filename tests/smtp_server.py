@@ -86,14 +86,6 @@ class LoopbackSMTP:
     def messages(self):
         return self.handler.messages
 
-    def wait_for(self, count: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.handler.messages) >= count:
-                return True
-            time.sleep(0.1)
-        return len(self.handler.messages) >= count
-
 
 def point_django_at(settings, port: int) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
