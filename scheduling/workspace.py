@@ -172,8 +172,9 @@ EXITS = [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
 
 
 def dashboard(sites: QuerySet, now=None) -> dict:
-    """Numbers for the user's sites: participants per status, visits due this week and overdue
-    (with the visits themselves), reminders sent and failed in the last seven days."""
+    """Numbers for the user's sites: participants per status, visits due this week (planned
+    within seven days, window still open) and overdue (window passed, not done), reminders
+    sent and failed in the last seven days."""
     now = now or timezone.now()
     sites = list(sites)
     site_ids = [site.pk for site in sites]
@@ -203,7 +204,8 @@ def dashboard(sites: QuerySet, now=None) -> dict:
     )
     due = list(
         visits.filter(
-            planned_date__gte=F("site_today"),
+            Q(window_end__gte=F("site_today"))
+            | Q(window_end__isnull=True, planned_date__gte=F("site_today")),
             planned_date__lte=ExpressionWrapper(
                 F("site_today") + datetime.timedelta(days=6), output_field=DateField()
             ),

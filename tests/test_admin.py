@@ -1,0 +1,367 @@
+"""The staff workspace pages through Django's test client: list, participant page, forms."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from participants.models import EligibilityAnswer, Participant, Status
+from scheduling.models import Visit
+
+pytest_plugins = ["tests.browser"]
+pytestmark = pytest.mark.django_db
+
+UTC = datetime.UTC
+# 2026-01-20 at noon UTC: the morning of 20 January in Oceanside.
+NOW = datetime.datetime(2026, 1, 20, 20, 0, tzinfo=UTC)
+CONSENT = datetime.date(2026, 1, 5)
+LIST_URL = "admin:participants_participant_changelist"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def coordinator(client, staff):
+    client.force_login(staff["coordinator-ocn"])
+    return client
+
+
+def page_url(participant):
+    return reverse("admin:participants_participant_change", args=[participant.pk])
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_the_participant_list_takes_the_same_queries_for_10_and_100_rows(
+    coordinator, make_participant, django_assert_num_queries, rows
+):
+    for _ in range(rows):
+        make_participant()
+    with django_assert_num_queries(11):
+        response = coordinator.get(reverse(LIST_URL))
+    assert response.text.count('class="status-badge') == rows
+
+
+def test_the_list_shows_status_study_day_next_visit_and_overdue(
+    clock, coordinator, make_participant
+):
+    make_participant(consent_date=CONSENT, subject_id="SLE-001-101-001")
+    response = coordinator.get(reverse(LIST_URL))
+    row = response.text[response.text.index("SLE-001-101-001") :]
+    assert 'status-badge status-screening">Screening' in row
+    # Day 1 is the planned treatment start, consent + 8 weeks = 2026-03-02.
+    assert "Day -41" in row
+    assert "LEUK 2026-02-09 <small>(in 20 days)</small>" in row
+    assert '<span class="overdue-count">1</span>' in row  # SCR: window ended 2026-01-08
+
+
+def test_the_list_filters_overdue_and_next_visit_this_week(clock, coordinator, make_participant):
+    make_participant(consent_date=CONSENT, subject_id="SLE-001-101-001")  # SCR missed
+    make_participant(consent_date=datetime.date(2026, 1, 19), subject_id="SLE-001-101-002")
+    overdue = coordinator.get(reverse(LIST_URL), {"overdue": "yes"})
+    this_week = coordinator.get(reverse(LIST_URL), {"next_visit": "week"})
+    assert "SLE-001-101-001" in overdue.text and "SLE-001-101-002" not in overdue.text
+    # 002's screening visit (window to 01-22) is still open; 001's next is LEUK in 20 days.
+    assert "SLE-001-101-002" in this_week.text and "SLE-001-101-001" not in this_week.text
+
+
+def test_the_list_filters_by_phase(clock, coordinator, make_participant):
+    from participants.services import record_transition
+
+    screening = make_participant(consent_date=CONSENT, subject_id="SLE-001-101-001")
+    treated = make_participant(consent_date=CONSENT, subject_id="SLE-001-101-002")
+    record_transition(treated, Status.ENROLLED, on=datetime.date(2026, 1, 10))
+    record_transition(treated, Status.TREATMENT, on=datetime.date(2026, 1, 19))
+    in_treatment = coordinator.get(reverse(LIST_URL), {"phase": "treatment"})
+    in_screening = coordinator.get(reverse(LIST_URL), {"phase": "screening"})
+    assert treated.subject_id in in_treatment.text
+    assert screening.subject_id not in in_treatment.text
+    assert screening.subject_id in in_screening.text
+    assert treated.subject_id not in in_screening.text
+
+
+def test_the_participant_page_opens_with_the_timeline_chart(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    response = coordinator.get(page_url(participant))
+    text = response.text
+    assert response.status_code == 200
+    assert text.index("<svg") < text.index('id="visits"') < text.index('id="participant_form"')
+    assert 'data-phase="treatment" data-start="2026-03-02"' in text
+    assert 'data-visit="SCR" data-status="missed"' in text
+
+
+def test_the_transition_form_offers_only_allowed_moves(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    response = coordinator.get(page_url(participant))
+    choices = [value for value, _ in response.context["transition_form"].fields["target"].choices]
+    # Treatment needs enrolment first, and enrolment is the investigator's confirmation.
+    assert choices == [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
+
+
+def test_a_transition_without_its_required_reason_reads_as_a_sentence(
+    clock, coordinator, make_participant
+):
+    participant = make_participant(consent_date=CONSENT)
+    response = coordinator.post(
+        reverse("admin:participant_transition", args=[participant.pk]),
+        {"target": Status.WITHDRAWN, "on": "2026-01-20", "reason": ""},
+        follow=True,
+    )
+    participant.refresh_from_db()
+    assert participant.status == Status.SCREENING
+    assert "A reason is required for withdrawn." in messages_of(response)
+
+
+def test_a_transition_from_the_page_calls_the_lifecycle_service(
+    clock, coordinator, make_participant, staff
+):
+    participant = make_participant(consent_date=CONSENT)
+    coordinator.post(
+        reverse("admin:participant_transition", args=[participant.pk]),
+        {"target": Status.WITHDRAWN, "on": "2026-01-19", "reason": "Moved away"},
+    )
+    participant.refresh_from_db()
+    record = participant.transitions.order_by("-id").first()
+    assert participant.status == Status.WITHDRAWN
+    assert participant.left_on == datetime.date(2026, 1, 19)
+    assert record.recorded_by == staff["coordinator-ocn"]
+    assert record.reason == "Moved away"
+
+
+def test_recording_a_visit_from_the_page_sets_its_actual_date_and_history(
+    clock, coordinator, make_participant, staff
+):
+    participant = make_participant(consent_date=CONSENT)
+    visit = participant.visits.get(code="SCR")
+    response = coordinator.post(
+        reverse("admin:participant_visit", args=[participant.pk, visit.pk]),
+        {"actual_date": "2026-01-07", "booked_time": ""},
+        follow=True,
+    )
+    visit.refresh_from_db()
+    assert visit.actual_date == datetime.date(2026, 1, 7)
+    assert visit.history.latest().history_user == staff["coordinator-ocn"]
+    assert "SCR recorded on 2026-01-07." in messages_of(response)
+
+
+def test_a_visit_outside_its_window_is_recorded_and_flagged(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    visit = participant.visits.get(code="SCR")
+    response = coordinator.post(
+        reverse("admin:participant_visit", args=[participant.pk, visit.pk]),
+        {"actual_date": "2026-01-12"},
+        follow=True,
+    )
+    assert "SCR recorded on 2026-01-12 (a deviation: outside its window)." in messages_of(response)
+
+
+def test_a_visit_date_in_the_future_is_refused_with_a_sentence(
+    clock, coordinator, make_participant
+):
+    participant = make_participant(consent_date=CONSENT)
+    visit = participant.visits.get(code="LEUK")
+    response = coordinator.post(
+        reverse("admin:participant_visit", args=[participant.pk, visit.pk]),
+        {"actual_date": "2026-02-09"},
+        follow=True,
+    )
+    visit.refresh_from_db()
+    assert visit.actual_date is None
+    assert "2026-02-09 is in the future at site OCN (today there is 2026-01-20)." in messages_of(
+        response
+    )
+
+
+def test_booking_a_time_keeps_it_on_the_visit(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    visit = participant.visits.get(code="LEUK")
+    coordinator.post(
+        reverse("admin:participant_visit", args=[participant.pk, visit.pk]),
+        {"actual_date": "", "booked_time": "10:30"},
+    )
+    visit.refresh_from_db()
+    assert visit.booked_time == datetime.time(10, 30)
+    assert visit.history.latest().history_change_reason == "Booked at 10:30"
+
+
+def test_an_unscheduled_visit_needs_a_reason_and_is_added_with_it(
+    clock, coordinator, make_participant
+):
+    participant = make_participant(consent_date=CONSENT)
+    url = reverse("admin:participant_unscheduled", args=[participant.pk])
+    refused = coordinator.post(url, {"on": "2026-01-15", "happened": "1", "reason": ""})
+    coordinator.post(url, {"on": "2026-01-15", "happened": "1", "reason": "Flare of symptoms"})
+    added = Visit.objects.get(participant=participant, code="UNS")
+    assert refused.status_code == 302
+    assert added.actual_date == datetime.date(2026, 1, 15)
+    assert added.reason == "Flare of symptoms"
+
+
+def test_turning_reminders_off_from_the_page_cancels_pending_ones(
+    clock, coordinator, make_participant
+):
+    participant = make_participant(consent_date=CONSENT)
+    assert participant.visits.filter(reminders__status="pending").exists()
+    coordinator.post(
+        reverse("admin:participant_reminders", args=[participant.pk]),
+        {"enabled": "0", "reason": "Asked by phone"},
+    )
+    participant.refresh_from_db()
+    assert participant.reminders_enabled is False
+    assert not participant.visits.filter(reminders__status="pending").exists()
+    assert participant.history.latest().history_change_reason == "Asked by phone"
+
+
+def test_a_change_to_a_saved_participant_requires_a_reason(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    form = {
+        "site": participant.site_id,
+        "email": "new@example.org",
+        "transitions-TOTAL_FORMS": 0,
+        "transitions-INITIAL_FORMS": 0,
+    }
+    refused = coordinator.post(page_url(participant), form)
+    accepted = coordinator.post(page_url(participant), {**form, "change_reason": "New address"})
+    participant.refresh_from_db()
+    assert "Say why you change Email." in refused.text
+    assert accepted.status_code == 302
+    assert participant.email == "new@example.org"
+    assert participant.history.latest().history_change_reason == "New address"
+
+
+def test_adding_a_participant_creates_it_through_the_service(
+    clock, coordinator, protocol, site_ocn
+):
+    response = coordinator.post(
+        reverse("admin:participants_participant_add"),
+        {
+            "protocol": protocol.pk,
+            "site": site_ocn.pk,
+            "subject_id": "SLE-001-101-050",
+            "email": "p50@example.org",
+            "consent_date": "2026-01-19",
+            "transitions-TOTAL_FORMS": 0,
+            "transitions-INITIAL_FORMS": 0,
+        },
+    )
+    participant = Participant.objects.get(subject_id="SLE-001-101-050")
+    assert response.status_code == 302
+    assert participant.transitions.get().to_status == Status.SCREENING
+    assert participant.visits.count() == 14
+
+
+def test_the_history_page_shows_who_changed_what_and_why(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    coordinator.post(
+        reverse("admin:participant_reminders", args=[participant.pk]),
+        {"enabled": "0", "reason": "Asked by phone"},
+    )
+    response = coordinator.get(
+        reverse("admin:participants_participant_history", args=[participant.pk])
+    )
+    assert "Asked by phone" in response.text
+    assert "coordinator-ocn" in response.text
+
+
+def answer_all(client, participant, **overrides):
+    data = {}
+    for criterion in participant.protocol.criteria.all():
+        data[f"criterion-{criterion.pk}"] = "yes" if criterion.kind == "inclusion" else "no"
+    data.update(overrides)
+    return client.post(
+        reverse("admin:participant_eligibility", args=[participant.pk]), data, follow=True
+    )
+
+
+def test_a_coordinator_answers_the_checklist_but_cannot_confirm_eligibility(
+    clock, coordinator, make_participant
+):
+    participant = make_participant(consent_date=CONSENT)
+    answer_all(coordinator, participant)
+    page = coordinator.get(page_url(participant))
+    refused = coordinator.post(
+        reverse("admin:participant_confirm_eligibility", args=[participant.pk]),
+        {"on": "2026-01-20"},
+        follow=True,
+    )
+    participant.refresh_from_db()
+    assert EligibilityAnswer.objects.filter(participant=participant).count() == 6
+    assert 'id="confirm-eligibility"' not in page.text
+    assert "Only an investigator can confirm eligibility." in messages_of(refused)
+    assert participant.status == Status.SCREENING
+
+
+def test_an_investigator_confirms_eligibility_and_the_participant_is_enrolled(
+    clock, client, staff, make_participant
+):
+    participant = make_participant(consent_date=CONSENT)
+    client.force_login(staff["investigator-ocn"])
+    answer_all(client, participant)
+    client.post(
+        reverse("admin:participant_confirm_eligibility", args=[participant.pk]),
+        {"on": "2026-01-20"},
+    )
+    participant.refresh_from_db()
+    enrolment = participant.transitions.order_by("-id").first()
+    assert participant.status == Status.ENROLLED
+    assert enrolment.recorded_by == staff["investigator-ocn"]
+    assert enrolment.effective_date == datetime.date(2026, 1, 20)
+
+
+def test_an_exclusion_present_blocks_confirmation(clock, client, staff, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    exclusion = participant.protocol.criteria.get(kind="exclusion", order=1)
+    client.force_login(staff["investigator-ocn"])
+    answer_all(client, participant, **{f"criterion-{exclusion.pk}": "yes"})
+    response = client.post(
+        reverse("admin:participant_confirm_eligibility", args=[participant.pk]),
+        {"on": "2026-01-20"},
+        follow=True,
+    )
+    participant.refresh_from_db()
+    assert participant.status == Status.SCREENING
+    assert "Eligibility cannot be confirmed: Exclusion 1 is present." in messages_of(response)
+
+
+def test_the_dashboard_counts_only_the_users_sites(clock, coordinator, make_participant, site_ber):
+    make_participant(consent_date=CONSENT, subject_id="SLE-001-101-001")
+    make_participant(consent_date=datetime.date(2026, 1, 19), subject_id="SLE-001-101-002")
+    make_participant(consent_date=CONSENT, subject_id="SLE-001-102-001", site=site_ber)
+    response = coordinator.get(reverse("admin:index"))
+    board = response.context["board"]
+    assert board["funnel"][0] == {
+        "status": "screening",
+        "label": "Screening",
+        "count": 2,
+        "width": 100,
+    }
+    assert [v.participant.subject_id for v in board["overdue"]] == ["SLE-001-101-001"]
+    assert [(v.participant.subject_id, v.code) for v in board["due_this_week"]] == [
+        ("SLE-001-101-002", "SCR")
+    ]
+    assert "SLE-001-102-001" not in response.text
+
+
+def test_the_calendar_lists_the_sites_visits_with_links(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    response = coordinator.get(
+        reverse("admin:scheduling_visit_calendar"), {"site": "OCN", "month": "2026-02"}
+    )
+    leukapheresis = f'href="{page_url(participant)}"'
+    assert response.status_code == 200
+    assert leukapheresis in response.text
+    assert "LEUK" in response.text
+    assert "window 2026-02-02 to 2026-02-16" in response.text
+
+
+def test_the_calendar_of_another_site_is_a_404(clock, coordinator, site_ber):
+    response = coordinator.get(reverse("admin:scheduling_visit_calendar"), {"site": "BER"})
+    assert response.status_code == 404

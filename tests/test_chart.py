@@ -1,0 +1,79 @@
+"""The server-side SVG timeline: bands, markers, whiskers, today line, study-day axis."""
+
+import datetime
+import xml.etree.ElementTree as ET
+
+from scheduling.timeline_chart import STATUS_COLOURS, ChartPhase, ChartVisit, render_timeline
+
+D = datetime.date
+NS = {"svg": "http://www.w3.org/2000/svg"}
+PHASES = [
+    ChartPhase("screening", "Screening", D(2026, 1, 5), D(2026, 3, 2), True),
+    ChartPhase("treatment", "Treatment", D(2026, 3, 2), D(2026, 4, 27), False),
+]
+
+
+def visit(code, planned, status, actual=None, before=2, after=2):
+    window = (planned - datetime.timedelta(days=before), planned + datetime.timedelta(days=after))
+    return ChartVisit(
+        code,
+        f"Visit {code}",
+        planned,
+        *window,
+        actual,
+        status,
+        actual is not None and not (window[0] <= actual <= window[1]),
+    )
+
+
+TODAY = D(2026, 1, 20)
+
+
+def draw(visits, today=TODAY):
+    # Our own markup, parsed to check it is well-formed.
+    return ET.fromstring(str(render_timeline(PHASES, visits, today, D(2026, 3, 2))))  # noqa: S314
+
+
+def test_the_chart_is_well_formed_svg_with_a_band_per_phase():
+    svg = draw([])
+    bands = svg.findall(".//svg:g[@data-phase]", NS)
+    assert [(b.get("data-phase"), b.get("data-start"), b.get("data-actual")) for b in bands] == [
+        ("screening", "2026-01-05", "true"),
+        ("treatment", "2026-03-02", "false"),
+    ]
+    assert "Treatment (planned)" in ET.tostring(bands[1], encoding="unicode")
+
+
+def test_visit_markers_are_coloured_by_status_with_window_whiskers():
+    svg = draw([visit("SCR", D(2026, 1, 5), "missed"), visit("INF1", D(2026, 3, 2), "scheduled")])
+    missed = svg.find(".//svg:g[@data-visit='SCR']", NS)
+    assert missed.find("svg:circle", NS).get("fill") == STATUS_COLOURS["missed"]
+    whisker = missed.findall("svg:line", NS)[0]
+    assert float(whisker.get("x2")) > float(whisker.get("x1"))  # the window has a width
+
+
+def test_a_deviation_is_ringed_not_hidden():
+    svg = draw([visit("SCR", D(2026, 1, 5), "completed", actual=D(2026, 1, 12))])
+    marker = svg.find(".//svg:g[@data-visit='SCR']", NS)
+    assert marker.get("data-date") == "2026-01-12"
+    assert marker.find("svg:circle", NS).get("stroke") == "#ea580c"
+    assert "deviation" in marker.find("svg:title", NS).text
+
+
+def test_the_today_line_and_axis_count_study_days_without_day_zero():
+    svg = draw([])
+    assert svg.find(".//svg:g[@class='today']", NS).get("data-study-day") == "-41"
+    labels = [t.text for t in svg.findall("svg:text", NS) if (t.text or "").startswith("Day ")]
+    assert "Day 1" in labels
+    assert "Day 0" not in labels
+    assert any(label.startswith("Day -") for label in labels)
+
+
+def test_text_in_the_chart_is_escaped():
+    svg = str(
+        render_timeline(
+            PHASES, [visit("<b>", D(2026, 2, 1), "scheduled")], D(2026, 1, 20), D(2026, 3, 2)
+        )
+    )
+    assert "<b>" not in svg
+    assert "&lt;b&gt;" in svg
