@@ -6,6 +6,7 @@ callback once it has accepted a message. The ``smtp_server`` fixture starts one 
 Django's SMTP backend at it; ``refusing_port`` is a bound port nobody listens on.
 """
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -37,10 +38,23 @@ class RecordingHandler:
         self.refuse_rcpt: str | None = None  # e.g. "550 5.1.1 Mailbox unavailable"
         self.refuse_first = 0  # answer ``refuse_rcpt`` to the first n RCPT commands only
         self.delay = 0.0  # seconds spent on each message before accepting it
+        self.latency = 0.0  # seconds before each reply to EHLO, MAIL, RCPT, DATA (a far server)
         self.after_accept = None  # callable(message), run before "250" goes back
         self._lock = threading.Lock()
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        await asyncio.sleep(self.latency)
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await asyncio.sleep(self.latency)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await asyncio.sleep(self.latency)
         with self._lock:
             self.rcpt_attempts += 1
             attempt = self.rcpt_attempts
@@ -50,6 +64,7 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.latency)
         if self.delay:
             time.sleep(self.delay)  # blocking on purpose: a slow server, one message at a time
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
