@@ -221,6 +221,12 @@ def _close(row, status: str, now: datetime.datetime, note: str = "") -> None:
     row.save(update_fields=["status", "claimed_until", "claim_token", "last_error", "updated_at"])
 
 
+def _release(row) -> None:
+    row.claimed_until = None
+    row.claim_token = ""
+    row.save(update_fields=["claimed_until", "claim_token", "updated_at"])
+
+
 def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -> str:
     """Send ``message`` for the locked ``row`` and record the outcome on it."""
     row.attempts += 1
@@ -282,6 +288,10 @@ def process_reminder(
             .get(pk=reminder_id)
         )
         if reminder.status != OutboxStatus.PENDING or reminder.claim_token != token:
+            return SKIPPED
+        if reminder.due_at > now:
+            # Re-timed since the claim (a rule's send time changed): not due yet after all.
+            _release(reminder)
             return SKIPPED
         visit = reminder.visit
         participant = visit.participant

@@ -73,11 +73,14 @@ def sync_reminders(participant: Participant, visits: list[Visit]) -> None:
     for key, reminder in existing.items():
         if key not in wanted and reminder.status == OutboxStatus.PENDING:
             reminder.status = OutboxStatus.CANCELLED
+            # A claim taken before the change ends with it: a revived row is claimed afresh.
             reminder.claimed_until = None
+            reminder.claim_token = ""
             to_update.append(reminder)
     if to_create:
         Reminder.objects.bulk_create(to_create)
     if to_update:
         Reminder.objects.bulk_update(
-            to_update, ["status", "due_at", "next_attempt_at", "last_error", "claimed_until"]
+            to_update,
+            ["status", "due_at", "next_attempt_at", "last_error", "claimed_until", "claim_token"],
         )

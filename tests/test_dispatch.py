@@ -297,3 +297,20 @@ def test_batches_share_one_smtp_connection(leuk_on, site_ber, smtp_server, time_
     assert dispatch_due(batch_size=2).sent == 5
     assert len(smtp_server.handler.peers) == 5
     assert len(set(smtp_server.handler.peers)) == 1
+
+
+def test_reminder_re_timed_later_after_its_claim_is_released_not_sent(
+    leuk_on, site_ber, smtp_server, time_machine
+):
+    participant = leuk_on(datetime.date(2026, 4, 5), site_ber)
+    now = at(2026, 3, 29, 7)
+    time_machine.move_to(now, tick=False)
+    [(reminder_id, visit_id)] = claim_due_reminders(now, limit=10, token="run-1")
+    Reminder.objects.filter(pk=reminder_id).update(due_at=now + datetime.timedelta(hours=1))
+    outcome = dispatch.process_reminder(
+        reminder_id, visit_id=visit_id, token="run-1", now=now, mailer=dispatch.Mailer()
+    )
+    reminder = leuk_reminder(participant, 7)
+    assert outcome == dispatch.SKIPPED
+    assert (reminder.status, reminder.claimed_until, reminder.claim_token) == ("pending", None, "")
+    assert smtp_server.messages == []
