@@ -540,6 +540,7 @@ class TransitionInline(admin.TabularInline):
     model = Transition
     fk_name = "participant"
     extra = 0
+    max_num = 0
     can_delete = False
     fields = [
         "from_status",

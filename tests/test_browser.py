@@ -1,0 +1,118 @@
+"""The staff workspace in a real browser: Debian's Chromium driven by Playwright.
+
+Screenshots of the participant page, the calendar and the dashboard go to var/screenshots/
+(git-ignored) so a person can look at them.
+"""
+
+import datetime
+import re
+
+import pytest
+
+from participants.models import Status
+from participants.services import record_transition
+from scheduling.services import record_visit
+from tests.browser import login, screenshot
+
+pytest_plugins = ["tests.browser"]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def enrolled(make_participant, site_ocn, site_ber, staff):
+    """An OCN participant enrolled, leukapheresis not yet recorded, treatment due in 6 days;
+    plus a BER participant for the monitor and the BER coordinator."""
+    today = site_ocn.today()
+    consent = today - datetime.timedelta(days=50)
+    participant = make_participant(
+        site=site_ocn, subject_id="SLE-001-101-007", consent_date=consent
+    )
+    record_visit(participant, "SCR", on=consent)
+    record_transition(participant, Status.ENROLLED, on=today - datetime.timedelta(days=20))
+    other = make_participant(
+        site=site_ber, subject_id="SLE-001-102-003", consent_date=site_ber.today()
+    )
+    return participant, other
+
+
+def band_start(page, phase):
+    band = page.locator(f"svg.timeline-chart g[data-phase='{phase}']")
+    return band.get_attribute("data-start"), band.get_attribute("data-actual")
+
+
+def test_a_coordinator_records_a_visit_starts_treatment_and_sees_the_chart_move(
+    browser, live_server, enrolled, site_ocn
+):
+    participant, other = enrolled
+    today = site_ocn.today()
+    page = login(browser, live_server, "coordinator-ocn")
+    screenshot(page, "dashboard")
+    assert page.locator("#funnel").is_visible()
+
+    page.click("tr.model-participant th a")
+    page.fill("#searchbar", "101-007")
+    page.press("#searchbar", "Enter")
+    assert page.locator("#result_list").inner_text().count("SLE-001-1") == 1
+    page.click("#result_list >> text=SLE-001-101-007")
+    page.wait_for_selector("svg.timeline-chart")
+    planned_start = (participant.consent_date + datetime.timedelta(weeks=8)).isoformat()
+    assert band_start(page, "treatment") == (planned_start, "false")
+    assert page.locator("g[data-visit='LEUK']").get_attribute("data-status") == "missed"
+
+    leukapheresis = participant.visits.get(code="LEUK").planned_date.isoformat()
+    page.fill("input[aria-label='LEUK done on']", leukapheresis)
+    page.click("button[value='LEUK']")
+    page.wait_for_selector("ul.messagelist")
+    assert f"LEUK recorded on {leukapheresis}." in page.locator("ul.messagelist").inner_text()
+    assert page.locator("g[data-visit='LEUK']").get_attribute("data-status") == "completed"
+
+    page.select_option("#id_target", Status.TREATMENT)
+    page.fill("#id_on", today.isoformat())
+    page.click("#record-transition")
+    page.wait_for_selector("ul.messagelist")
+    assert "moved to treatment" in page.locator("ul.messagelist").inner_text()
+    assert band_start(page, "treatment") == (today.isoformat(), "true")
+    assert page.locator("g[data-visit='INF1']").get_attribute("data-date") == today.isoformat()
+    assert page.locator("svg.timeline-chart g.today").get_attribute("data-study-day") == "1"
+    screenshot(page, "participant")
+
+    page.click("text=Site calendar")
+    page.wait_for_selector("#month-grid")
+    assert page.locator("#week-list").inner_text().count("SLE-001-101-007") >= 1
+    assert "SLE-001-102-003" not in page.content()
+    screenshot(page, "calendar")
+    page.locator("#week-list a", has_text="SLE-001-101-007").first.click()
+    page.wait_for_selector("svg.timeline-chart")
+    assert re.search(rf"/participant/{participant.pk}/change/", page.url)
+    page.close()
+
+
+def test_a_monitor_sees_every_site_and_can_change_nothing(browser, live_server, enrolled):
+    participant, other = enrolled
+    page = login(browser, live_server, "monitor")
+    assert page.locator("#funnel .count").first.inner_text() == "1"
+    page.click("tr.model-participant th a")
+    listing = page.locator("#result_list").inner_text()
+    assert "SLE-001-101-007" in listing and "SLE-001-102-003" in listing
+    page.click("#result_list >> text=SLE-001-101-007")
+    page.wait_for_selector("svg.timeline-chart")
+    assert page.locator("#record-transition").count() == 0
+    assert page.locator("form[action*='/visit/']").count() == 0
+    assert page.locator("#toggle-reminders").count() == 0
+    assert page.locator("input[name='_save']").count() == 0
+    assert "participant@example.org" not in page.content()
+    assert page.locator(".addlink:visible, .deletelink:visible").count() == 0
+    page.close()
+
+
+def test_a_berlin_coordinator_cannot_open_an_oceanside_participant(browser, live_server, enrolled):
+    participant, _ = enrolled
+    page = login(browser, live_server, "coordinator-ber")
+    response = page.goto(
+        f"{live_server.url}/admin/participants/participant/{participant.pk}/change/"
+    )
+    assert response.status == 404
+    page.goto(f"{live_server.url}/admin/participants/participant/")
+    assert "SLE-001-101-007" not in page.content()
+    assert "SLE-001-102-003" in page.content()
+    page.close()
