@@ -39,7 +39,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import emails, engine
-from .digest import create_due_digests, digest_content
+from .digest import create_due_digests, digest_content, redact_addresses
 from .models import OutboxStatus, Reminder, SiteDigest, Visit
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def claim_due_digests(
     return [row[0] for row in _claim(SiteDigest, now, limit=limit, lease=lease, token=token)]
 
 
-def _close(row, status: str, now: datetime.datetime, note: str = "") -> None:
+def _close(row, status: str, note: str = "") -> None:
     row.status = status
     row.claimed_until = None
     row.claim_token = ""
@@ -245,7 +245,14 @@ def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -
             if row.next_attempt_at >= give_up_at:
                 # The next try would come too late; it will be closed as expired then.
                 row.next_attempt_at = give_up_at
-        log.warning("%s %s attempt %d %s", row._meta.model_name, row.pk, row.attempts, outcome)
+        log.warning(
+            "%s %s attempt %d %s: %s",
+            row._meta.model_name,
+            row.pk,
+            row.attempts,
+            outcome,
+            redact_addresses(error.text),  # server replies may quote the address
+        )
     else:
         row.status = OutboxStatus.SENT
         row.sent_at = timezone.now()
@@ -306,11 +313,11 @@ def process_reminder(
         ):
             # sync_reminders cancels these in the schedule's own transaction; this is the guard
             # for a rule switched off, or a change made around the services.
-            _close(reminder, OutboxStatus.CANCELLED, now, "no longer wanted by the schedule")
+            _close(reminder, OutboxStatus.CANCELLED, "no longer wanted by the schedule")
             log.info("reminder %s cancelled at dispatch", reminder.pk)
             return CANCELLED
         if reminder.planned_date <= today:
-            _close(reminder, OutboxStatus.EXPIRED, now)
+            _close(reminder, OutboxStatus.EXPIRED)
             log.info("reminder %s expired", reminder.pk)
             return EXPIRED
         newer = Reminder.objects.filter(
@@ -321,7 +328,7 @@ def process_reminder(
             rule__lead_days__lt=reminder.rule.lead_days,
         ).exists()
         if newer:
-            _close(reminder, OutboxStatus.SUPERSEDED, now)
+            _close(reminder, OutboxStatus.SUPERSEDED)
             log.info("reminder %s superseded", reminder.pk)
             return SUPERSEDED
         message = emails.reminder_email(reminder, now=now)
@@ -341,10 +348,10 @@ def process_digest(digest_id: int, *, token: str, now: datetime.datetime, mailer
         if digest.status != OutboxStatus.PENDING or digest.claim_token != token:
             return SKIPPED
         if not digest.rule.active:
-            _close(digest, OutboxStatus.CANCELLED, now, "digest rule switched off")
+            _close(digest, OutboxStatus.CANCELLED, "digest rule switched off")
             return CANCELLED
         if digest.site.today(now) > digest.local_date:
-            _close(digest, OutboxStatus.EXPIRED, now)
+            _close(digest, OutboxStatus.EXPIRED)
             log.info("digest %s expired", digest.pk)
             return EXPIRED
         message = emails.digest_email(digest, digest_content(digest))

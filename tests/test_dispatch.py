@@ -314,3 +314,23 @@ def test_reminder_re_timed_later_after_its_claim_is_released_not_sent(
     assert outcome == dispatch.SKIPPED
     assert (reminder.status, reminder.claimed_until, reminder.claim_token) == ("pending", None, "")
     assert smtp_server.messages == []
+
+
+def test_a_reminder_whose_email_cannot_be_built_is_retried_later_not_lost(
+    leuk_on, site_ber, smtp_server, time_machine, settings, tmp_path
+):
+    participant = leuk_on(datetime.date(2026, 4, 5), site_ber)
+    broken = tmp_path / "scheduling" / "email"
+    broken.mkdir(parents=True)
+    (broken / "reminder.txt").write_text("{% no_such_tag %}")
+    original = settings.TEMPLATES
+    settings.TEMPLATES = [{**original[0], "DIRS": [tmp_path]}]  # found before the app's own
+    time_machine.move_to(at(2026, 3, 29, 7), tick=False)
+    assert dispatch_due().retrying == 1
+    reminder = leuk_reminder(participant, 7)
+    assert (reminder.status, reminder.attempts) == (OutboxStatus.PENDING, 1)
+    assert reminder.last_error == "internal error: TemplateSyntaxError"
+    settings.TEMPLATES = original
+    time_machine.move_to(reminder.next_attempt_at, tick=False)
+    assert dispatch_due().sent == 1
+    assert len(smtp_server.messages) == 1
