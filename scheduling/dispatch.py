@@ -35,7 +35,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from . import emails, engine
@@ -171,19 +170,10 @@ class Mailer:
         self._drop()
 
 
-def _due(model, now: datetime.datetime):
-    return model.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-        status=OutboxStatus.PENDING,
-        due_at__lte=now,
-    )
-
-
 def _claim(model, now, *, limit, lease, token, also=()):
     with transaction.atomic():
         rows = list(
-            _due(model, now)
+            model.objects.due(now)
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("due_at", "id")
             .values_list("id", *also)[:limit]

@@ -219,6 +219,17 @@ class OutboxStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
+class OutboxQuerySet(models.QuerySet):
+    def due(self, now):
+        """Pending rows whose due time (and next attempt time) has come, claimed by no one."""
+        return self.filter(
+            models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now),
+            models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lt=now),
+            status=OutboxStatus.PENDING,
+            due_at__lte=now,
+        )
+
+
 class OutboxMessage(models.Model):
     """A durable email to send once: claimed, sent, retried and closed by the dispatcher."""
 
@@ -242,6 +253,8 @@ class OutboxMessage(models.Model):
     message_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OutboxQuerySet.as_manager()
 
     class Meta:
         abstract = True
