@@ -5,7 +5,10 @@ consents on ``visit - 35`` has a LEUK visit on ``visit``, with reminders 7 and 1
 it at 09:00 site time. The coordinator digest is switched off here (tests/test_digest.py).
 """
 
+import contextlib
 import datetime
+import socket
+import threading
 
 import pytest
 
@@ -13,7 +16,12 @@ from participants.services import record_transition, set_reminders
 from scheduling import dispatch
 from scheduling.dispatch import claim_due_reminders, dispatch_due, retry_delay
 from scheduling.models import Audience, OutboxStatus, Reminder, ReminderRule
-from tests.smtp_server import refusing_port_fixture, smtp_server_fixture  # noqa: F401
+from tests.smtp_server import (  # noqa: F401
+    LoopbackSMTP,
+    point_django_at,
+    refusing_port_fixture,
+    smtp_server_fixture,
+)
 
 UTC = datetime.UTC
 
@@ -187,8 +195,6 @@ def test_refused_connection_is_retried_and_the_reminder_goes_out_when_the_server
     assert dispatch_due().retrying == 1
     reminder = leuk_reminder(participant, 7)
     assert reminder.last_error.startswith("mail server unreachable: ConnectionRefusedError")
-    from tests.smtp_server import LoopbackSMTP, point_django_at
-
     with LoopbackSMTP() as server:
         point_django_at(settings, server.port)
         time_machine.move_to(at(2026, 3, 29, 7, 1), tick=False)
@@ -196,16 +202,30 @@ def test_refused_connection_is_retried_and_the_reminder_goes_out_when_the_server
         assert len(server.messages) == 1
 
 
-def test_one_unreachable_server_does_not_cost_a_connection_attempt_per_reminder(
-    leuk_on, site_ber, refusing_port, time_machine
+def test_a_server_that_hangs_up_costs_one_connection_per_run_not_one_per_reminder(
+    leuk_on, site_ber, time_machine, settings
 ):
-    for _ in range(3):
-        leuk_on(datetime.date(2026, 4, 5), site_ber)
-    time_machine.move_to(at(2026, 3, 29, 7), tick=False)
-    assert dispatch_due().retrying == 3
+    accepted = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def hang_up():
+            with contextlib.suppress(OSError):
+                while True:
+                    client, _ = listener.accept()
+                    accepted.append(client.getpeername())
+                    client.close()  # before the greeting: "connection unexpectedly closed"
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        point_django_at(settings, listener.getsockname()[1])
+        for _ in range(3):
+            leuk_on(datetime.date(2026, 4, 5), site_ber)
+        time_machine.move_to(at(2026, 3, 29, 7), tick=False)
+        assert dispatch_due().retrying == 3
+    assert len(accepted) == 1
     errors = set(Reminder.objects.filter(attempts=1).values_list("last_error", flat=True))
-    assert len(errors) == 1
-    assert errors.pop().startswith("mail server unreachable")
+    assert errors == {
+        "mail server unreachable: SMTPServerDisconnected: Connection unexpectedly closed"
+    }
 
 
 def test_retries_stop_when_the_visit_day_begins(leuk_on, site_ber, smtp_server, time_machine):
