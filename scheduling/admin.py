@@ -499,6 +499,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         participant = self.in_scope_or_404(request, object_id)
         timeline = workspace.participant_timeline(participant)
+        reminders, cancelled_reminders = workspace.participant_reminders(participant)
         can_change = self.has_change_permission(request, participant)
         visit_rows = [
             (
@@ -525,7 +526,8 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
             "eligibility_open": participant.status == Status.SCREENING,
             "may_confirm": roles.may_confirm_eligibility(request.user),
             "unmet": eligibility.unmet(participant),
-            "reminders": workspace.participant_reminders(participant),
+            "reminders": reminders,
+            "cancelled_reminders": cancelled_reminders,
             "participant": participant,
             "calendar_url": reverse("admin:scheduling_visit_calendar")
             + f"?site={participant.site.code}",
@@ -667,15 +669,57 @@ class ProtocolAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
-    def _changeform_view(self, request, object_id, form_url, extra_context):
-        return protocol_changes.changeform_with_confirmation(
-            self,
-            request,
-            object_id,
-            form_url,
-            extra_context,
-            super()._changeform_view,
+    def _create_formsets(self, request, obj, change):
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        if request.method == "POST" and change:
+            self._check_plan_change(request, obj, formsets)
+        return formsets, inline_instances
+
+    def _check_plan_change(self, request, protocol, formsets):
+        """Stop a save that would move participants' future visits until it is confirmed
+        with a reason: the phases formset gets an error, the page shows the moves."""
+        by_prefix = {formset.prefix: formset for formset in formsets}
+        plan = [by_prefix[p] for p in protocol_changes.PLAN_PREFIXES if p in by_prefix]
+        if not all(f.is_valid() for f in plan) or not any(f.has_changed() for f in plan):
+            return
+        request._plan_changed = True
+        reason = request.POST.get("plan_change_reason", "").strip()
+        request._plan_change_reason = reason
+        moves = protocol_changes.preview_moves(
+            protocol,
+            *protocol_changes.submitted_plan(by_prefix["phases"], by_prefix["visit_definitions"]),
         )
+        if moves and not (request.POST.get("confirm_plan_change") == "1" and reason):
+            request._schedule_preview = moves
+            by_prefix["phases"].non_form_errors().append(
+                f"This change moves {len(moves)} future visit(s) of participants who follow "
+                "this plan (listed above). Give a reason for the plan change and save again "
+                "to apply it."
+            )
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["schedule_preview"] = getattr(request, "_schedule_preview", None)
+        context["plan_change_reason"] = getattr(request, "_plan_change_reason", "")
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def save_formset(self, request, form, formset, change):
+        reason = getattr(request, "_plan_change_reason", "") or "Protocol plan changed"
+        for instance in formset.save(commit=False):
+            instance._change_reason = reason
+            instance.save()
+        for instance in formset.deleted_objects:
+            instance.delete()
+        formset.save_m2m()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if getattr(request, "_plan_changed", False):
+            count = protocol_changes.rebuild_followers(
+                form.instance,
+                by=request.user,
+                reason=request._plan_change_reason or "Protocol plan changed",
+            )
+            messages.info(request, f"Schedules of {count} active participant(s) rebuilt.")
 
 
 class PlanPartAdmin(SimpleHistoryAdmin):

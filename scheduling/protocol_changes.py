@@ -1,5 +1,107 @@
-"""Changing a protocol plan that participants already follow: preview, confirm, apply."""
+"""Changing a protocol plan that participants already follow: preview, confirm, apply.
+
+Saving the protocol page with changed phases or visit definitions first computes, from the
+submitted (unsaved) plan, which future visits of active participants would move. If any
+would, the page comes back with that list and asks for a reason; saved again with the reason,
+the plan is stored and every active participant's schedule is rebuilt in the same
+transaction. Visits already done never move (``rebuild_schedule``'s rule).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from participants.models import Participant
+from participants.services import actual_phase_starts
+
+from . import engine
+from .models import Visit
+from .services import rebuild_schedule
+
+PLAN_PREFIXES = ("phases", "visit_definitions", "reminder_rules")
 
 
-def changeform_with_confirmation(model_admin, request, object_id, form_url, extra_context, view):
-    return view(request, object_id, form_url, extra_context)
+@dataclass(frozen=True)
+class VisitMove:
+    subject_id: str
+    site: str
+    code: str
+    before: datetime.date | None
+    after: datetime.date | None
+
+
+def _kept_forms(formset):
+    deleted = set(formset.deleted_forms) if formset.can_delete else set()
+    for form in formset.forms:
+        if form in deleted or (form.instance.pk is None and not form.has_changed()):
+            continue
+        yield form
+
+
+def submitted_plan(phase_formset, definition_formset):
+    """The plan as submitted: phase plans in order and visit plans, built from the forms'
+    (validated, unsaved) instances."""
+    phases = sorted((form.instance for form in _kept_forms(phase_formset)), key=lambda p: p.order)
+    code_by_pk = {phase.pk: phase.code for phase in phases if phase.pk}
+    visits = []
+    for form in _kept_forms(definition_formset):
+        definition = form.instance
+        phase_code = code_by_pk.get(definition.phase_id)
+        if phase_code is None:
+            continue  # its phase is being deleted: the form's own validation reports it
+        visits.append(
+            engine.VisitPlan(
+                definition.code,
+                phase_code,
+                definition.offset,
+                definition.unit,
+                definition.window_before,
+                definition.window_after,
+            )
+        )
+    return [phase.as_plan() for phase in phases], visits
+
+
+def preview_moves(protocol, phase_plans, visit_plans) -> list[VisitMove]:
+    """Open visits (not done, not cancelled) of active participants that the plan would move
+    or add, where the old or the new date is today or later at the participant's site."""
+    participants = list(
+        Participant.objects.active().filter(protocol=protocol).select_related("site")
+    )
+    current: dict[int, dict[str, Visit]] = {}
+    for visit in Visit.objects.filter(participant__in=participants, definition__isnull=False).only(
+        "participant_id", "code", "planned_date", "actual_date", "cancelled"
+    ):
+        current.setdefault(visit.participant_id, {})[visit.code] = visit
+    moves = []
+    for participant in participants:
+        today = participant.site.today()
+        try:
+            planned = engine.plan_visits(
+                phase_plans, visit_plans, participant.consent_date, actual_phase_starts(participant)
+            )
+        except (KeyError, ValueError):
+            continue  # an incomplete plan: the forms say what is missing
+        visits = current.get(participant.pk, {})
+        for plan in planned:
+            visit = visits.get(plan.code)
+            if visit is not None and (visit.actual_date is not None or visit.cancelled):
+                continue
+            before = visit.planned_date if visit else None
+            if before == plan.planned:
+                continue
+            if max(before or plan.planned, plan.planned) < today:
+                continue
+            moves.append(
+                VisitMove(
+                    participant.subject_id, participant.site.code, plan.code, before, plan.planned
+                )
+            )
+    return sorted(moves, key=lambda m: (m.subject_id, m.after or m.before))
+
+
+def rebuild_followers(protocol, *, by, reason: str) -> int:
+    """Rebuild the schedule of every active participant of ``protocol``; returns how many."""
+    participants = list(Participant.objects.active().filter(protocol=protocol))
+    for participant in participants:
+        rebuild_schedule(participant, by=by, reason=reason)
+    return len(participants)

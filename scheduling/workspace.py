@@ -151,12 +151,16 @@ def participant_timeline(participant: Participant, now=None) -> Timeline:
     )
 
 
-def participant_reminders(participant: Participant) -> QuerySet:
-    return (
+def participant_reminders(participant: Participant) -> tuple[list[Reminder], int]:
+    """The participant's reminders that went out or may still go out, in due order, and how
+    many were cancelled (by schedule changes, leaving the trial or opting out)."""
+    reminders = list(
         Reminder.objects.filter(visit__participant=participant)
         .select_related("visit", "rule")
         .order_by("due_at", "id")
     )
+    shown = [r for r in reminders if r.status != OutboxStatus.CANCELLED]
+    return shown, len(reminders) - len(shown)
 
 
 # The dashboard.

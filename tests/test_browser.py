@@ -12,7 +12,7 @@ import pytest
 from participants.models import Status
 from participants.services import record_transition
 from scheduling.services import record_visit
-from tests.browser import login, screenshot
+from tests.browser import SCREENSHOTS, login, screenshot
 
 pytest_plugins = ["tests.browser"]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -75,6 +75,7 @@ def test_a_coordinator_records_a_visit_starts_treatment_and_sees_the_chart_move(
     assert page.locator("g[data-visit='INF1']").get_attribute("data-date") == today.isoformat()
     assert page.locator("svg.timeline-chart g.today").get_attribute("data-study-day") == "1"
     screenshot(page, "participant")
+    page.locator("svg.timeline-chart").screenshot(path=str(SCREENSHOTS / "timeline-chart.png"))
 
     page.click("text=Site calendar")
     page.wait_for_selector("#month-grid")
