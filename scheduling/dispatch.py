@@ -275,6 +275,8 @@ def process_reminder(
     Sent if its visit is still scheduled on the reminder's date and that date is after the
     site's today; expired if that date is the site's today or earlier; superseded if a reminder
     of the same visit and date with a shorter lead is also due (only the most recent goes out).
+    "Also due" counts one already sent too: processed in either order, or with the longer-lead
+    one retrying after a failure, the older reminder never follows the newer one.
     """
     with transaction.atomic():
         # Lock order visit → reminder, as rebuild_schedule (update visits, then sync_reminders).

@@ -354,3 +354,22 @@ def test_a_reminder_whose_email_cannot_be_built_is_retried_later_not_lost(
     time_machine.move_to(reminder.next_attempt_at, tick=False)
     assert dispatch_due().sent == 1
     assert len(smtp_server.messages) == 1
+
+
+def test_an_older_reminder_retrying_never_follows_a_newer_one_already_sent(
+    leuk_on, site_ber, smtp_server, time_machine
+):
+    participant = leuk_on(datetime.date(2026, 4, 5), site_ber)
+    smtp_server.handler.refuse_rcpt = "451 4.3.0 Try again later"
+    time_machine.move_to(at(2026, 4, 4, 6, 58), tick=False)  # 08:58 in Berlin
+    dispatch_due()  # the 7-day reminder fails: next try 08:59
+    time_machine.move_to(at(2026, 4, 4, 6, 59), tick=False)
+    dispatch_due()  # fails again: next try 09:01
+    smtp_server.handler.refuse_rcpt = None
+    time_machine.move_to(at(2026, 4, 4, 7), tick=False)  # 09:00: the 1-day one is due
+    assert dispatch_due().sent == 1
+    time_machine.move_to(at(2026, 4, 4, 7, 1), tick=False)  # the 7-day one's retry
+    assert dispatch_due().superseded == 1
+    assert leuk_reminder(participant, 1).status == OutboxStatus.SENT
+    assert leuk_reminder(participant, 7).status == OutboxStatus.SUPERSEDED
+    assert len(smtp_server.messages) == 1
