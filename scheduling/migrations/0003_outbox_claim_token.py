@@ -4,24 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0002_sle001_protocol'),
+        ("scheduling", "0002_sle001_protocol"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reminder',
-            name='claim_token',
-            field=models.CharField(blank=True, editable=False, help_text='Which dispatcher run holds the claim; a run only sends rows it still holds.', max_length=32),
+            model_name="reminder",
+            name="claim_token",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Which dispatcher run holds the claim; a run only sends rows it still holds.",
+                max_length=32,
+            ),
         ),
         migrations.AddField(
-            model_name='sitedigest',
-            name='claim_token',
-            field=models.CharField(blank=True, editable=False, help_text='Which dispatcher run holds the claim; a run only sends rows it still holds.', max_length=32),
+            model_name="sitedigest",
+            name="claim_token",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Which dispatcher run holds the claim; a run only sends rows it still holds.",
+                max_length=32,
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['due_at'], name='reminder_pending_due'),
+            model_name="reminder",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["due_at"],
+                name="reminder_pending_due",
+            ),
         ),
     ]
