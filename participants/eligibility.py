@@ -47,8 +47,9 @@ def unmet(participant: Participant) -> list[str]:
 def answer_criteria(
     participant: Participant, answers: dict[int, str], *, by=None, note: str = ""
 ) -> int:
-    """Record answers (criterion id → "yes"/"no"); a changed answer keeps its history with the
-    note as reason. Only while the participant is in screening. Returns how many changed."""
+    """Record answers (criterion id → "yes"/"no") while the participant is in screening.
+    Changing a saved answer needs a note, kept as the reason in its history. All or nothing;
+    returns how many answers were saved."""
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     if participant.status != Status.SCREENING:
         raise ValidationError(
@@ -73,8 +74,16 @@ def answer_criteria(
         if answer is None:
             answer = EligibilityAnswer(participant=participant, criterion=criteria[criterion_id])
             answer._change_reason = note or "Answered"
+        elif not note:
+            criterion = criteria[criterion_id]
+            raise ValidationError(
+                {
+                    "note": f"{criterion.get_kind_display()} {criterion.order} was answered "
+                    f"“{answer.answer}”; changing an answer needs a note saying why."
+                }
+            )
         else:
-            answer._change_reason = note or "Answer changed"
+            answer._change_reason = note
         answer.answer = value
         answer.note = note
         answer.answered_by = by

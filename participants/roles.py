@@ -30,7 +30,14 @@ _VIEW = [
             "transition",
             "eligibilityanswer",
         ],
-        "scheduling": ["phase", "visitdefinition", "visit", "reminderrule", "reminder"],
+        "scheduling": [
+            "phase",
+            "visitdefinition",
+            "visit",
+            "reminderrule",
+            "reminder",
+            "sitedigest",
+        ],
     }.items()
     for model in models
 ]

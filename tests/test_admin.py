@@ -365,3 +365,57 @@ def test_the_calendar_lists_the_sites_visits_with_links(clock, coordinator, make
 def test_the_calendar_of_another_site_is_a_404(clock, coordinator, site_ber):
     response = coordinator.get(reverse("admin:scheduling_visit_calendar"), {"site": "BER"})
     assert response.status_code == 404
+
+
+def test_changing_an_eligibility_answer_needs_a_note(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    inclusion = participant.protocol.criteria.get(kind="inclusion", order=1)
+    answer_all(coordinator, participant)
+    refused = answer_all(coordinator, participant, **{f"criterion-{inclusion.pk}": "no"})
+    answer = EligibilityAnswer.objects.get(participant=participant, criterion=inclusion)
+    assert answer.answer == "yes"
+    assert any("changing an answer needs a note" in m for m in messages_of(refused))
+    coordinator.post(
+        reverse("admin:participant_eligibility", args=[participant.pk]),
+        {f"criterion-{inclusion.pk}": "no", "note": "Antibody result was negative on retest"},
+    )
+    answer.refresh_from_db()
+    assert answer.answer == "no"
+    assert answer.history.latest().history_change_reason == "Antibody result was negative on retest"
+
+
+def test_participant_autocomplete_is_scoped_to_the_users_sites(
+    coordinator, make_participant, site_ber
+):
+    make_participant(subject_id="SLE-001-101-001")
+    make_participant(subject_id="SLE-001-102-001", site=site_ber)
+    response = coordinator.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "scheduling",
+            "model_name": "visit",
+            "field_name": "participant",
+            "term": "SLE-001",
+        },
+    )
+    assert response.status_code == 200
+    assert [row["text"] for row in response.json()["results"]] == ["SLE-001-101-001"]
+
+
+def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_reminders(
+    clock, coordinator, make_participant, django_assert_num_queries
+):
+    from scheduling.services import add_unscheduled_visit
+
+    few = make_participant(consent_date=CONSENT)
+    many = make_participant(consent_date=CONSENT)
+    for day in range(6, 12):
+        add_unscheduled_visit(many, on=datetime.date(2026, 1, day), reason="Flare")
+    for day in range(22, 26):
+        add_unscheduled_visit(many, on=datetime.date(2026, 2, day), reason="Check", happened=False)
+    coordinator.get(page_url(few))  # warm caches (content types) shared by both
+    with django_assert_num_queries(22):
+        coordinator.get(page_url(few))
+    with django_assert_num_queries(22):
+        response = coordinator.get(page_url(many))
+    assert response.text.count('data-visit="UNS"') == 20  # ten in the chart, ten in the table
