@@ -165,8 +165,8 @@ def local_instant(
     day: datetime.date, at: datetime.time, zone: datetime.tzinfo
 ) -> datetime.datetime:
     """The aware UTC instant of wall-clock ``at`` on ``day`` in ``zone`` (zoneinfo), correct
-    across daylight-saving changes. A wall time skipped by a spring-forward gap resolves to the
-    instant it would have been an hour earlier (PEP 495, fold=0)."""
+    across daylight-saving changes. A wall time skipped by a spring-forward gap takes the offset in
+    force before the change (PEP 495, fold=0): 02:30 on such a day goes at 03:30 new local time."""
     return datetime.datetime.combine(day, at, tzinfo=zone).astimezone(datetime.UTC)
 
 
