@@ -140,7 +140,10 @@ class ParticipantForm(ReasonForChangeForm):
 
 class TransitionForm(forms.Form):
     target = forms.ChoiceField(label="Move to")
-    on = forms.DateField(label="Effective date", widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(
+        label="Effective date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     reason = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 50}))
 
     def __init__(self, *args, participant: Participant, today: datetime.date, **kwargs):
@@ -166,7 +169,9 @@ class VisitForm(forms.Form):
 
 
 class UnscheduledVisitForm(forms.Form):
-    on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Date")
+    on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Date"
+    )
     happened = forms.TypedChoiceField(
         choices=[("1", "Took place"), ("0", "Booked ahead")],
         coerce=lambda value: value == "1",

@@ -25,7 +25,7 @@ PHASE_FILLS = ["#e0e7ff", "#dcfce7", "#fef3c7", "#fce7f3", "#e0f2fe"]
 WIDTH = 1000
 LEFT, RIGHT = 20, 20
 PHASE_TOP, PHASE_HEIGHT = 24, 34
-LABEL_ROWS = (84, 100)
+LABEL_ROWS = (108, 96, 84, 72)  # nearest the markers first
 VISIT_Y = 128
 AXIS_Y = 168
 HEIGHT = 200
@@ -108,8 +108,18 @@ def render_timeline(
             f'<text x="{x0 + 4}" y="{PHASE_TOP + 21}" font-size="12" fill="#1e293b">'
             f"{escape(label)}</text></g>"
         )
-    for index, visit in enumerate(sorted(visits, key=lambda v: (v.actual or v.planned, v.code))):
+    row_ends = [float("-inf")] * len(LABEL_ROWS)  # right edge of the last label in each row
+    for visit in sorted(visits, key=lambda v: (v.actual or v.planned, v.code)):
         at = visit.actual or visit.planned
+        half = len(visit.code) * 3.2 + 3
+        # The first label row where this label does not overlap the previous one (else the
+        # row that frees up soonest).
+        row = next(
+            (r for r, end in enumerate(row_ends) if end < x(at) - half),
+            min(range(len(row_ends)), key=row_ends.__getitem__),
+        )
+        row_ends[row] = x(at) + half
+        label_y = LABEL_ROWS[row]
         colour = STATUS_COLOURS.get(visit.status, "#64748b")
         parts.append(
             f'<g class="visit visit-{escape(visit.status)}" data-visit="{escape(visit.code)}" '
@@ -139,8 +149,8 @@ def render_timeline(
             f'<circle cx="{x(at)}" cy="{VISIT_Y}" r="5.5" fill="{colour}" stroke="{stroke}" '
             f'stroke-width="{2.5 if visit.deviation else 1.5}"/>'
             f'<line x1="{x(at)}" y1="{VISIT_Y - 8}" x2="{x(at)}" '
-            f'y2="{LABEL_ROWS[index % 2] + 3}" stroke="#cbd5e1" stroke-width="0.8"/>'
-            f'<text x="{x(at)}" y="{LABEL_ROWS[index % 2]}" font-size="10" text-anchor="middle" '
+            f'y2="{label_y + 3}" stroke="#cbd5e1" stroke-width="0.8"/>'
+            f'<text x="{x(at)}" y="{label_y}" font-size="10" text-anchor="middle" '
             f'fill="#334155">{escape(visit.code)}</text></g>'
         )
     # Axis in study days, ticks every `step` days from Day 1 both ways.

@@ -77,3 +77,23 @@ def test_text_in_the_chart_is_escaped():
     )
     assert "<b>" not in svg
     assert "&lt;b&gt;" in svg
+
+
+def test_labels_of_weekly_visits_do_not_overlap_on_a_year_long_chart():
+    weekly = [
+        visit(f"INF{n}", D(2026, 3, 2) + datetime.timedelta(weeks=n), "scheduled") for n in range(6)
+    ]
+    late = visit("FU12", D(2027, 3, 2), "scheduled")
+    svg = draw([*weekly, late])
+    labels = [
+        (float(t.get("x")), t.get("y"), t.text)
+        for g in svg.findall(".//svg:g[@data-visit]", NS)
+        for t in g.findall("svg:text", NS)
+    ]
+    rows = {}
+    for x, y, text in sorted(labels):
+        rows.setdefault(y, []).append((x, text))
+    for row in rows.values():
+        for (x1, a), (x2, b) in zip(row, row[1:], strict=False):
+            assert x2 - x1 >= (len(a) + len(b)) * 3.2, (a, b)
+    assert len(rows) > 1
