@@ -104,6 +104,7 @@ def test_the_transition_form_offers_only_allowed_moves(clock, coordinator, make_
     choices = [value for value, _ in response.context["transition_form"].fields["target"].choices]
     # Treatment needs enrolment first, and enrolment is the investigator's confirmation.
     assert choices == [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
+    assert 'name="on" value="2026-01-20"' in response.text  # the site's today, as browsers read it
 
 
 def test_a_transition_without_its_required_reason_reads_as_a_sentence(
