@@ -14,7 +14,7 @@ from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import roles
-from .models import EligibilityCriterion, Site, SiteMembership, Transition
+from .models import EligibilityAnswer, EligibilityCriterion, Site, SiteMembership, Transition
 
 
 class SiteScopedAdmin(SimpleHistoryAdmin):
@@ -135,3 +135,23 @@ class SiteMembershipAdmin(SiteScopedAdmin):
 class EligibilityCriterionInline(admin.TabularInline):
     model = EligibilityCriterion
     extra = 0
+
+
+@admin.register(EligibilityAnswer)
+class EligibilityAnswerAdmin(SiteScopedAdmin):
+    """Answers are given on the participant page; here they are listed with their history."""
+
+    site_path = "participant__site"
+    list_display = ["participant", "criterion", "answer", "answered_by", "answered_at"]
+    list_filter = ["answer", "criterion__kind"]
+    search_fields = ["participant__subject_id"]
+    list_select_related = ["participant", "criterion", "answered_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

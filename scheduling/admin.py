@@ -27,7 +27,9 @@ from participants.admin import (
 from participants.models import Participant, Protocol, Status, Transition
 from participants.services import (
     allowed_targets,
+    correct_transition,
     create_participant,
+    effective_transitions,
     record_transition,
     set_reminders,
     validate_new_participant,
@@ -334,6 +336,11 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 name="participant_transition",
             ),
             path(
+                "<path:object_id>/transition/<int:transition_id>/correct/",
+                view(self.correct_transition_view),
+                name="participant_correct_transition",
+            ),
+            path(
                 "<path:object_id>/visit/<int:visit_id>/",
                 view(self.visit_view),
                 name="participant_visit",
@@ -396,6 +403,28 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 f"on {form.cleaned_data['on'].isoformat()}.",
             )
         return self._back(participant)
+
+    def correct_transition_view(self, request, object_id, transition_id):
+        participant = self._writable(request, object_id)
+        transition = get_object_or_404(Transition, pk=transition_id, participant=participant)
+        try:
+            on = datetime.date.fromisoformat(request.POST.get("on", ""))
+        except ValueError:
+            messages.error(request, "Give the corrected date (YYYY-MM-DD).")
+            return self._back(participant, "transition")
+        try:
+            correct_transition(
+                transition, on=on, reason=request.POST.get("reason", ""), by=request.user
+            )
+        except ValidationError as error:
+            _report(request, error)
+        else:
+            messages.success(
+                request,
+                f"{transition.get_to_status_display()} corrected to {on.isoformat()}; "
+                "the original record is kept.",
+            )
+        return self._back(participant, "transition")
 
     def visit_view(self, request, object_id, visit_id):
         participant = self._writable(request, object_id)
@@ -527,6 +556,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
             "unscheduled_form": UnscheduledVisitForm(initial={"on": timeline.today})
             if can_change and participant.is_active
             else None,
+            "lifecycle": effective_transitions(participant),
             "checklist": eligibility.checklist(participant),
             "eligibility_open": participant.status == Status.SCREENING,
             "may_confirm": roles.may_confirm_eligibility(request.user),

@@ -415,8 +415,38 @@ def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_rem
     for day in range(22, 26):
         add_unscheduled_visit(many, on=datetime.date(2026, 2, day), reason="Check", happened=False)
     coordinator.get(page_url(few))  # warm caches (content types) shared by both
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(23):
         coordinator.get(page_url(few))
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(23):
         response = coordinator.get(page_url(many))
     assert response.text.count('data-visit="UNS"') == 20  # ten in the chart, ten in the table
+
+
+def test_a_transition_date_is_corrected_by_a_new_record_with_a_reason(
+    clock, coordinator, make_participant
+):
+    from participants.services import record_transition
+
+    participant = make_participant(consent_date=CONSENT)
+    enrolment = record_transition(participant, Status.ENROLLED, on=datetime.date(2026, 1, 15))
+    url = reverse("admin:participant_correct_transition", args=[participant.pk, enrolment.pk])
+    refused = coordinator.post(url, {"on": "2026-01-14", "reason": ""}, follow=True)
+    coordinator.post(url, {"on": "2026-01-14", "reason": "Signed on the 14th"})
+    records = list(participant.transitions.filter(to_status=Status.ENROLLED).order_by("id"))
+    assert "A correction needs a reason." in messages_of(refused)
+    assert [(r.effective_date, r.corrects_id) for r in records] == [
+        (datetime.date(2026, 1, 15), None),
+        (datetime.date(2026, 1, 14), enrolment.pk),
+    ]
+
+
+def test_a_visits_history_is_readable_only_at_its_own_site(clock, client, staff, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    visit = participant.visits.get(code="SCR")
+    url = reverse("admin:scheduling_visit_history", args=[visit.pk])
+    client.force_login(staff["coordinator-ocn"])
+    own = client.get(url)
+    client.force_login(staff["coordinator-ber"])
+    other = client.get(url)
+    assert own.status_code == 200
+    assert other.status_code == 404
