@@ -36,7 +36,7 @@ from participants.services import (
 )
 
 from . import calendar as site_calendar
-from . import protocol_changes, workspace
+from . import engine, protocol_changes, workspace
 from .booking import book_visit_time
 from .models import (
     UNSCHEDULED_CODE,
@@ -84,10 +84,9 @@ class PhaseFilter(admin.SimpleListFilter):
         code = self.value()
         if not code:
             return queryset
-        condition = {"status": code}
         if Phase.objects.filter(code=code, order=1).exists():
             return queryset.filter(status__in=[code, Status.SCREENING, Status.ENROLLED])
-        return queryset.filter(**condition)
+        return queryset.filter(status=code)
 
 
 class NextVisitThisWeekFilter(admin.SimpleListFilter):
@@ -267,7 +266,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
         day_one = workspace.day_one_from_anchor(obj.anchor_date, obj.anchor_study_day)
         if day_one is None or not obj.is_active:
             return "—"
-        return f"Day {workspace.engine.study_day(obj.site_today, day_one)}"
+        return f"Day {engine.study_day(obj.site_today, day_one)}"
 
     @admin.display(description="next visit", ordering="next_visit_date")
     def next_visit(self, obj):
