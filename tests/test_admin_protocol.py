@@ -111,3 +111,24 @@ def test_a_plan_change_that_moves_nothing_saves_at_once(admin_client, protocol_p
         response = admin_client.post(url, data)
     assert response.status_code == 302
     assert followers.protocol.visit_definitions.get(code="FU12").name == "Follow-up, one year"
+
+
+def test_changing_a_reminder_rule_time_re_times_pending_reminders(
+    admin_client, protocol_page, followers
+):
+    from scheduling.models import OutboxStatus, Reminder
+
+    url, data = protocol_page
+    rule = followers.protocol.reminder_rules.get(lead_days=7)
+    for key, value in list(data.items()):
+        if key.startswith("reminder_rules-") and key.endswith("-id") and value == str(rule.pk):
+            data[key.removesuffix("-id") + "-local_time"] = "10:30:00"
+    with time_machine.travel(NOW, tick=False):
+        response = admin_client.post(url, data)
+    assert response.status_code == 302
+    pending = Reminder.objects.filter(
+        rule=rule, visit__participant=followers, status=OutboxStatus.PENDING
+    )
+    assert pending.exists()
+    zone = followers.site.zone
+    assert {r.due_at.astimezone(zone).time() for r in pending} == {datetime.time(10, 30)}
