@@ -37,9 +37,7 @@ from participants.services import (
 
 from . import calendar as site_calendar
 from . import engine, protocol_changes, workspace
-from .booking import book_visit_time
 from .models import (
-    UNSCHEDULED_CODE,
     Phase,
     Reminder,
     ReminderRule,
@@ -48,7 +46,7 @@ from .models import (
     VisitDefinition,
 )
 from .selectors import SCHEDULE_COLUMNS
-from .services import add_unscheduled_visit, record_visit
+from .services import add_unscheduled_visit, book_visit_time, record_actual_date
 
 admin.site.index_template = "admin/workspace_index.html"
 
@@ -437,11 +435,8 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
         data = form.cleaned_data
         try:
             if data["actual_date"] and data["actual_date"] != visit.actual_date:
-                if visit.code == UNSCHEDULED_CODE:
-                    raise ValidationError("An unscheduled visit keeps the date it was added with.")
-                visit = record_visit(
-                    participant,
-                    visit.code,
+                visit = record_actual_date(
+                    visit,
                     on=data["actual_date"],
                     reason=data["reason"],
                     by=request.user,

@@ -163,15 +163,15 @@ def record_visit(
     via: str = "admin",
     now=None,
 ) -> Visit:
-    """Record the actual date of a planned visit. Outside its window it is a deviation (flagged,
-    still recorded). Changing an already recorded date is a correction and needs a reason."""
+    """Record the actual date of the planned visit ``visit_code`` (see record_actual_date).
+    Unscheduled visits share the code UNS, so they are recorded by the visit itself."""
     participant = Participant.objects.select_related("site").get(pk=participant.pk)
     if visit_code == UNSCHEDULED_CODE:
         raise ValidationError(
             {"visit_code": "Unscheduled visits are added with their own date and reason."}
         )
     try:
-        visit = participant.visits.select_for_update().get(code=visit_code)
+        visit = participant.visits.get(code=visit_code)
     except Visit.DoesNotExist:
         codes = ", ".join(
             participant.visits.exclude(code=UNSCHEDULED_CODE).values_list("code", flat=True)
@@ -179,11 +179,29 @@ def record_visit(
         raise ValidationError(
             {"visit_code": f"{participant} has no visit {visit_code} (visits: {codes})."}
         ) from None
+    return record_actual_date(visit, on=on, by=by, reason=reason, via=via, now=now)
+
+
+@transaction.atomic
+def record_actual_date(
+    visit: Visit,
+    *,
+    on: datetime.date,
+    by=None,
+    reason: str = "",
+    via: str = "admin",
+    now=None,
+) -> Visit:
+    """Record the day ``visit`` took place (any visit, an unscheduled one booked ahead too).
+    Outside its window it is a deviation (flagged, still recorded). Changing an already
+    recorded date is a correction and needs a reason."""
+    visit = Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
+    participant = visit.participant
     _site_today_check(participant, on, "on", now)
     if visit.cancelled:
         raise ValidationError(
             {
-                "visit_code": f"{visit_code} was cancelled: {participant} left the trial on "
+                "visit_code": f"{visit.code} was cancelled: {participant} left the trial on "
                 f"{participant.left_on.isoformat()}."
             }
         )
@@ -193,7 +211,7 @@ def record_visit(
         if not reason.strip():
             raise ValidationError(
                 {
-                    "reason": f"{visit_code} was already recorded on "
+                    "reason": f"{visit.code} was already recorded on "
                     f"{visit.actual_date.isoformat()}; a correction needs a reason."
                 }
             )
@@ -258,3 +276,28 @@ def _phase_on(participant: Participant, day: datetime.date) -> str:
         if start.start <= day:
             current = start.code
     return current
+
+
+@transaction.atomic
+def book_visit_time(visit: Visit, at: datetime.time | None, *, by=None) -> Visit:
+    """Set (or clear) the booked local time of a visit still to be done; kept in its history.
+
+    The calendar entry changes from all-day to timed (or back), so the visit's sequence is
+    raised like on a reschedule: calendars update the event instead of adding a second one.
+    """
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if visit.booked_time == at:
+        return visit
+    if visit.cancelled:
+        raise ValidationError({"booked_time": f"{visit.code} was cancelled; it cannot be booked."})
+    if visit.actual_date is not None:
+        raise ValidationError(
+            {"booked_time": f"{visit.code} was done on {visit.actual_date.isoformat()}."}
+        )
+    visit.booked_time = at
+    visit.sequence += 1
+    visit._change_reason = f"Booked at {at:%H:%M}" if at else "Booking cleared"
+    if by is not None:
+        visit._history_user = by
+    visit.save(update_fields=["booked_time", "sequence"])
+    return visit

@@ -191,6 +191,8 @@ def test_booking_a_time_keeps_it_on_the_visit(clock, coordinator, make_participa
     visit.refresh_from_db()
     assert visit.booked_time == datetime.time(10, 30)
     assert visit.history.latest().history_change_reason == "Booked at 10:30"
+    # The calendar entry turns from all-day to timed: calendars must update it, not add one.
+    assert visit.sequence == 1
 
 
 def test_an_unscheduled_visit_needs_a_reason_and_is_added_with_it(

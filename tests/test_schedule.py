@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from participants.models import Protocol, Status
 from participants.services import correct_transition, create_participant, record_transition
 from scheduling.models import Phase, ReminderRule, Visit, VisitDefinition, VisitStatus
-from scheduling.services import add_unscheduled_visit, record_visit
+from scheduling.services import add_unscheduled_visit, record_actual_date, record_visit
 
 D = datetime.date
 UTC = datetime.UTC
@@ -298,6 +298,24 @@ def test_a_booked_unscheduled_visit_is_never_missed(make_participant, clock):
         participant, on=D(2026, 9, 3), reason="Extra blood test", happened=False
     )
     assert visit.status_on(D(2030, 1, 1)) == VisitStatus.SCHEDULED
+
+
+def test_a_booked_unscheduled_visit_is_recorded_when_it_happens_and_loses_its_reminders(
+    make_participant,
+):
+    from scheduling.models import OutboxStatus
+
+    with time_machine.travel(datetime.datetime(2026, 2, 1, 18, tzinfo=datetime.UTC), tick=False):
+        participant = make_participant(consent_date=D(2026, 1, 5))
+        visit = add_unscheduled_visit(
+            participant, on=D(2026, 2, 20), reason="Extra blood test", happened=False
+        )
+        assert visit.reminders.filter(status=OutboxStatus.PENDING).count() == 2
+    with time_machine.travel(datetime.datetime(2026, 2, 21, 18, tzinfo=datetime.UTC), tick=False):
+        visit = record_actual_date(visit, on=D(2026, 2, 21))
+    assert visit.status_on(D(2026, 2, 21)) == VisitStatus.COMPLETED
+    assert not visit.is_deviation  # no window, so never outside it
+    assert not visit.reminders.filter(status=OutboxStatus.PENDING).exists()
 
 
 def test_another_protocol_with_other_phases_and_lengths_is_planned_from_its_own_data(
