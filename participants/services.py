@@ -31,7 +31,13 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.WITHDRAWN: frozenset(),
     Status.LOST_TO_FOLLOW_UP: frozenset(),
 }
-REASON_REQUIRED = frozenset({Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP})
+# The exits that need a reason, and how a sentence names each ("… for a withdrawal.").
+EXIT_NOUNS = {
+    Status.SCREEN_FAILED: "a screen failure",
+    Status.WITHDRAWN: "a withdrawal",
+    Status.LOST_TO_FOLLOW_UP: "lost to follow-up",
+}
+REASON_REQUIRED = frozenset(EXIT_NOUNS)
 
 
 def allowed_targets(participant: Participant) -> list[str]:
@@ -155,9 +161,7 @@ def record_transition(
         )
     reason = (reason or "").strip()
     if target in REASON_REQUIRED and not reason:
-        raise ValidationError(
-            {"reason": f"A reason is required for {Status(target).label.lower()}."}
-        )
+        raise ValidationError({"reason": f"A reason is required for {EXIT_NOUNS[target]}."})
     site_today = participant.site.today(now)
     if on > site_today:
         raise ValidationError(

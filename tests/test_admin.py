@@ -118,7 +118,7 @@ def test_a_transition_without_its_required_reason_reads_as_a_sentence(
     )
     participant.refresh_from_db()
     assert participant.status == Status.SCREENING
-    assert "A reason is required for withdrawn." in messages_of(response)
+    assert "A reason is required for a withdrawal." in messages_of(response)
 
 
 def test_a_transition_from_the_page_calls_the_lifecycle_service(

@@ -233,7 +233,7 @@ def test_transition_moves_a_participant_and_records_the_command_line(make_partic
          "screen_failed, withdrawn, lost_to_follow_up). Treatment needs enrolment (eligibility "
          "confirmed) first."),
         (["SLE-001-101-004", "withdrawn", "--on", "2026-02-01"],
-         "reason: A reason is required for withdrawn."),
+         "reason: A reason is required for a withdrawal."),
         (["SLE-001-101-004", "enrolled", "--on", "2026-03-12"],
          "on: 2026-03-12 is in the future at site OCN (today there is 2026-03-11)."),
         (["SLE-001-101-004", "enrolled", "--on", "1 Feb"],

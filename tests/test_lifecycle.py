@@ -112,8 +112,8 @@ def test_an_exit_is_allowed_from_its_statuses_with_a_reason(make_participant, st
 @pytest.mark.parametrize(
     ("target", "label"),
     [
-        (Status.SCREEN_FAILED, "screen failure"),
-        (Status.WITHDRAWN, "withdrawn"),
+        (Status.SCREEN_FAILED, "a screen failure"),
+        (Status.WITHDRAWN, "a withdrawal"),
         (Status.LOST_TO_FOLLOW_UP, "lost to follow-up"),
     ],
 )
