@@ -43,4 +43,4 @@ bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) benchmarks/run.py
 
 clean:
-	rm -rf var staticfiles .pytest_cache .ruff_cache
+	rm -rf var .pytest_cache .ruff_cache
