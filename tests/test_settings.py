@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,26 @@ def test_docker_compose_file_is_valid_with_the_example_env(tmp_path):
         "worker",
         "beat",
     }
+
+
+def test_make_test_stops_with_one_line_naming_an_unreachable_service():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.preflight"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/trialsite",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stdout.splitlines() == [
+        f"preflight: PostgreSQL is unreachable at 127.0.0.1:{port}; "
+        "start them with: docker compose up -d postgres redis"
+    ]
