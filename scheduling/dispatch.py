@@ -35,6 +35,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import emails, engine
@@ -276,7 +277,8 @@ def process_reminder(
     site's today; expired if that date is the site's today or earlier; superseded if a reminder
     of the same visit and date with a shorter lead is also due (only the most recent goes out).
     "Also due" counts one already sent too: processed in either order, or with the longer-lead
-    one retrying after a failure, the older reminder never follows the newer one.
+    one retrying after a failure, the older reminder never follows the newer one. It does not
+    count a pending one whose rule is switched off: that one will never go out.
     """
     with transaction.atomic():
         # Lock order visit → reminder, as rebuild_schedule (update visits, then sync_reminders).
@@ -313,9 +315,11 @@ def process_reminder(
             log.info("reminder %s expired", reminder.pk)
             return EXPIRED
         newer = Reminder.objects.filter(
+            # A pending one counts only if it can still go out: one whose rule was switched
+            # off is cancelled when its turn comes, and must not take this one down with it.
+            Q(status=OutboxStatus.SENT) | Q(status=OutboxStatus.PENDING, rule__active=True),
             visit_id=visit.pk,
             planned_date=reminder.planned_date,
-            status__in=[OutboxStatus.PENDING, OutboxStatus.SENT],
             due_at__lte=now,
             rule__lead_days__lt=reminder.rule.lead_days,
         ).exists()

@@ -105,6 +105,19 @@ def test_late_run_sends_only_the_most_recent_reminder(leuk_on, site_ber, smtp_se
     assert len(smtp_server.messages) == 1
 
 
+def test_late_run_sends_the_older_reminder_when_the_newer_ones_rule_is_switched_off(
+    leuk_on, site_ber, smtp_server, time_machine
+):
+    participant = leuk_on(datetime.date(2026, 4, 5), site_ber)
+    ReminderRule.objects.filter(lead_days=1).update(active=False)
+    time_machine.move_to(at(2026, 4, 4, 12), tick=False)  # both due; the 1-day one never goes
+    summary = dispatch_due()
+    assert (summary.sent, summary.superseded, summary.cancelled) == (1, 0, 1)
+    assert leuk_reminder(participant, 7).status == OutboxStatus.SENT
+    assert leuk_reminder(participant, 1).status == OutboxStatus.CANCELLED
+    assert len(smtp_server.messages) == 1
+
+
 def test_run_on_the_visit_day_expires_its_reminders_unsent(
     leuk_on, site_ocn, smtp_server, time_machine
 ):
