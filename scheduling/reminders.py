@@ -14,20 +14,25 @@ from .models import Audience, OutboxStatus, Reminder, ReminderRule, Visit
 
 
 def _wanted(participant: Participant, visits: list[Visit], rules: list[ReminderRule]):
-    """(visit id, rule id, planned date) → due instant, for every reminder the schedule wants."""
+    """(visit id, rule id, planned date) → due instant, for every reminder the schedule wants;
+    and the keys of visits still scheduled but planned today or earlier (see below)."""
     if not participant.is_active or not participant.reminders_enabled:
-        return {}
+        return {}, set()
     zone = participant.site.zone
     today = participant.site.today()
-    wanted = {}
+    wanted, arrived = {}, set()
     for visit in visits:
-        # Only visits still ahead can be reminded of; one planned today or earlier never will.
-        if visit.cancelled or visit.actual_date is not None or visit.planned_date <= today:
+        if visit.cancelled or visit.actual_date is not None:
+            continue
+        if visit.planned_date <= today:
+            # Too late to remind of, so no row is created; but a row still pending was not
+            # cancelled by anything (its visit did not move): the dispatcher expires it.
+            arrived.update((visit.id, rule.id, visit.planned_date) for rule in rules)
             continue
         for rule in rules:
             due = engine.reminder_due_at(visit.planned_date, rule.lead_days, rule.local_time, zone)
             wanted[(visit.id, rule.id, visit.planned_date)] = due
-    return wanted
+    return wanted, arrived
 
 
 def sync_reminders(participant: Participant, visits: list[Visit]) -> None:
@@ -40,7 +45,7 @@ def sync_reminders(participant: Participant, visits: list[Visit]) -> None:
             protocol_id=participant.protocol_id, audience=Audience.PARTICIPANT, active=True
         )
     )
-    wanted = _wanted(participant, visits, rules)
+    wanted, arrived = _wanted(participant, visits, rules)
     existing = {
         (r.visit_id, r.rule_id, r.planned_date): r
         # Lock the rows: a dispatcher sending one of them right now commits first, and its
@@ -71,7 +76,7 @@ def sync_reminders(participant: Participant, visits: list[Visit]) -> None:
             reminder.due_at = due
             to_update.append(reminder)
     for key, reminder in existing.items():
-        if key not in wanted and reminder.status == OutboxStatus.PENDING:
+        if key not in wanted and key not in arrived and reminder.status == OutboxStatus.PENDING:
             reminder.status = OutboxStatus.CANCELLED
             # A claim taken before the change ends with it: a revived row is claimed afresh.
             reminder.claimed_until = None

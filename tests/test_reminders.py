@@ -10,7 +10,12 @@ import zoneinfo
 import pytest
 
 from participants.models import Transition
-from participants.services import correct_transition, record_transition, set_reminders
+from participants.services import (
+    correct_transition,
+    record_transition,
+    set_reminders,
+)
+from scheduling.dispatch import dispatch_due
 from scheduling.models import OutboxStatus, Reminder, Visit
 from scheduling.services import rebuild_schedule
 from scheduling.services import record_visit as record_visit_service
@@ -148,3 +153,13 @@ def test_a_screen_failure_stops_every_pending_reminder(make_participant, clock):
     record_transition(participant, "screen_failed", on=datetime.date(2026, 1, 20), reason="Labs")
     assert Transition.objects.filter(participant=participant).count() == 2
     assert not Reminder.objects.filter(visit__participant=participant, status="pending").exists()
+
+
+def test_rebuilding_on_a_visit_day_leaves_its_unsent_reminders_to_expire(make_participant, clock):
+    participant = make_participant(consent_date=CONSENT)
+    clock(datetime.date(2026, 2, 9))  # LEUK's day: its reminders were due and, say, never sent
+    rebuild_schedule(participant)
+    # Nothing about LEUK changed, so nothing cancels them; the dispatcher closes them as expired.
+    assert set(statuses(participant, "LEUK").values()) == {OutboxStatus.PENDING}
+    assert dispatch_due().expired == 2
+    assert set(statuses(participant, "LEUK").values()) == {OutboxStatus.EXPIRED}
