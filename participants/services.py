@@ -297,6 +297,15 @@ def correct_transition(
     return correction
 
 
+def site_time_zone_changed(site: Site) -> None:
+    """Tell the schedule that ``site`` now keeps another time zone: the reminders of its
+    participants still in the trial are due at the rules' local time in the new zone, so each
+    participant's schedule is rebuilt (in the caller's transaction) and its pending reminders
+    re-timed. Call it after saving a site whose ``timezone`` changed."""
+    for participant in site.participants.active():
+        _notify(participant)
+
+
 # Imports from files: every row is checked, and one bad row saves nothing.
 
 
@@ -381,7 +390,10 @@ def import_sites(
         site._change_reason = f"Imported ({via})"
         if by is not None:
             site._history_user = by
+        moved = site.pk is not None and before["timezone"] != site.timezone
         site.save()
+        if moved:
+            site_time_zone_changed(site)
     if errors:
         raise ImportRejected(errors)  # leaving the atomic block by an exception saves nothing
     return counts

@@ -12,6 +12,7 @@ import pytest
 from participants.models import Transition
 from participants.services import (
     correct_transition,
+    import_sites,
     record_transition,
     set_reminders,
 )
@@ -163,3 +164,29 @@ def test_rebuilding_on_a_visit_day_leaves_its_unsent_reminders_to_expire(make_pa
     assert set(statuses(participant, "LEUK").values()) == {OutboxStatus.PENDING}
     assert dispatch_due().expired == 2
     assert set(statuses(participant, "LEUK").values()) == {OutboxStatus.EXPIRED}
+
+
+def test_a_site_moved_to_another_time_zone_re_times_its_pending_reminders(make_participant, clock):
+    participant = make_participant(consent_date=CONSENT)
+    site = participant.site
+    import_sites(
+        [
+            (
+                2,
+                {
+                    "code": site.code,
+                    "name": site.name,
+                    "timezone": "Europe/Berlin",
+                    "coordinator_email": site.coordinator_email,
+                },
+            )
+        ]
+    )
+    pending = Reminder.objects.filter(visit__participant=participant, status="pending")
+    assert pending.count() == 26
+    for reminder in pending.select_related("visit", "rule"):
+        local = reminder.due_at.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
+        assert (local.date(), local.time()) == (
+            reminder.visit.planned_date - datetime.timedelta(days=reminder.rule.lead_days),
+            datetime.time(9, 0),
+        )
