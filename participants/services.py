@@ -50,6 +50,35 @@ def _notify(participant: Participant) -> None:
     timeline_changed.send(sender=Participant, participant=participant)
 
 
+def future_date_problem(site: Site, day: datetime.date, now=None) -> str:
+    """Why ``day`` may not be recorded at ``site``: it is after the site's today; else ""."""
+    site_today = site.today(now)
+    if day <= site_today:
+        return ""
+    return (
+        f"{day.isoformat()} is in the future at site {site.code} "
+        f"(today there is {site_today.isoformat()})."
+    )
+
+
+def refuse_future_date(site: Site, day: datetime.date, field: str, now=None) -> None:
+    """Raise ValidationError on ``field`` if ``day`` is after the site's today."""
+    problem = future_date_problem(site, day, now)
+    if problem:
+        raise ValidationError({field: problem})
+
+
+def _refuse_before(day: datetime.date, previous: Transition) -> None:
+    if day < previous.effective_date:
+        raise ValidationError(
+            {
+                "on": f"{day.isoformat()} is before the previous transition "
+                f"({previous.get_to_status_display().lower()} on "
+                f"{previous.effective_date.isoformat()})."
+            }
+        )
+
+
 def validate_new_participant(
     *, protocol: Protocol, site: Site, subject_id: str, consent_date: datetime.date, now=None
 ) -> None:
@@ -59,12 +88,9 @@ def validate_new_participant(
         errors["subject_id"] = "is required."
     elif Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
         errors["subject_id"] = f"{subject_id} already exists in protocol {protocol.code}."
-    site_today = site.today(now)
-    if consent_date > site_today:
-        errors["consent_date"] = (
-            f"{consent_date.isoformat()} is in the future at site {site.code} "
-            f"(today there is {site_today.isoformat()})."
-        )
+    problem = future_date_problem(site, consent_date, now)
+    if problem:
+        errors["consent_date"] = problem
     if errors:
         raise ValidationError(errors)
 
@@ -162,23 +188,10 @@ def record_transition(
     reason = (reason or "").strip()
     if target in REASON_REQUIRED and not reason:
         raise ValidationError({"reason": f"A reason is required for {EXIT_NOUNS[target]}."})
-    site_today = participant.site.today(now)
-    if on > site_today:
-        raise ValidationError(
-            {
-                "on": f"{on.isoformat()} is in the future at site {participant.site.code} "
-                f"(today there is {site_today.isoformat()})."
-            }
-        )
+    refuse_future_date(participant.site, on, "on", now)
     previous = _latest_transition(participant)
-    if previous and on < previous.effective_date:
-        raise ValidationError(
-            {
-                "on": f"{on.isoformat()} is before the previous transition "
-                f"({previous.get_to_status_display().lower()} on "
-                f"{previous.effective_date.isoformat()})."
-            }
-        )
+    if previous:
+        _refuse_before(on, previous)
     transition = Transition.objects.create(
         participant=participant,
         from_status=current,
@@ -251,23 +264,8 @@ def correct_transition(
         raise ValidationError(
             {"transition": "Screening starts on the consent date; it is not corrected here."}
         )
-    site_today = participant.site.today(now)
-    if on > site_today:
-        raise ValidationError(
-            {
-                "on": f"{on.isoformat()} is in the future at site {participant.site.code} "
-                f"(today there is {site_today.isoformat()})."
-            }
-        )
-    before = lifecycle[position - 1]
-    if on < before.effective_date:
-        raise ValidationError(
-            {
-                "on": f"{on.isoformat()} is before the previous transition "
-                f"({before.get_to_status_display().lower()} on "
-                f"{before.effective_date.isoformat()})."
-            }
-        )
+    refuse_future_date(participant.site, on, "on", now)
+    _refuse_before(on, lifecycle[position - 1])
     if position + 1 < len(lifecycle):
         after = lifecycle[position + 1]
         if on > after.effective_date:

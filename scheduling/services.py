@@ -9,7 +9,7 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from participants.models import Participant
-from participants.services import actual_phase_starts
+from participants.services import actual_phase_starts, refuse_future_date
 
 from . import engine
 from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
@@ -138,14 +138,7 @@ def _set_study_day(visit: Visit, day_one: datetime.date, to_update: list[Visit])
 
 
 def _site_today_check(participant: Participant, on: datetime.date, field: str, now=None) -> None:
-    site_today = participant.site.today(now)
-    if on > site_today:
-        raise ValidationError(
-            {
-                field: f"{on.isoformat()} is in the future at site {participant.site.code} "
-                f"(today there is {site_today.isoformat()})."
-            }
-        )
+    refuse_future_date(participant.site, on, field, now)
     if on < participant.consent_date:
         raise ValidationError(
             {field: f"{on.isoformat()} is before consent ({participant.consent_date.isoformat()})."}
