@@ -3,9 +3,13 @@
 import datetime
 import importlib
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -36,6 +40,21 @@ def test_send_due_reminders_prints_one_summary_line(late_run, smtp_server):
 def test_send_due_reminders_refuses_a_batch_size_below_one(db):
     with pytest.raises(CommandError, match="--batch-size must be at least 1"):
         call_command("send_due_reminders", "--batch-size", "0")
+
+
+def test_send_due_reminders_refuses_a_bad_batch_size_in_one_line_with_exit_1():
+    # Operators script it after an outage: the staff commands' contract, not argparse's exit 2.
+    done = subprocess.run(
+        [sys.executable, "manage.py", "send_due_reminders", "--batch-size", "x"],
+        cwd=Path(settings.BASE_DIR),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "argument --batch-size: invalid int value: 'x' (see manage.py send_due_reminders --help)\n"
+    )
 
 
 def test_the_celery_task_is_safe_to_run_twice(late_run, smtp_server):

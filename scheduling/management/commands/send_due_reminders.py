@@ -1,15 +1,15 @@
 """`manage.py send_due_reminders`: the dispatch beat runs every minute, run once by hand.
 
 For operators catching up after an outage (docs/reminders.md): it claims rows like any
-worker, so running it while the worker and beat are up is safe.
+worker, so running it while the worker and beat are up is safe. Bad options follow the staff
+commands' contract (participants.cli): one plain line and exit status 1.
 """
 
-from django.core.management.base import BaseCommand, CommandError
-
+from participants.cli import InputError, StaffCommand
 from scheduling.dispatch import BATCH_SIZE, dispatch_due
 
 
-class Command(BaseCommand):
+class Command(StaffCommand):
     help = (
         "Send every participant reminder and coordinator digest that is due now, and print "
         "one summary line: sent, retrying, failed, expired, superseded."
@@ -25,6 +25,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size, **options):
         if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+            raise InputError(["--batch-size must be at least 1."])
         summary = dispatch_due(batch_size=batch_size)
         self.stdout.write(summary.line())
