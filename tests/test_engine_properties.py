@@ -115,6 +115,10 @@ def test_month_offsets_are_counted_from_the_phase_start_never_chained(start, off
     for months in offsets:
         planned = engine.plan_visit(VisitPlan("V", "p", months, engine.MONTHS, 0, 0), start)
         assert planned.planned == engine.add_duration(start, months, engine.MONTHS)
+        # Chained months would lose the day at the first short month (31 Jan → 28 Feb → 28
+        # Mar); counted from the start, each keeps it wherever its own month allows.
+        last_day = calendar.monthrange(planned.planned.year, planned.planned.month)[1]
+        assert planned.planned.day == min(start.day, last_day)
 
 
 @given(dates, dates)
