@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from participants import roles
 
@@ -51,6 +52,12 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+            # Between its calls Playwright marks its event loop as running in this thread, so
+            # Django keeps the ORM connections the test opened meanwhile in a separate
+            # (async-context) store that its own teardown never sees: close them here, while
+            # that store is the current one, or PostgreSQL keeps a session on the test
+            # database and dropping it fails at the end of the run.
+            connections.close_all()
     if previous is None:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
