@@ -9,19 +9,25 @@ from django.template.response import TemplateResponse
 
 from . import workspace
 
+# Months and weeks the calendar pages through; outside them (a typed URL, say) it shows today.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
 
 def _month(value: str, today: datetime.date) -> datetime.date:
     try:
         year, month = (int(part) for part in value.split("-"))
-        return datetime.date(year, month, 1)
+        month_start = datetime.date(year, month, 1)
     except (ValueError, TypeError):
         return today.replace(day=1)
+    return month_start if FIRST_YEAR <= year <= LAST_YEAR else today.replace(day=1)
 
 
 def _week_start(value: str, today: datetime.date) -> datetime.date:
     try:
         day = datetime.date.fromisoformat(value)
     except (ValueError, TypeError):
+        day = today
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
         day = today
     return day - datetime.timedelta(days=day.weekday())
 

@@ -370,6 +370,25 @@ def test_the_calendar_of_another_site_is_a_404(clock, coordinator, site_ber):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"week": "0001-01-01"},
+        {"week": "9999-12-31"},
+        {"month": "0001-01"},
+        {"month": "9999-12"},
+        {"month": "2026-13", "week": "yesterday"},
+    ],
+)
+def test_the_calendar_shows_this_month_for_a_month_or_week_it_cannot_show(
+    clock, coordinator, site_ocn, query
+):
+    response = coordinator.get(reverse("admin:scheduling_visit_calendar"), query)
+    assert response.status_code == 200
+    assert response.context["title"] == "Calendar of OCN, January 2026"
+    assert response.context["week_start"] == datetime.date(2026, 1, 19)
+
+
 def test_changing_an_eligibility_answer_needs_a_note(clock, coordinator, make_participant):
     participant = make_participant(consent_date=CONSENT)
     inclusion = participant.protocol.criteria.get(kind="inclusion", order=1)
