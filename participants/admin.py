@@ -12,9 +12,21 @@ from django import forms
 from django.contrib import admin
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import ModelChange
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import roles
 from .models import EligibilityAnswer, EligibilityCriterion, Site, SiteMembership, Transition
+
+
+class ChoiceLabelContextHelper(HistoricalRecordContextHelper):
+    """Shows a choice field's change by its labels ("Screening → Enrolled")."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.choices and value is not None:
+            return dict(field.flatchoices).get(value, value)
+        return super().prepare_delta_change_value(change, value)
 
 
 class SiteScopedAdmin(SimpleHistoryAdmin):
@@ -25,7 +37,6 @@ class SiteScopedAdmin(SimpleHistoryAdmin):
     """
 
     site_path = "site"
-    history_list_display = ["history_change_reason"]
 
     def get_queryset(self, request):
         return roles.scope_to_sites(super().get_queryset(request), request.user, self.site_path)
@@ -43,6 +54,29 @@ class SiteScopedAdmin(SimpleHistoryAdmin):
     def history_view(self, request, object_id, extra_context=None):
         self.in_scope_or_404(request, object_id)
         return super().history_view(request, object_id, extra_context)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Each record's changes against the one before, fields not editable in a form too:
+        the default diff skips those, and they (a participant's status and exit date, a
+        visit's cancellation) are the ones services change."""
+        previous = None
+        for current in historical_records:
+            if previous is not None:
+                delta = previous.diff_against(current, foreign_keys_are_objs=foreign_keys_are_objs)
+                delta.changes.extend(
+                    ModelChange(field.name, getattr(current, field.attname), value)
+                    for field in current.tracked_fields
+                    if not field.editable
+                    and (value := getattr(previous, field.attname))
+                    != getattr(current, field.attname)
+                )
+                delta.changes.sort(key=lambda change: change.field)
+                helper = self.get_historical_record_context_helper(request, previous)
+                previous.history_delta_changes = helper.context_for_delta_changes(delta)
+            previous = current
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ChoiceLabelContextHelper(self.model, historical_record)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         raise Http404("Records are not reverted from their history; change them on their page.")

@@ -274,6 +274,30 @@ def test_the_history_page_shows_who_changed_what_and_why(clock, coordinator, mak
     assert "coordinator-ocn" in response.text
 
 
+def test_the_history_page_shows_status_changes_made_by_the_lifecycle_service(
+    clock, coordinator, make_participant
+):
+    from participants.services import record_transition
+
+    participant = make_participant(consent_date=CONSENT)
+    record_transition(participant, Status.ENROLLED, on=datetime.date(2026, 1, 15))
+    record_transition(
+        participant, Status.WITHDRAWN, on=datetime.date(2026, 1, 20), reason="Moved abroad"
+    )
+    response = coordinator.get(
+        reverse("admin:participants_participant_history", args=[participant.pk])
+    )
+    changes = [
+        (change["field"], change["old"], change["new"])
+        for record in response.context["page_obj"]
+        for change in getattr(record, "history_delta_changes", [])
+    ]
+    assert ("Status", "Enrolled", "Withdrawn") in changes
+    assert ("Left on", "None", "2026-01-20") in changes
+    assert ("Status", "Screening", "Enrolled") in changes
+    assert "Moved abroad" in response.text
+
+
 def answer_all(client, participant, **overrides):
     data = {}
     for criterion in participant.protocol.criteria.all():
