@@ -402,39 +402,34 @@ def dispatch_due(
     summary = DispatchSummary()
     token = uuid.uuid4().hex
     mailer = Mailer(connection)
+
+    def reminder(row, moment):
+        reminder_id, visit_id = row
+        return _guarded(
+            Reminder,
+            reminder_id,
+            token=token,
+            now=moment,
+            process=process_reminder,
+            visit_id=visit_id,
+            mailer=mailer,
+        )
+
+    def digest(digest_id, moment):
+        return _guarded(
+            SiteDigest, digest_id, token=token, now=moment, process=process_digest, mailer=mailer
+        )
+
     try:
         create_due_digests(now or timezone.now())
-        while True:
-            moment = now or timezone.now()
-            claimed = claim_due_reminders(moment, limit=batch_size, lease=lease, token=token)
-            for reminder_id, visit_id in claimed:
-                outcome = _guarded(
-                    Reminder,
-                    reminder_id,
-                    token=token,
-                    now=moment,
-                    process=process_reminder,
-                    visit_id=visit_id,
-                    mailer=mailer,
-                )
-                summary.add(outcome)
-            if len(claimed) < batch_size:
-                break
-        while True:
-            moment = now or timezone.now()
-            claimed = claim_due_digests(moment, limit=batch_size, lease=lease, token=token)
-            for digest_id in claimed:
-                outcome = _guarded(
-                    SiteDigest,
-                    digest_id,
-                    token=token,
-                    now=moment,
-                    process=process_digest,
-                    mailer=mailer,
-                )
-                summary.add(outcome)
-            if len(claimed) < batch_size:
-                break
+        for claim, process in ((claim_due_reminders, reminder), (claim_due_digests, digest)):
+            while True:
+                moment = now or timezone.now()
+                claimed = claim(moment, limit=batch_size, lease=lease, token=token)
+                for row in claimed:
+                    summary.add(process(row, moment))
+                if len(claimed) < batch_size:
+                    break
     finally:
         mailer.close()
     if any(summary.as_dict().values()):
