@@ -24,7 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from participants.models import Participant, Site, Status
+from participants.models import ACTIVE_STATUSES, Participant, Site, Status
 from participants.services import actual_phase_starts
 
 from . import engine
@@ -51,9 +51,16 @@ def _open_visits():
     )
 
 
+def _still_in_trial(value, default):
+    """``value`` for participants still in the trial, ``default`` for those who left: their
+    missed visits stay missed (and shown as such) but are no longer anyone's to chase."""
+    return Case(When(status__in=ACTIVE_STATUSES, then=value), default=default)
+
+
 def with_schedule_summary(participants: QuerySet, sites, now=None) -> QuerySet:
-    """Participants annotated with their site's today, next visit, overdue visit count and
-    the anchor to compute today's study day (one query for the whole list)."""
+    """Participants annotated with their site's today, next visit, overdue visit count (of
+    those still in the trial) and the anchor to compute today's study day (one query for the
+    whole list)."""
     next_visits = (
         _open_visits()
         .filter(
@@ -76,7 +83,9 @@ def with_schedule_summary(participants: QuerySet, sites, now=None) -> QuerySet:
         site_today=site_today(sites, now),
         next_visit_date=Subquery(next_visits.values("planned_date")[:1]),
         next_visit_code=Subquery(next_visits.values("code")[:1]),
-        overdue_visits=Coalesce(Subquery(overdue, output_field=IntegerField()), 0),
+        overdue_visits=_still_in_trial(
+            Coalesce(Subquery(overdue, output_field=IntegerField()), 0), Value(0)
+        ),
         anchor_date=Subquery(anchor.values("planned_date")[:1]),
         anchor_study_day=Subquery(anchor.values("study_day")[:1]),
     )
@@ -177,8 +186,8 @@ EXITS = [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
 
 def dashboard(sites: QuerySet, now=None) -> dict:
     """Numbers for the user's sites: participants per status, visits due this week (planned
-    within seven days, window still open) and overdue (window passed, not done), reminders
-    sent and failed in the last seven days."""
+    within seven days, window still open) and overdue (window passed, not done) of
+    participants still in the trial, reminders sent and failed in the last seven days."""
     now = now or timezone.now()
     sites = list(sites)
     site_ids = [site.pk for site in sites]
@@ -201,7 +210,10 @@ def dashboard(sites: QuerySet, now=None) -> dict:
     exits = [{"status": s.value, "label": s.label, "count": counts.get(s, 0)} for s in EXITS]
     visits = (
         Visit.objects.filter(
-            participant__site_id__in=site_ids, actual_date__isnull=True, cancelled=False
+            participant__site_id__in=site_ids,
+            participant__status__in=ACTIVE_STATUSES,
+            actual_date__isnull=True,
+            cancelled=False,
         )
         .annotate(site_today=site_today(sites, now, field="participant__site_id"))
         .select_related("participant__site")

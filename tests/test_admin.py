@@ -73,6 +73,23 @@ def test_the_list_filters_overdue_and_next_visit_this_week(clock, coordinator, m
     assert "SLE-001-101-002" in this_week.text and "SLE-001-101-001" not in this_week.text
 
 
+def test_missed_visits_of_a_participant_who_left_are_not_counted_overdue(
+    clock, coordinator, make_participant
+):
+    from participants.services import record_transition
+
+    left = make_participant(consent_date=CONSENT, subject_id="SLE-001-101-001")  # SCR missed
+    record_transition(left, Status.SCREEN_FAILED, on=datetime.date(2026, 1, 19), reason="Lab")
+    listed = coordinator.get(reverse(LIST_URL))
+    overdue = coordinator.get(reverse(LIST_URL), {"overdue": "yes"})
+    board = coordinator.get(reverse("admin:index")).context["board"]
+    row = listed.text[listed.text.index("SLE-001-101-001") :]
+    assert 'class="overdue-count"' not in row
+    assert "SLE-001-101-001" not in overdue.text
+    assert board["overdue"] == [] and board["overdue_count"] == 0
+    assert left.visits.get(code="SCR").status_on(datetime.date(2026, 1, 20)) == "missed"
+
+
 def test_the_list_filters_by_phase(clock, coordinator, make_participant):
     from participants.services import record_transition
 
