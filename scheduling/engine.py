@@ -107,6 +107,16 @@ def phase_starts(
     return result
 
 
+def phase_on(starts: Sequence[PhaseStart], day: datetime.date) -> str:
+    """The code of the phase ``day`` falls in: the last one started by then (the first phase
+    for a day before consent)."""
+    current = starts[0].code
+    for start in starts:
+        if start.start <= day:
+            current = start.code
+    return current
+
+
 def plan_visit(visit: VisitPlan, phase_start: datetime.date) -> PlannedVisit:
     planned = add_duration(phase_start, visit.offset, visit.unit)
     return PlannedVisit(

@@ -16,6 +16,7 @@ from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
 from .reminders import sync_reminders
 
 _REANCHORED_FIELDS = [
+    "phase",
     "planned_date",
     "window_start",
     "window_end",
@@ -99,10 +100,12 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
         visit.cancelled = left_on is not None and plan.planned > left_on
         if visit.pk is not None and _reanchored_values(visit) != before:
             to_update.append(visit)
+    phase_starts = engine.phase_starts(phase_plans, participant.consent_date, starts)
     for visit in current:
         if visit.definition_id is None:
-            # Unscheduled: its date is its own; its study day and cancellation follow.
+            # Unscheduled: its date is its own; its phase, study day and cancellation follow.
             before = _reanchored_values(visit)
+            visit.phase = engine.phase_on(phase_starts, visit.planned_date)
             visit.study_day = engine.study_day(visit.planned_date, day_one)
             if visit.actual_date is None:
                 visit.cancelled = left_on is not None and visit.planned_date > left_on
@@ -262,13 +265,12 @@ def add_unscheduled_visit(
 
 def _phase_on(participant: Participant, day: datetime.date) -> str:
     phases, _ = protocol_plan(participant.protocol_id)
-    current = phases[0].code if phases else ""
-    for start in engine.phase_starts(
+    if not phases:
+        return ""
+    starts = engine.phase_starts(
         [p.as_plan() for p in phases], participant.consent_date, actual_phase_starts(participant)
-    ):
-        if start.start <= day:
-            current = start.code
-    return current
+    )
+    return engine.phase_on(starts, day)
 
 
 @transaction.atomic

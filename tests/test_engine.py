@@ -142,3 +142,15 @@ def test_a_visit_is_missed_only_once_its_window_ended_before_today_without_an_ac
 def test_an_unknown_unit_is_refused():
     with pytest.raises(ValueError, match="unknown unit"):
         engine.add_duration(D(2026, 1, 1), 1, "fortnights")
+
+
+def test_a_day_falls_in_the_last_phase_started_by_then():
+    planned = engine.phase_starts(SLE001_PHASES, D(2026, 1, 5))
+    actual = engine.phase_starts(SLE001_PHASES, D(2026, 1, 5), {"treatment": D(2026, 2, 15)})
+    assert [engine.phase_on(planned, day) for day in (D(2026, 1, 4), D(2026, 2, 18))] == [
+        "screening",
+        "screening",
+    ]
+    assert engine.phase_on(planned, D(2026, 3, 2)) == "treatment"
+    assert engine.phase_on(actual, D(2026, 2, 18)) == "treatment"
+    assert engine.phase_on(actual, D(2026, 4, 12)) == "follow_up"  # 15 Feb + 8 weeks

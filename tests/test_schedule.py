@@ -285,6 +285,19 @@ def test_an_unscheduled_visit_has_code_uns_a_reason_and_no_window(make_participa
     assert visit.status_on(D(2026, 9, 1)) == VisitStatus.COMPLETED
 
 
+def test_an_unscheduled_visit_moves_to_the_phase_its_date_falls_in_when_the_plan_re_anchors(
+    make_participant,
+):
+    with time_machine.travel(datetime.datetime(2026, 2, 20, 20, tzinfo=datetime.UTC), tick=False):
+        participant = make_participant(consent_date=D(2026, 1, 5))
+        visit = add_unscheduled_visit(participant, on=D(2026, 2, 18), reason="Fever")
+        assert (visit.phase, visit.study_day) == ("screening", -12)  # treatment planned 2 March
+        record_transition(participant, "enrolled", on=D(2026, 2, 10))
+        record_transition(participant, "treatment", on=D(2026, 2, 15))
+    visit.refresh_from_db()
+    assert (visit.phase, visit.study_day) == ("treatment", 4)
+
+
 def test_an_unscheduled_visit_needs_a_reason(make_participant, clock):
     participant = make_participant()
     with pytest.raises(ValidationError) as excinfo:
