@@ -654,10 +654,40 @@ class VisitAdmin(ReadOnlyScopedAdmin):
 @admin.register(Reminder)
 class ReminderAdmin(ReadOnlyScopedAdmin):
     site_path = "visit__participant__site"
-    list_display = ["id", "visit", "rule", "due_at", "status", "attempts", "sent_at", "last_error"]
+    list_display = [
+        "subject_id",
+        "visit_planned",
+        "rule_text",
+        "due_at_site",
+        "status",
+        "attempts",
+        "sent_at_site",
+        "last_error",
+    ]
     list_filter = ["status"]
     search_fields = ["visit__participant__subject_id"]
-    list_select_related = ["visit__participant", "rule"]
+    list_select_related = ["visit__participant__site", "rule"]
+
+    @admin.display(description="participant", ordering="visit__participant__subject_id")
+    def subject_id(self, obj):
+        return obj.visit.participant.subject_id
+
+    @admin.display(description="visit", ordering="planned_date")
+    def visit_planned(self, obj):
+        return f"{obj.visit.code} {obj.planned_date.isoformat()}"
+
+    @admin.display(description="rule")
+    def rule_text(self, obj):
+        return str(obj.rule)
+
+    # Times as the site reads them (the rule's 09:00 is the site's 09:00).
+    @admin.display(description="due (site time)", ordering="due_at")
+    def due_at_site(self, obj):
+        return workspace.site_time(obj.due_at, obj.visit.participant.site)
+
+    @admin.display(description="sent (site time)", ordering="sent_at")
+    def sent_at_site(self, obj):
+        return workspace.site_time(obj.sent_at, obj.visit.participant.site) or "—"
 
 
 @admin.register(SiteDigest)

@@ -160,6 +160,13 @@ def participant_timeline(participant: Participant, now=None) -> Timeline:
     )
 
 
+def site_time(instant: datetime.datetime | None, site: Site) -> str:
+    """An instant as the site reads it: "2026-11-22 09:00 PST" (empty for none)."""
+    if instant is None:
+        return ""
+    return f"{instant.astimezone(site.zone):%Y-%m-%d %H:%M %Z}"
+
+
 def participant_reminders(participant: Participant) -> tuple[list[Reminder], int]:
     """The participant's reminders that went out or may still go out, in due order, and how
     many were cancelled (by schedule changes, leaving the trial or opting out)."""

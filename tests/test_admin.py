@@ -240,6 +240,17 @@ def test_turning_reminders_off_from_the_page_cancels_pending_ones(
     assert participant.history.latest().history_change_reason == "Asked by phone"
 
 
+def test_reminder_times_read_in_the_sites_own_time(clock, coordinator, make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    # LEUK is planned 2026-02-09; its 7-day reminder goes at 09:00 in Oceanside (17:00 UTC).
+    page = coordinator.get(page_url(participant))
+    listed = coordinator.get(reverse("admin:scheduling_reminder_changelist"))
+    assert "<td>2026-02-02 09:00 PST</td>" in page.text
+    assert "17:00" not in page.text
+    assert "2026-02-02 09:00 PST" in listed.text
+    assert "LEUK 2026-02-09" in listed.text
+
+
 def test_a_change_to_a_saved_participant_requires_a_reason(clock, coordinator, make_participant):
     participant = make_participant(consent_date=CONSENT)
     form = {

@@ -1,4 +1,4 @@
-"""Template tags of the staff workspace: the dashboard on the admin index."""
+"""Template tags of the staff workspace: the dashboard on the admin index, site times."""
 
 from django import template
 
@@ -13,3 +13,9 @@ def workspace_dashboard(context):
     """The dashboard numbers for the signed-in user's sites."""
     request = context["request"]
     return workspace.dashboard(roles.user_sites(request.user))
+
+
+@register.filter
+def site_time(instant, site):
+    """``{{ reminder.due_at|site_time:participant.site }}``: the instant in the site's time."""
+    return workspace.site_time(instant, site)
