@@ -728,6 +728,9 @@ class ProtocolAdmin(SimpleHistoryAdmin):
     inlines = [PhaseInline, VisitDefinitionInline, ReminderRuleInline, EligibilityCriterionInline]
     change_form_template = "admin/scheduling/protocol/change_form.html"
 
+    class Media:
+        css = {"all": ["scheduling/workspace.css"]}
+
     def revert_disabled(self, request, obj=None):
         return True
 

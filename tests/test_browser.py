@@ -117,3 +117,37 @@ def test_a_berlin_coordinator_cannot_open_an_oceanside_participant(browser, live
     assert "SLE-001-101-007" not in page.content()
     assert "SLE-001-102-003" in page.content()
     page.close()
+
+
+def test_the_workspace_pages_fit_a_1280_pixel_screen(browser, live_server, enrolled, staff):
+    from django.contrib.auth import get_user_model
+
+    from tests.browser import PASSWORD
+
+    participant, _ = enrolled
+    get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    pages = {
+        "coordinator-ocn": [
+            "/admin/",
+            "/admin/participants/participant/",
+            f"/admin/participants/participant/{participant.pk}/change/",
+            "/admin/scheduling/visit/calendar/",
+            "/admin/scheduling/reminder/",
+        ],
+        "admin": [f"/admin/participants/protocol/{participant.protocol_id}/change/"],
+    }
+    too_wide = []
+    for username, paths in pages.items():
+        page = login(browser, live_server, username)
+        for path in paths:
+            page.goto(f"{live_server.url}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            tables = page.evaluate(
+                "() => [...document.querySelectorAll('table')]"
+                ".filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)"
+                ".map(t => t.id || t.className)"
+            )
+            if width > 1280 or tables:
+                too_wide.append((path, width, tables))
+        page.close()
+    assert too_wide == []
