@@ -97,7 +97,13 @@ def answer_criteria(
 
 @transaction.atomic
 def confirm_eligibility(
-    participant: Participant, *, on: datetime.date, by, reason: str = "", now=None
+    participant: Participant,
+    *,
+    on: datetime.date,
+    by,
+    reason: str = "",
+    via: str = "admin",
+    now=None,
 ) -> Transition:
     """An investigator confirms eligibility: every inclusion criterion met, no exclusion
     present. Records the ``enrolled`` transition through the lifecycle service."""
@@ -112,5 +118,6 @@ def confirm_eligibility(
         on=on,
         reason=reason or "Eligibility confirmed by the investigator",
         by=by,
+        via=via,
         now=now,
     )

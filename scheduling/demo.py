@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from participants import roles
-from participants.models import Participant, Protocol, Site, Status
+from participants import eligibility, roles
+from participants.models import EligibilityCriterion, Participant, Protocol, Site, Status
 from participants.services import create_participant, record_transition
 
 from .models import Visit
@@ -47,6 +47,7 @@ class Story:
     reason: str = ""
     skip_visits: tuple[str, ...] = ()  # left undone: missed once their window passes
     late_visits: tuple[str, ...] = ()  # done 4 days after their planned date (a deviation)
+    exclusion_present: int | None = None  # the exclusion criterion (order) found present
 
 
 STORIES = [
@@ -63,6 +64,7 @@ STORIES = [
         30,
         (("screen_failed", 18),),
         reason="Exclusion criterion met: major chronic illness not well managed",
+        exclusion_present=3,
     ),
     Story(
         60,
@@ -92,7 +94,21 @@ def ensure_sites() -> dict[str, Site]:
     return sites
 
 
-def _play(story: Story, protocol: Protocol, site: Site, subject_id: str) -> Participant:
+def _answer_eligibility(participant: Participant, story: Story, by) -> None:
+    """The checklist as the coordinator filled it in during screening: every inclusion met and
+    no exclusion present, except the one the story's screen failure found."""
+    answers = {}
+    for criterion in EligibilityCriterion.objects.filter(protocol_id=participant.protocol_id):
+        present = criterion.kind == EligibilityCriterion.Kind.INCLUSION or (
+            criterion.order == story.exclusion_present
+        )
+        answers[criterion.pk] = "yes" if present else "no"
+    eligibility.answer_criteria(participant, answers, by=by)
+
+
+def _play(
+    story: Story, protocol: Protocol, site: Site, subject_id: str, staff: dict
+) -> Participant:
     today = site.today()
 
     def ago(days: int) -> datetime.date:
@@ -106,12 +122,22 @@ def _play(story: Story, protocol: Protocol, site: Site, subject_id: str) -> Part
         consent_date=ago(story.consent_days_ago),
         via="demo data",
     )
+    coordinator = staff.get((roles.COORDINATOR, site.code))
+    investigator = staff.get((roles.INVESTIGATOR, site.code))
+    if story.steps and (story.steps[0][0] == Status.ENROLLED or story.exclusion_present):
+        _answer_eligibility(participant, story, coordinator)
     for target, days_ago in story.steps:
+        if target == Status.ENROLLED and investigator is not None:
+            eligibility.confirm_eligibility(
+                participant, on=ago(days_ago), by=investigator, via="demo data"
+            )
+            continue
         record_transition(
             participant,
             target,
             on=ago(days_ago),
             reason=story.reason if target in {s.value for s in _EXITS} else "",
+            by=coordinator,
             via="demo data",
         )
     participant.refresh_from_db()
@@ -123,7 +149,7 @@ def _play(story: Story, protocol: Protocol, site: Site, subject_id: str) -> Part
             days=4 if visit.code in story.late_visits else 0
         )
         if on < today:
-            record_visit(participant, visit.code, on=on)
+            record_visit(participant, visit.code, on=on, by=coordinator, via="demo data")
     return participant
 
 
@@ -135,13 +161,21 @@ def load_demo_data(password: str) -> dict[str, int]:
     """Create what is missing of the demo; never duplicates. Returns what was created."""
     protocol = Protocol.objects.get(code="SLE-001")
     sites = ensure_sites()
+    staff_names = roles.ensure_demo_staff(password)
+    # The demo's coordinator and investigator of each site record what their roles record.
+    staff = {
+        (role, code): get_user_model().objects.get(username=username)
+        for username, (role, codes) in roles.DEMO_STAFF.items()
+        for code in codes
+        if role != roles.MONITOR
+    }
     created = 0
     for site_number, (code, stories) in enumerate(SITE_STORIES.items(), start=101):
         for index, story in enumerate(stories, start=1):
             subject_id = f"SLE-001-{site_number}-{index:03d}"
             if Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
                 continue
-            _play(story, protocol, sites[code], subject_id)
+            _play(story, protocol, sites[code], subject_id, staff)
             created += 1
     User = get_user_model()
     admin, new_admin = User.objects.get_or_create(
@@ -150,5 +184,4 @@ def load_demo_data(password: str) -> dict[str, int]:
     if new_admin:
         admin.set_password(password)
         admin.save()
-    staff = roles.ensure_demo_staff(password)
-    return {"participants": created, "users": int(new_admin), "staff": len(staff)}
+    return {"participants": created, "users": int(new_admin), "staff": len(staff_names)}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from participants.models import Participant, Status
+from participants.models import Participant, Status, Transition
 from scheduling.demo import load_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,23 @@ def test_demo_data_covers_every_phase_and_exit_and_loads_once(protocol):
         "OCN",
         "BER",
     }
+
+
+def test_demo_participants_past_screening_have_their_eligibility_answered(protocol):
+    from participants import eligibility
+
+    load_demo_data("demo-password")
+    enrolled = Participant.objects.filter(transitions__to_status=Status.ENROLLED).distinct()
+    ocn_enrolments = Transition.objects.filter(
+        to_status=Status.ENROLLED, participant__site__code="OCN"
+    )
+    failed_on_exclusion = Participant.objects.get(
+        status=Status.SCREEN_FAILED, transitions__reason__startswith="Exclusion"
+    )
+    assert enrolled.count() >= 10
+    assert all(eligibility.unmet(participant) == [] for participant in enrolled)
+    assert {t.recorded_by.username for t in ocn_enrolments} == {"investigator-ocn"}
+    assert eligibility.unmet(failed_on_exclusion) == ["Exclusion 3 is present."]
 
 
 def _free_port() -> int:
