@@ -22,11 +22,15 @@ PLAN_PREFIXES = ("phases", "visit_definitions", "reminder_rules")
 
 @dataclass(frozen=True)
 class VisitMove:
+    """A future visit the plan change moves (planned date) or re-windows, or adds."""
+
     subject_id: str
     site: str
     code: str
     before: datetime.date | None
     after: datetime.date | None
+    window_before: tuple[datetime.date, datetime.date] | None = None
+    window_after: tuple[datetime.date, datetime.date] | None = None
 
 
 def _kept_forms(formset):
@@ -62,14 +66,21 @@ def submitted_plan(phase_formset, definition_formset):
 
 
 def preview_moves(protocol, phase_plans, visit_plans) -> list[VisitMove]:
-    """Open visits (not done, not cancelled) of active participants that the plan would move
-    or add, where the old or the new date is today or later at the participant's site."""
+    """Open visits (not done, not cancelled) of active participants that the plan would move,
+    re-window or add, where the old or the new date is today or later at the participant's
+    site. A new window changes which dates count as done in time, so it is shown too."""
     participants = list(
         Participant.objects.active().filter(protocol=protocol).select_related("site")
     )
     current: dict[int, dict[str, Visit]] = {}
     for visit in Visit.objects.filter(participant__in=participants, definition__isnull=False).only(
-        "participant_id", "code", "planned_date", "actual_date", "cancelled"
+        "participant_id",
+        "code",
+        "planned_date",
+        "window_start",
+        "window_end",
+        "actual_date",
+        "cancelled",
     ):
         current.setdefault(visit.participant_id, {})[visit.code] = visit
     moves = []
@@ -87,13 +98,21 @@ def preview_moves(protocol, phase_plans, visit_plans) -> list[VisitMove]:
             if visit is not None and (visit.actual_date is not None or visit.cancelled):
                 continue
             before = visit.planned_date if visit else None
-            if before == plan.planned:
+            window_before = (visit.window_start, visit.window_end) if visit else None
+            window_after = (plan.window_start, plan.window_end)
+            if before == plan.planned and window_before == window_after:
                 continue
             if max(before or plan.planned, plan.planned) < today:
                 continue
             moves.append(
                 VisitMove(
-                    participant.subject_id, participant.site.code, plan.code, before, plan.planned
+                    participant.subject_id,
+                    participant.site.code,
+                    plan.code,
+                    before,
+                    plan.planned,
+                    window_before,
+                    window_after,
                 )
             )
     return sorted(moves, key=lambda m: (m.subject_id, m.after or m.before))

@@ -94,6 +94,29 @@ def test_a_confirmed_plan_change_moves_future_visits_never_done_ones(
     )
 
 
+def test_a_plan_change_that_only_widens_a_window_is_shown_and_not_saved(
+    admin_client, protocol_page, followers
+):
+    url, data = protocol_page
+    set_field(data, "visit_definitions", "LEUK", "window_after", "10")
+    with time_machine.travel(NOW, tick=False):
+        response = admin_client.post(url, data)
+    leukapheresis = followers.visits.get(code="LEUK")
+    assert response.status_code == 200
+    assert [
+        (m.code, m.before, m.after, m.window_after) for m in response.context["schedule_preview"]
+    ] == [
+        (
+            "LEUK",
+            datetime.date(2026, 2, 9),
+            datetime.date(2026, 2, 9),
+            (datetime.date(2026, 2, 2), datetime.date(2026, 2, 19)),
+        )
+    ]
+    assert leukapheresis.window_end == datetime.date(2026, 2, 16)
+    assert leukapheresis.definition.window_after == 7
+
+
 def test_confirming_without_a_reason_is_refused(admin_client, protocol_page, followers):
     url, data = protocol_page
     set_field(data, "phases", "screening", "length", "9")
