@@ -70,10 +70,16 @@ class SiteScopedAdmin(SimpleHistoryAdmin):
                     and (value := getattr(previous, field.attname))
                     != getattr(current, field.attname)
                 )
+                hidden = self.history_hidden_fields(request)
+                delta.changes[:] = [c for c in delta.changes if c.field not in hidden]
                 delta.changes.sort(key=lambda change: change.field)
                 helper = self.get_historical_record_context_helper(request, previous)
                 previous.history_delta_changes = helper.context_for_delta_changes(delta)
             previous = current
+
+    def history_hidden_fields(self, request) -> set[str]:
+        """Fields whose old and new values this user does not see in the history."""
+        return set()
 
     def get_historical_record_context_helper(self, request, historical_record):
         return ChoiceLabelContextHelper(self.model, historical_record)

@@ -37,6 +37,7 @@ from participants.services import (
 
 from . import calendar as site_calendar
 from . import engine, protocol_changes, workspace
+from .digest import redact_addresses
 from .models import (
     Phase,
     Reminder,
@@ -236,6 +237,11 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a participant who leaves is a transition; history is never deleted
+
+    def history_hidden_fields(self, request):
+        # Contact details only where needed: read-only roles see who changed the email and
+        # why, not the addresses.
+        return set() if self.has_change_permission(request) else {"email"}
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -662,7 +668,7 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
         "status",
         "attempts",
         "sent_at_site",
-        "last_error",
+        "error",
     ]
     list_filter = ["status"]
     search_fields = ["visit__participant__subject_id"]
@@ -688,6 +694,10 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
     @admin.display(description="sent (site time)", ordering="sent_at")
     def sent_at_site(self, obj):
         return workspace.site_time(obj.sent_at, obj.visit.participant.site) or "—"
+
+    @admin.display(description="last error")
+    def error(self, obj):
+        return redact_addresses(obj.last_error)  # server replies may quote the address
 
 
 @admin.register(SiteDigest)

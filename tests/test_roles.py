@@ -184,3 +184,34 @@ def test_a_staff_user_without_a_site_sees_no_participant(client, two_sites, djan
     assert "SLE-001-10" not in listing.text
     assert Participant.objects.count() == 2
     assert listing.status_code == 200
+
+
+def test_a_monitor_reads_a_participants_history_without_its_email(client, staff, two_sites):
+    ocn, _ = two_sites
+    ocn.email = "new.address@example.org"
+    ocn._change_reason = "Participant gave a new address"
+    ocn.save()
+    url = reverse("admin:participants_participant_history", args=[ocn.pk])
+    client.force_login(staff["coordinator-ocn"])
+    coordinator_view = client.get(url)
+    client.force_login(staff["monitor"])
+    monitor_view = client.get(url)
+    assert "new.address@example.org" in coordinator_view.text
+    assert "Participant gave a new address" in monitor_view.text
+    assert "@example.org" not in monitor_view.text
+
+
+def test_a_reminder_error_is_shown_without_the_address_it_quotes(client, staff, two_sites):
+    from scheduling.models import OutboxStatus, Reminder
+
+    ocn, _ = two_sites
+    reminder = Reminder.objects.filter(visit__participant=ocn).first()
+    reminder.status = OutboxStatus.FAILED
+    reminder.last_error = f"550 5.1.1 <{ocn.email}>: Recipient address rejected"
+    reminder.save()
+    client.force_login(staff["monitor"])
+    page = client.get(change_url(ocn))
+    listed = client.get(reverse("admin:scheduling_reminder_changelist"))
+    for response in (page, listed):
+        assert "Recipient address rejected" in response.text
+        assert ocn.email not in response.text

@@ -4,6 +4,7 @@ from django import template
 
 from participants import roles
 from scheduling import workspace
+from scheduling.digest import redact_addresses
 
 register = template.Library()
 
@@ -19,3 +20,9 @@ def workspace_dashboard(context):
 def site_time(instant, site):
     """``{{ reminder.due_at|site_time:participant.site }}``: the instant in the site's time."""
     return workspace.site_time(instant, site)
+
+
+@register.filter
+def without_addresses(text):
+    """A server reply with the email addresses it quotes replaced."""
+    return redact_addresses(text or "")
