@@ -59,6 +59,20 @@ def _tick_step(span_days: int) -> int:
     return 364
 
 
+# Width of one character of a band label (font size 12), generously: a label never runs
+# into the next band, where it would be hidden and read as the wrong phase.
+LABEL_CHAR_WIDTH = 7.2
+
+
+def _band_label(phase: ChartPhase, width: float) -> str:
+    """The longest of "Name (planned)", "Name", "Na…" that fits a band ``width`` wide."""
+    room = int((width - 8) / LABEL_CHAR_WIDTH)
+    for label in ([] if phase.actual else [f"{phase.name} (planned)"]) + [phase.name]:
+        if len(label) <= room:
+            return label
+    return phase.name[: room - 1] + "…" if room >= 3 else ""
+
+
 def render_timeline(
     phases: list[ChartPhase],
     visits: list[ChartVisit],
@@ -103,7 +117,7 @@ def render_timeline(
                 f'<rect x="{x0}" y="{PHASE_TOP}" width="{max(x1 - x0, 1)}" '
                 f'height="{PHASE_HEIGHT}" fill="url(#planned-hatch)" opacity="0.5"/>'
             )
-        label = phase.name if phase.actual else f"{phase.name} (planned)"
+        label = _band_label(phase, x1 - x0)
         parts.append(
             f'<text x="{x0 + 4}" y="{PHASE_TOP + 21}" font-size="12" fill="#1e293b">'
             f"{escape(label)}</text></g>"

@@ -97,3 +97,25 @@ def test_labels_of_weekly_visits_do_not_overlap_on_a_year_long_chart():
         for (x1, a), (x2, b) in zip(row, row[1:], strict=False):
             assert x2 - x1 >= (len(a) + len(b)) * 3.2, (a, b)
     assert len(rows) > 1
+
+
+def test_a_phase_label_is_shortened_to_fit_its_band():
+    phases = [
+        ChartPhase("screening", "Screening", D(2026, 1, 5), D(2026, 3, 2), True),
+        ChartPhase("treatment", "Treatment", D(2026, 3, 2), D(2026, 4, 27), False),
+        ChartPhase("boost", "Booster infusion", D(2026, 4, 27), D(2026, 5, 4), False),
+        ChartPhase("follow_up", "Follow-up", D(2026, 5, 4), D(2027, 5, 4), False),
+    ]
+    svg = ET.fromstring(str(render_timeline(phases, [], TODAY, D(2026, 3, 2))))  # noqa: S314
+    labels = {
+        band.get("data-phase"): band.find("svg:text", NS).text or ""
+        for band in svg.findall(".//svg:g[@data-phase]", NS)
+    }
+    widths = {
+        band.get("data-phase"): float(band.find("svg:rect", NS).get("width"))
+        for band in svg.findall(".//svg:g[@data-phase]", NS)
+    }
+    assert labels["follow_up"] == "Follow-up (planned)"
+    assert labels["treatment"] == "Treatment"  # "(planned)" does not fit: the hatch says it
+    assert labels["boost"] == ""  # a week in a year and a half: no room for a word
+    assert all(len(labels[code]) * 7.2 + 8 <= max(widths[code], 8) for code in labels)
