@@ -151,7 +151,7 @@ class TransitionAdmin(SiteScopedAdmin):
         "recorded_via",
         "recorded_at",
     ]
-    list_filter = ["to_status", "participant__site"]
+    list_filter = ["to_status", ("participant__site", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["participant__subject_id"]
     list_select_related = ["participant", "recorded_by"]
 
@@ -168,7 +168,7 @@ class TransitionAdmin(SiteScopedAdmin):
 @admin.register(SiteMembership)
 class SiteMembershipAdmin(SiteScopedAdmin):
     list_display = ["user", "site"]
-    list_filter = ["site"]
+    list_filter = [("site", admin.RelatedOnlyFieldListFilter)]
     autocomplete_fields = ["user"]
 
 

@@ -215,3 +215,11 @@ def test_a_reminder_error_is_shown_without_the_address_it_quotes(client, staff, 
     for response in (page, listed):
         assert "Recipient address rejected" in response.text
         assert ocn.email not in response.text
+
+
+def test_the_transition_list_filters_offer_only_the_users_sites(client, staff, two_sites):
+    client.force_login(staff["coordinator-ocn"])
+    listing = client.get(reverse("admin:participants_transition_changelist"))
+    assert listing.status_code == 200
+    assert "SLE-001-101-001" in listing.text
+    assert "Berlin" not in listing.text
