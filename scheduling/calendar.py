@@ -71,6 +71,7 @@ def calendar_context(request, sites) -> dict:
         "previous_week": (week - datetime.timedelta(days=7)).isoformat(),
         "next_week": (week + datetime.timedelta(days=7)).isoformat(),
         "week_days": [{"date": day, "visits": by_day.get(day, [])} for day in week_days],
+        "week_visit_count": sum(len(by_day.get(day, [])) for day in week_days),
         "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     }
 

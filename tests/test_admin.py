@@ -417,6 +417,18 @@ def test_the_calendar_lists_the_sites_visits_with_links(clock, coordinator, make
     assert "window 2026-02-02 to 2026-02-16" in response.text
 
 
+def test_the_calendar_says_so_when_a_week_has_no_visits(clock, coordinator, make_participant):
+    make_participant(consent_date=CONSENT)
+    empty = coordinator.get(
+        reverse("admin:scheduling_visit_calendar"), {"site": "OCN", "week": "2026-01-26"}
+    )
+    busy = coordinator.get(
+        reverse("admin:scheduling_visit_calendar"), {"site": "OCN", "week": "2026-02-09"}
+    )
+    assert "No visits this week at OCN." in empty.text
+    assert "No visits this week" not in busy.text
+
+
 def test_the_calendar_of_another_site_is_a_404(clock, coordinator, site_ber):
     response = coordinator.get(reverse("admin:scheduling_visit_calendar"), {"site": "BER"})
     assert response.status_code == 404
