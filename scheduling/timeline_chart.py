@@ -28,7 +28,8 @@ PHASE_TOP, PHASE_HEIGHT = 24, 34
 LABEL_ROWS = (108, 96, 84, 72)  # nearest the markers first
 VISIT_Y = 128
 AXIS_Y = 168
-HEIGHT = 200
+LEGEND_Y = 206  # under the axis, where the today label (top row) never runs into it
+HEIGHT = 216
 
 
 @dataclass(frozen=True)
@@ -186,18 +187,27 @@ def render_timeline(
             f'stroke="#475569"/><text x="{x(tick)}" y="{AXIS_Y + 18}" font-size="10" '
             f'text-anchor="middle" fill="#475569">Day {label}</text>'
         )
+    # The label hangs off the line towards the middle near either edge, so it stays readable.
+    today_x = x(today)
+    anchor = "end" if today_x > WIDTH - 70 else "start" if today_x < 70 else "middle"
     parts.append(
-        f'<g class="today" data-study-day="{today_day}"><line x1="{x(today)}" y1="{PHASE_TOP - 8}" '
-        f'x2="{x(today)}" y2="{AXIS_Y}" stroke="#b91c1c" stroke-width="1.5" '
-        f'stroke-dasharray="4 3"/><text x="{x(today)}" y="{PHASE_TOP - 11}" font-size="11" '
-        f'text-anchor="middle" fill="#b91c1c">Today, Day {today_day}</text></g>'
+        f'<g class="today" data-study-day="{today_day}"><line x1="{today_x}" y1="{PHASE_TOP - 8}" '
+        f'x2="{today_x}" y2="{AXIS_Y}" stroke="#b91c1c" stroke-width="1.5" '
+        f'stroke-dasharray="4 3"/><text x="{today_x}" y="{PHASE_TOP - 11}" font-size="11" '
+        f'text-anchor="{anchor}" fill="#b91c1c">Today, Day {today_day}</text></g>'
     )
-    legend_x = WIDTH - RIGHT - 330
+    parts.append('<g class="legend">')
     for index, (status, colour) in enumerate(STATUS_COLOURS.items()):
-        lx = legend_x + index * 85
+        lx = LEFT + 8 + index * 85
         parts.append(
-            f'<circle cx="{lx}" cy="10" r="4.5" fill="{colour}"/><text x="{lx + 8}" y="14" '
-            f'font-size="10" fill="#334155">{status}</text>'
+            f'<circle cx="{lx}" cy="{LEGEND_Y - 4}" r="4.5" fill="{colour}"/><text x="{lx + 8}" '
+            f'y="{LEGEND_Y}" font-size="10" fill="#334155">{status}</text>'
         )
+    lx = LEFT + 8 + len(STATUS_COLOURS) * 85
+    parts.append(
+        f'<circle cx="{lx}" cy="{LEGEND_Y - 4}" r="4.5" fill="#ffffff" '
+        f'stroke="{DEVIATION_COLOUR}" stroke-width="2.5"/><text x="{lx + 8}" y="{LEGEND_Y}" '
+        f'font-size="10" fill="#334155">deviation (done outside its window)</text></g>'
+    )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 -- every interpolated text is escaped above

@@ -119,3 +119,18 @@ def test_a_phase_label_is_shortened_to_fit_its_band():
     assert labels["treatment"] == "Treatment"  # "(planned)" does not fit: the hatch says it
     assert labels["boost"] == ""  # a week in a year and a half: no room for a word
     assert all(len(labels[code]) * 7.2 + 8 <= max(widths[code], 8) for code in labels)
+
+
+def test_the_today_label_stays_inside_the_chart_and_clear_of_the_legend():
+    late = draw([], today=D(2026, 4, 26))  # today at the right edge of the chart
+    early = draw([], today=D(2026, 1, 5))
+    label = late.find(".//svg:g[@class='today']/svg:text", NS)
+    legend_y = {float(t.get("y")) for t in late.findall(".//svg:g[@class='legend']/svg:text", NS)}
+    assert label.get("text-anchor") == "end"
+    assert early.find(".//svg:g[@class='today']/svg:text", NS).get("text-anchor") == "start"
+    assert float(label.get("y")) not in legend_y
+    axis_y = max(float(line.get("y1")) for line in late.findall("svg:line", NS))
+    assert min(legend_y) > axis_y  # under the axis
+    assert "deviation" in ET.tostring(
+        late.find(".//svg:g[@class='legend']", NS), encoding="unicode"
+    )
