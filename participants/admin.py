@@ -17,6 +17,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import roles
 from .models import EligibilityAnswer, EligibilityCriterion, Site, SiteMembership, Transition
+from .services import site_time_zone_changed
 
 
 class ChoiceLabelContextHelper(HistoricalRecordContextHelper):
@@ -134,6 +135,12 @@ class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
     form = ReasonForChangeForm
     list_display = ["code", "name", "timezone", "coordinator_email"]
     search_fields = ["code", "name"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "timezone" in form.changed_data:
+            # Pending reminders are due at the rules' local time in the new zone.
+            site_time_zone_changed(obj)
 
 
 @admin.register(Transition)

@@ -47,7 +47,12 @@ from .models import (
     VisitDefinition,
 )
 from .selectors import SCHEDULE_COLUMNS
-from .services import add_unscheduled_visit, book_visit_time, record_actual_date
+from .services import (
+    add_unscheduled_visit,
+    book_visit_time,
+    rebuild_schedule,
+    record_actual_date,
+)
 
 admin.site.index_template = "admin/workspace_index.html"
 # The dashboard and the breadcrumbs lead everywhere; without the navigation sidebar the
@@ -246,6 +251,9 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            if "site" in form.changed_data:
+                # Another site keeps another time zone: "today" and reminder times follow it.
+                rebuild_schedule(obj, by=request.user, reason=getattr(obj, "_change_reason", ""))
             return
         created = create_participant(
             protocol=obj.protocol,

@@ -8,27 +8,11 @@ import time_machine
 from django.urls import reverse
 
 from scheduling.models import Phase
+from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 1, 20, 20, 0, tzinfo=datetime.UTC)
-
-
-def form_data(response) -> dict:
-    """The change page's form as a browser would submit it unchanged."""
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    data = {}
-    for form in forms:
-        for bound in form:
-            value = bound.value()
-            if isinstance(value, bool):
-                if value:
-                    data[bound.html_name] = "on"
-            elif value is not None:
-                data[bound.html_name] = str(value)
-    return data
 
 
 @pytest.fixture
