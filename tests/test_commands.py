@@ -351,16 +351,19 @@ def test_the_schedule_export_reads_in_one_query_whatever_the_number_of_participa
 # The contract through a real process: exit status, stderr lines, no traceback.
 
 
-def manage(*args) -> subprocess.CompletedProcess:
+def database_url() -> str:
     database = connection.settings_dict
-    url = (
+    return (
         f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
         f"{database['PORT'] or 5432}/{database['NAME']}"
     )
+
+
+def manage(*args) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=Path(settings.BASE_DIR),
-        env={**os.environ, "DATABASE_URL": url},
+        env={**os.environ, "DATABASE_URL": database_url()},
         capture_output=True,
         text=True,
         timeout=60,
@@ -399,3 +402,19 @@ def test_bad_arguments_exit_1_with_one_plain_line_and_no_traceback():
         "(see manage.py record_visit --help)\n"
     )
     assert "Traceback" not in missing.stderr + usage.stderr
+
+
+@pytest.mark.django_db
+def test_export_to_a_reader_that_stops_early_ends_quietly():
+    export = subprocess.Popen(
+        [sys.executable, "manage.py", "export_schedule"],
+        cwd=Path(settings.BASE_DIR),
+        env={**os.environ, "DATABASE_URL": database_url()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    export.stdout.close()  # like `export_schedule | head -0`: the reader is gone
+    errors = export.stderr.read()
+    assert export.wait(timeout=60) == 0
+    assert "Traceback" not in errors

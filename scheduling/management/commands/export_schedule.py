@@ -1,6 +1,8 @@
 """manage.py export_schedule [--site CODE] [--format csv] [--output FILE]."""
 
 import csv
+import os
+import sys
 from pathlib import Path
 
 from participants.cli import InputError, StaffCommand
@@ -40,7 +42,13 @@ class Command(StaffCommand):
                 ) from None
             self.stdout.write(f"{len(rows)} visit(s) written to {output}.")
         else:
-            _write_csv(self.stdout, rows)
+            try:
+                _write_csv(self.stdout, rows)
+                self.stdout.flush()
+            except BrokenPipeError:
+                # The reader stopped early (`export_schedule | head`): not an error. Point
+                # stdout at devnull so the interpreter's final flush does not fail again.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _write_csv(handle, rows):
