@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps as django_apps
 
 from tests import preflight
+from tests.browser import browser, staff  # noqa: F401 (fixtures for the workspace tests)
 
 
 def pytest_configure(config):

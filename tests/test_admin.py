@@ -9,7 +9,6 @@ from django.urls import reverse
 from participants.models import EligibilityAnswer, Participant, Status
 from scheduling.models import Visit
 
-pytest_plugins = ["tests.browser"]
 pytestmark = pytest.mark.django_db
 
 UTC = datetime.UTC

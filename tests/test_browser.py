@@ -14,7 +14,6 @@ from participants.services import record_transition
 from scheduling.services import record_visit
 from tests.browser import SCREENSHOTS, login, screenshot
 
-pytest_plugins = ["tests.browser"]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 

@@ -8,8 +8,6 @@ from participants import roles
 from participants.models import Participant, SiteMembership, Status, Transition
 from tests.browser import PASSWORD
 
-pytest_plugins = ["tests.browser"]
-
 pytestmark = pytest.mark.django_db
 
 
