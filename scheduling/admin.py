@@ -703,9 +703,28 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
     def sent_at_site(self, obj):
         return workspace.site_time(obj.sent_at, obj.visit.participant.site) or "—"
 
+    @admin.display(description="next attempt (site time)")
+    def next_attempt_at_site(self, obj):
+        return workspace.site_time(obj.next_attempt_at, obj.visit.participant.site) or "—"
+
     @admin.display(description="last error")
     def error(self, obj):
         return redact_addresses(obj.last_error)  # server replies may quote the address
+
+    # The detail page: the same redacted error and site times, never the raw reply.
+    fields = [
+        "subject_id",
+        "visit_planned",
+        "rule_text",
+        "status",
+        "attempts",
+        "due_at_site",
+        "next_attempt_at_site",
+        "sent_at_site",
+        "message_id",
+        "error",
+    ]
+    readonly_fields = fields
 
 
 @admin.register(SiteDigest)

@@ -210,7 +210,8 @@ def test_a_reminder_error_is_shown_without_the_address_it_quotes(client, staff, 
     client.force_login(staff["monitor"])
     page = client.get(change_url(ocn))
     listed = client.get(reverse("admin:scheduling_reminder_changelist"))
-    for response in (page, listed):
+    detail = client.get(reverse("admin:scheduling_reminder_change", args=[reminder.pk]))
+    for response in (page, listed, detail):
         assert "Recipient address rejected" in response.text
         assert ocn.email not in response.text
 
