@@ -843,7 +843,16 @@ class PlanPartAdmin(SimpleHistoryAdmin):
 
 @admin.register(Phase)
 class PhaseAdmin(PlanPartAdmin):
-    list_display = ["protocol", "order", "code", "name", "length", "unit", "is_day_one"]
+    list_display = [
+        "protocol",
+        "order",
+        "code",
+        "name",
+        "length",
+        "unit",
+        "is_day_one",
+        "started_by",
+    ]
     list_filter = ["protocol"]
 
 

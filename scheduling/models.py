@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from participants.models import Participant, Protocol, Site
+from participants.models import Participant, Protocol, Site, Status
 
 from . import engine
 
@@ -17,21 +17,30 @@ class Unit(models.TextChoices):
     MONTHS = engine.MONTHS, "months"
 
 
+# The transitions that record a phase's actual start (PRODUCT.md: the treatment and follow-up
+# transitions); which phase each starts is the protocol's data (Phase.started_by).
+PHASE_START_STATUSES = (Status.TREATMENT, Status.FOLLOW_UP)
+
+
 class Phase(models.Model):
     """A phase (CDISC epoch) of a protocol, in order. The first starts on the consent date."""
 
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
     order = models.PositiveSmallIntegerField()
-    code = models.SlugField(
-        max_length=40,
-        help_text="A transition to the participant status of the same name (treatment, "
-        "follow_up) records this phase's actual start.",
-    )
+    code = models.SlugField(max_length=40)
     name = models.CharField(max_length=100)
     length = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     unit = models.CharField(max_length=6, choices=Unit.choices)
     is_day_one = models.BooleanField(
         "starts study Day 1", default=False, help_text="Study Day 1 is this phase's start."
+    )
+    started_by = models.CharField(
+        "actual start recorded by",
+        max_length=20,
+        blank=True,
+        choices=[(s.value, s.label) for s in PHASE_START_STATUSES],
+        help_text="The participant transition whose date is this phase's actual start. "
+        "Without one the phase keeps its planned start (the first phase starts on consent).",
     )
     history = HistoricalRecords()
 
@@ -44,6 +53,11 @@ class Phase(models.Model):
                 fields=["protocol"],
                 condition=models.Q(is_day_one=True),
                 name="one_day_one_phase_per_protocol",
+            ),
+            models.UniqueConstraint(
+                fields=["protocol", "started_by"],
+                condition=~models.Q(started_by=""),
+                name="one_phase_per_start_transition",
             ),
         ]
 

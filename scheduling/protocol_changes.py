@@ -11,11 +11,10 @@ import datetime
 from dataclasses import dataclass
 
 from participants.models import Participant
-from participants.services import actual_phase_starts
 
 from . import engine
 from .models import Visit
-from .services import rebuild_schedule
+from .services import phase_actual_starts, rebuild_schedule
 
 PLAN_PREFIXES = ("phases", "visit_definitions", "reminder_rules")
 
@@ -42,8 +41,8 @@ def _kept_forms(formset):
 
 
 def submitted_plan(phase_formset, definition_formset):
-    """The plan as submitted: phase plans in order and visit plans, built from the forms'
-    (validated, unsaved) instances."""
+    """The plan as submitted: phases in order (the forms' validated, unsaved instances) and
+    visit plans."""
     phases = sorted((form.instance for form in _kept_forms(phase_formset)), key=lambda p: p.order)
     code_by_pk = {phase.pk: phase.code for phase in phases if phase.pk}
     visits = []
@@ -62,13 +61,14 @@ def submitted_plan(phase_formset, definition_formset):
                 definition.window_after,
             )
         )
-    return [phase.as_plan() for phase in phases], visits
+    return phases, visits
 
 
-def preview_moves(protocol, phase_plans, visit_plans) -> list[VisitMove]:
+def preview_moves(protocol, phases, visit_plans) -> list[VisitMove]:
     """Open visits (not done, not cancelled) of active participants that the plan would move,
     re-window or add, where the old or the new date is today or later at the participant's
     site. A new window changes which dates count as done in time, so it is shown too."""
+    phase_plans = [phase.as_plan() for phase in phases]
     participants = list(
         Participant.objects.active().filter(protocol=protocol).select_related("site")
     )
@@ -88,7 +88,10 @@ def preview_moves(protocol, phase_plans, visit_plans) -> list[VisitMove]:
         today = participant.site.today()
         try:
             planned = engine.plan_visits(
-                phase_plans, visit_plans, participant.consent_date, actual_phase_starts(participant)
+                phase_plans,
+                visit_plans,
+                participant.consent_date,
+                phase_actual_starts(participant, phases),
             )
         except (KeyError, ValueError):
             continue  # an incomplete plan: the forms say what is missing

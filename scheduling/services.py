@@ -36,6 +36,17 @@ def protocol_plan(protocol_id: int) -> tuple[list[Phase], list[VisitDefinition]]
     return phases, definitions
 
 
+def phase_actual_starts(participant: Participant, phases: list[Phase]) -> dict[str, datetime.date]:
+    """Recorded starts by phase code: a phase whose plan names a start transition
+    (``Phase.started_by``) starts on that transition's effective date, as corrected."""
+    by_status = actual_phase_starts(participant)
+    return {
+        phase.code: by_status[phase.started_by]
+        for phase in phases
+        if phase.started_by and phase.started_by in by_status
+    }
+
+
 def day_one_phase(phases: list[Phase]) -> Phase:
     for phase in phases:
         if phase.is_day_one:
@@ -58,7 +69,7 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
     phases, definitions = protocol_plan(participant.protocol_id)
     if not phases:
         return []
-    starts = actual_phase_starts(participant)
+    starts = phase_actual_starts(participant, phases)
     phase_plans = [phase.as_plan() for phase in phases]
     day_one = engine.day_one(
         phase_plans, day_one_phase(phases).code, participant.consent_date, starts
@@ -268,7 +279,9 @@ def _phase_on(participant: Participant, day: datetime.date) -> str:
     if not phases:
         return ""
     starts = engine.phase_starts(
-        [p.as_plan() for p in phases], participant.consent_date, actual_phase_starts(participant)
+        [p.as_plan() for p in phases],
+        participant.consent_date,
+        phase_actual_starts(participant, phases),
     )
     return engine.phase_on(starts, day)
 

@@ -25,11 +25,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from participants.models import ACTIVE_STATUSES, Participant, Site, Status
-from participants.services import actual_phase_starts
 
 from . import engine
 from .models import OutboxStatus, Reminder, Visit
-from .services import day_one_phase, protocol_plan
+from .services import day_one_phase, phase_actual_starts, protocol_plan
 from .timeline_chart import ChartPhase, ChartVisit, render_timeline
 
 
@@ -120,7 +119,7 @@ def participant_timeline(participant: Participant, now=None) -> Timeline:
     """The participant's phases and visits as the chart draws them, and the visits listed."""
     today = participant.site.today(now)
     phases, _ = protocol_plan(participant.protocol_id)
-    starts = actual_phase_starts(participant)
+    starts = phase_actual_starts(participant, phases)
     plans = [phase.as_plan() for phase in phases]
     names = {phase.code: phase.name for phase in phases}
     chart_phases = [

@@ -27,6 +27,8 @@ def load_sle001():
     """The SLE-001 plan as `migrate` loads it (again after a transactional test flushed it)."""
     seed = importlib.import_module("scheduling.migrations.0002_sle001_protocol")
     seed.load(django_apps, None)
+    starts = importlib.import_module("scheduling.migrations.0005_phase_started_by")
+    starts.link_phase_starts(django_apps, None)
     from participants.models import Protocol
 
     return Protocol.objects.get(code="SLE-001")

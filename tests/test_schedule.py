@@ -37,9 +37,13 @@ def dates(participant) -> dict[str, tuple]:
     }
 
 
-def make_protocol(code, phases, visits, *, day_one="treatment"):
+def make_protocol(code, phases, visits, *, day_one="treatment", started_by=None):
     """A protocol entered as data: phases (code, length, unit); visits (code, phase, offset,
-    unit, before, after). Same reminder rules as SLE-001."""
+    unit, before, after); ``started_by`` maps a phase code to the transition recording its
+    actual start (default: the phases coded treatment and follow_up, as in SLE-001). Same
+    reminder rules as SLE-001."""
+    if started_by is None:
+        started_by = {c: c for c, _, _ in phases if c in {"treatment", "follow_up"}}
     protocol = Protocol.objects.create(code=code, title=f"Protocol {code}")
     by_code = {}
     for order, (phase_code, length, unit) in enumerate(phases, start=1):
@@ -51,6 +55,7 @@ def make_protocol(code, phases, visits, *, day_one="treatment"):
             length=length,
             unit=unit,
             is_day_one=phase_code == day_one,
+            started_by=started_by.get(phase_code, ""),
         )
     VisitDefinition.objects.bulk_create(
         VisitDefinition(
@@ -353,6 +358,31 @@ def test_another_protocol_with_other_phases_and_lengths_is_planned_from_its_own_
         "F": (D(2026, 5, 17), D(2026, 5, 16), D(2026, 5, 18), 97),
         "X6": (D(2026, 11, 24), D(2026, 11, 14), D(2026, 12, 4), 288),
     }
+
+
+def test_phases_with_other_codes_are_re_anchored_by_the_transitions_the_plan_names(site_ocn):
+    protocol = make_protocol(
+        "RA-003",
+        [("run_in", 2, "weeks"), ("dosing", 4, "weeks"), ("extension", 3, "months")],
+        [("R", "run_in", 0, "days", 0, 1), ("D1", "dosing", 0, "days", 0, 0),
+         ("D4", "dosing", 3, "weeks", 2, 2), ("E3", "extension", 3, "months", 7, 7)],
+        day_one="dosing",
+        started_by={"dosing": "treatment", "extension": "follow_up"},
+    )  # fmt: skip
+    with time_machine.travel(datetime.datetime(2026, 3, 20, 20, tzinfo=UTC), tick=False):
+        participant = create_participant(
+            protocol=protocol, site=site_ocn, subject_id="RA-003-1", email="p@example.org",
+            consent_date=D(2026, 3, 2),
+        )  # fmt: skip
+        assert dates(participant)["D1"][0] == D(2026, 3, 16)  # planned: run-in of 2 weeks
+        record_transition(participant, Status.ENROLLED, on=D(2026, 3, 18))
+        record_transition(participant, Status.TREATMENT, on=D(2026, 3, 20))
+    with time_machine.travel(datetime.datetime(2026, 4, 20, 20, tzinfo=UTC), tick=False):
+        record_transition(participant, Status.FOLLOW_UP, on=D(2026, 4, 20))
+    planned = dates(participant)
+    assert planned["D1"] == (D(2026, 3, 20), D(2026, 3, 20), D(2026, 3, 20), 1)
+    assert planned["D4"][0] == D(2026, 4, 10)
+    assert planned["E3"][0] == D(2026, 7, 20)  # 3 months from the recorded extension start
 
 
 def test_creating_a_schedule_costs_the_same_queries_for_14_or_40_visits(
