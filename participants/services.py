@@ -222,9 +222,9 @@ def set_reminders(participant: Participant, enabled: bool, *, reason: str = "", 
     _notify(participant)
 
 
-def actual_phase_starts(participant: Participant) -> dict[str, datetime.date]:
-    """Actual start of each status-named phase: the effective date of the transition into it
-    (as corrected, where a correction was recorded)."""
+def effective_dates_by_status(participant: Participant) -> dict[str, datetime.date]:
+    """When the participant entered each status: the effective date of the transition into it
+    (as corrected, where a correction was recorded). The schedule reads phase starts from it."""
     return {
         record.to_status: record.effective_date for record in effective_transitions(participant)
     }

@@ -9,7 +9,7 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from participants.models import Participant
-from participants.services import actual_phase_starts, refuse_future_date
+from participants.services import effective_dates_by_status, refuse_future_date
 
 from . import engine
 from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
@@ -39,7 +39,7 @@ def protocol_plan(protocol_id: int) -> tuple[list[Phase], list[VisitDefinition]]
 def phase_actual_starts(participant: Participant, phases: list[Phase]) -> dict[str, datetime.date]:
     """Recorded starts by phase code: a phase whose plan names a start transition
     (``Phase.started_by``) starts on that transition's effective date, as corrected."""
-    by_status = actual_phase_starts(participant)
+    by_status = effective_dates_by_status(participant)
     return {
         phase.code: by_status[phase.started_by]
         for phase in phases

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 
 from participants.models import Participant, Status, Transition
 from participants.services import (
-    actual_phase_starts,
     correct_transition,
+    effective_dates_by_status,
     effective_transitions,
     record_transition,
 )
@@ -196,7 +196,7 @@ def test_a_correction_is_a_new_record_and_the_original_is_kept(make_participant)
         "Infusion date mistyped",
     )
     assert (correction.from_status, correction.to_status) == ("enrolled", "treatment")
-    assert actual_phase_starts(participant)["treatment"] == D(2026, 3, 4)
+    assert effective_dates_by_status(participant)["treatment"] == D(2026, 3, 4)
     assert Transition.objects.filter(participant=participant).count() == 4
 
 
