@@ -9,7 +9,7 @@ from django.conf import settings
 from participants.models import EligibilityCriterion, Protocol
 from scheduling.models import Phase, VisitDefinition
 
-LISTING = Path(settings.BASE_DIR).parent / "shared" / "seed" / "SLE-001-listing.txt"
+LISTING = Path(settings.BASE_DIR) / "docs" / "protocols" / "SLE-001-listing.txt"
 
 # The table: (phase, length, unit) and (code, name, phase, offset, unit, −, +).
 PHASES = [("screening", 8, "weeks"), ("treatment", 8, "weeks"), ("follow_up", 12, "months")]
