@@ -8,7 +8,7 @@ PY := $(BIN)/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trialsite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean prerequisites
 
 $(BIN)/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -29,18 +29,22 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: install lint
+# System packages the suite needs (Chromium, docker-compose): installed as root, else one line.
+prerequisites:
+	@bash scripts/test_prerequisites.sh
+
+test: install prerequisites lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m tests.preflight
-	$(PY) manage.py check --fail-level WARNING
+	DEBUG=true $(PY) manage.py check --fail-level WARNING
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') ALLOWED_HOSTS=trialsite.example \
 		$(PY) manage.py check --deploy --fail-level WARNING
-	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) benchmarks/run.py
+	DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) benchmarks/run.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
