@@ -21,6 +21,9 @@ def main() -> int:
     port = os.environ.get("PORT", "8000")
     password = os.environ.get("DEMO_PASSWORD", "demo")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialsite.settings")
+    # The demo is a development server on the embedded defaults: debug mode, development key
+    # (settings default to DEBUG off so that a deployment never runs in it by omission).
+    os.environ.setdefault("DEBUG", "true")
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _django(code: str, **env_overrides) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
-    env.update(env_overrides)
+    env.update({"DEBUG": "true", **env_overrides})
+    env = {k: v for k, v in env.items() if v is not None}  # None: left out of the environment
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
@@ -37,6 +38,28 @@ def test_missing_secret_key_outside_debug_is_a_one_line_start_up_error():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_debug_is_off_when_the_environment_leaves_it_out():
+    # A deployment whose .env has no DEBUG line must not run in debug mode on the development
+    # key: without SECRET_KEY it stops at start-up, with one it runs with DEBUG off.
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+    result = _django(
+        "from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)",
+        DEBUG=None,
+        SECRET_KEY="a-real-key-for-this-test-0123456789-abcdefghijklmnopqrstuvwxyz",
+    )
+    assert result.stdout.split() == ["False", "True"], result.stderr
 
 
 def test_embedded_defaults_use_sqlite_under_var_and_a_socket_broker(tmp_path):
@@ -89,7 +112,7 @@ def test_embedded_broker_starts_once_and_answers(tmp_path):
 
 
 def test_docker_compose_file_is_valid_with_the_example_env(tmp_path):
-    # Debian's docker-compose validates offline; .ci/run installs it.
+    # Debian's docker-compose validates offline; make test installs it when missing.
     assert shutil.which("docker-compose"), (
         "docker-compose is not installed (apt-get install docker-compose)"
     )

@@ -15,7 +15,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env(
-    DEBUG=(bool, True),
+    # Off unless asked for: a deployment whose .env leaves DEBUG out must not run in debug mode
+    # with the development key. `make demo` and the tests turn it on.
+    DEBUG=(bool, False),
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
     CSRF_TRUSTED_ORIGINS=(list, []),
 )
