@@ -4,7 +4,7 @@ Every admin of a record that belongs to a site derives from :class:`SiteScopedAd
 list, search, autocomplete, actions, change page and history see only the user's sites, and
 a record of another site is a 404, as if it did not exist.
 
-The participant and protocol pages live in ``scheduling/admin.py``: they show schedules, and
+The participant and protocol pages live in ``scheduling/admin/``: they show schedules, and
 the scheduling app depends on this one, never the reverse.
 """
 

@@ -1,30 +1,19 @@
-"""The staff workspace: participant list and page, visits, reminders, protocol plans, the
-site calendar and the dashboard (the admin index).
+"""The participant list (filters, the schedule summary) and the participant page: its own
+small forms, each posting to one service."""
 
-Pages are thin: they parse a small form, call one service and report its errors as
-sentences. Every page is scoped to the user's sites (``participants.admin.SiteScopedAdmin``).
-"""
-
-import csv
 import datetime
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from participants import eligibility, roles
-from participants.admin import (
-    EligibilityCriterionInline,
-    ReasonForChangeAdmin,
-    ReasonForChangeForm,
-    SiteScopedAdmin,
-)
-from participants.models import Participant, Protocol, Status, Transition
+from participants.admin import ReasonForChangeAdmin, ReasonForChangeForm, SiteScopedAdmin
+from participants.models import Participant, Status, Transition
 from participants.services import (
     allowed_targets,
     correct_transition,
@@ -35,41 +24,16 @@ from participants.services import (
     validate_new_participant,
 )
 
-from . import calendar as site_calendar
-from . import engine, protocol_changes, workspace
-from .digest import redact_addresses
-from .models import (
-    Phase,
-    Reminder,
-    ReminderRule,
-    SiteDigest,
-    Visit,
-    VisitDefinition,
-)
-from .selectors import SCHEDULE_COLUMNS
-from .services import (
+from .. import engine, workspace
+from ..models import Phase, Visit
+from ..services import (
     add_unscheduled_visit,
     book_visit_time,
     rebuild_schedule,
     record_actual_date,
 )
-
-admin.site.index_template = "admin/workspace_index.html"
-# The dashboard and the breadcrumbs lead everywhere; without the navigation sidebar the
-# participant list, the visits table and the protocol plan fit a 1280 px screen.
-admin.site.enable_nav_sidebar = False
-
-
-def _sentences(error: ValidationError) -> list[str]:
-    if hasattr(error, "error_dict"):
-        return [message for messages_ in error.message_dict.values() for message in messages_]
-    return list(error.messages)
-
-
-def _report(request, error: ValidationError) -> None:
-    for sentence in _sentences(error):
-        messages.error(request, sentence)
-
+from .exports import export_schedule
+from .mixins import report_errors
 
 # The participant list.
 
@@ -212,7 +176,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
     search_fields = ["subject_id"]
     list_select_related = ["site"]
     list_per_page = 100
-    actions = ["export_schedule"]
+    actions = [export_schedule]
 
     class Media:
         css = {"all": ["scheduling/workspace.css"]}
@@ -305,38 +269,6 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
             return "0"
         return format_html('<span class="overdue-count">{}</span>', obj.overdue_visits)
 
-    @admin.action(description="Export the schedule of the selected participants (CSV)")
-    def export_schedule(self, request, queryset):
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="schedule.csv"'
-        writer = csv.writer(response)
-        writer.writerow(SCHEDULE_COLUMNS)
-        todays = {}
-        visits = (
-            Visit.objects.filter(participant__in=queryset.values("pk"))
-            .select_related("participant__site")
-            .order_by("participant__subject_id", "planned_date", "id")
-        )
-        for visit in visits:
-            site = visit.participant.site
-            todays.setdefault(site.pk, site.today())
-            writer.writerow(
-                [
-                    visit.participant.subject_id,
-                    site.code,
-                    visit.phase,
-                    visit.code,
-                    visit.name,
-                    visit.planned_date,
-                    visit.window_start or "",
-                    visit.window_end or "",
-                    visit.study_day if visit.study_day is not None else "",
-                    visit.actual_date or "",
-                    visit.status_on(todays[site.pk]),
-                ]
-            )
-        return response
-
     # The participant page: its own small forms, each posting to one service.
 
     def get_urls(self):
@@ -409,7 +341,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 by=request.user,
             )
         except ValidationError as error:
-            _report(request, error)
+            report_errors(request, error)
         else:
             messages.success(
                 request,
@@ -431,7 +363,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 transition, on=on, reason=request.POST.get("reason", ""), by=request.user
             )
         except ValidationError as error:
-            _report(request, error)
+            report_errors(request, error)
         else:
             messages.success(
                 request,
@@ -471,7 +403,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                     else f"{visit.code}: booking cleared.",
                 )
         except ValidationError as error:
-            _report(request, error)
+            report_errors(request, error)
         return self._back(participant, "visits")
 
     def unscheduled_view(self, request, object_id):
@@ -491,7 +423,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 by=request.user,
             )
         except ValidationError as error:
-            _report(request, error)
+            report_errors(request, error)
         else:
             messages.success(request, f"Unscheduled visit added on {visit.planned_date}.")
         return self._back(participant, "visits")
@@ -522,7 +454,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 participant, answers, by=request.user, note=request.POST.get("note", "").strip()
             )
         except ValidationError as error:
-            _report(request, error)
+            report_errors(request, error)
         else:
             messages.success(request, f"{changed} answer(s) saved.")
         return self._back(participant, "eligibility")
@@ -536,7 +468,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
         try:
             eligibility.confirm_eligibility(participant, on=on, by=request.user)
         except ValidationError as error:
-            _report(request, error)
+            report_errors(request, error)
         else:
             messages.success(request, f"Eligibility confirmed: {participant} is enrolled.")
         return self._back(participant, "eligibility")
@@ -612,265 +544,3 @@ class TransitionInline(admin.TabularInline):
 
 
 ParticipantAdmin.inlines = [TransitionInline]
-
-
-# Visits, reminders and digests: lists scoped to the user's sites, changed only through the
-# participant page (services), never edited raw.
-
-
-class ReadOnlyScopedAdmin(SiteScopedAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Visit)
-class VisitAdmin(ReadOnlyScopedAdmin):
-    site_path = "participant__site"
-    list_display = [
-        "participant",
-        "code",
-        "planned_date",
-        "window_start",
-        "window_end",
-        "booked_time",
-        "actual_date",
-        "cancelled",
-    ]
-    list_filter = [("participant__site", admin.RelatedOnlyFieldListFilter), "code", "cancelled"]
-    search_fields = ["participant__subject_id"]
-    list_select_related = ["participant"]
-    date_hierarchy = "planned_date"
-
-    def get_urls(self):
-        return [
-            path(
-                "calendar/",
-                self.admin_site.admin_view(self.calendar_view),
-                name="scheduling_visit_calendar",
-            )
-        ] + super().get_urls()
-
-    def calendar_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        context = site_calendar.calendar_context(request, roles.user_sites(request.user))
-        context.update(self.admin_site.each_context(request))
-        context.update({"opts": self.model._meta, "title": context["title"]})
-        return site_calendar.render_calendar(request, context)
-
-
-@admin.register(Reminder)
-class ReminderAdmin(ReadOnlyScopedAdmin):
-    site_path = "visit__participant__site"
-    list_display = [
-        "subject_id",
-        "visit_planned",
-        "rule_text",
-        "due_at_site",
-        "status",
-        "attempts",
-        "sent_at_site",
-        "error",
-    ]
-    list_filter = ["status"]
-    search_fields = ["visit__participant__subject_id"]
-    list_select_related = ["visit__participant__site", "rule"]
-
-    @admin.display(description="participant", ordering="visit__participant__subject_id")
-    def subject_id(self, obj):
-        return obj.visit.participant.subject_id
-
-    @admin.display(description="visit", ordering="planned_date")
-    def visit_planned(self, obj):
-        return f"{obj.visit.code} {obj.planned_date.isoformat()}"
-
-    @admin.display(description="rule")
-    def rule_text(self, obj):
-        return str(obj.rule)
-
-    # Times as the site reads them (the rule's 09:00 is the site's 09:00).
-    @admin.display(description="due (site time)", ordering="due_at")
-    def due_at_site(self, obj):
-        return workspace.site_time(obj.due_at, obj.visit.participant.site)
-
-    @admin.display(description="sent (site time)", ordering="sent_at")
-    def sent_at_site(self, obj):
-        return workspace.site_time(obj.sent_at, obj.visit.participant.site) or "—"
-
-    @admin.display(description="next attempt (site time)")
-    def next_attempt_at_site(self, obj):
-        return workspace.site_time(obj.next_attempt_at, obj.visit.participant.site) or "—"
-
-    @admin.display(description="last error")
-    def error(self, obj):
-        return redact_addresses(obj.last_error)  # server replies may quote the address
-
-    # The detail page: the same redacted error and site times, never the raw reply.
-    fields = [
-        "subject_id",
-        "visit_planned",
-        "rule_text",
-        "status",
-        "attempts",
-        "due_at_site",
-        "next_attempt_at_site",
-        "sent_at_site",
-        "message_id",
-        "error",
-    ]
-    readonly_fields = fields
-
-
-@admin.register(SiteDigest)
-class SiteDigestAdmin(ReadOnlyScopedAdmin):
-    list_display = ["site", "local_date", "due_at", "status", "sent_at"]
-    list_filter = ["status", ("site", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["site"]
-
-
-# The protocol: its plan edited inline; a change to a plan participants follow is previewed
-# and applied only on confirmation, with a reason.
-
-
-class PhaseInline(admin.TabularInline):
-    model = Phase
-    extra = 0
-
-
-class VisitDefinitionInline(admin.TabularInline):
-    model = VisitDefinition
-    extra = 0
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "phase":
-            protocol_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Phase.objects.filter(protocol_id=protocol_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class ReminderRuleInline(admin.TabularInline):
-    model = ReminderRule
-    extra = 0
-
-
-@admin.register(Protocol)
-class ProtocolAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "title", "registry_id", "sponsor"]
-    inlines = [PhaseInline, VisitDefinitionInline, ReminderRuleInline, EligibilityCriterionInline]
-    change_form_template = "admin/scheduling/protocol/change_form.html"
-
-    class Media:
-        css = {"all": ["scheduling/workspace.css"]}
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def _create_formsets(self, request, obj, change):
-        formsets, inline_instances = super()._create_formsets(request, obj, change)
-        if request.method == "POST" and change:
-            self._check_plan_change(request, obj, formsets)
-        return formsets, inline_instances
-
-    def _check_plan_change(self, request, protocol, formsets):
-        """Stop a save that would move participants' future visits until it is confirmed
-        with a reason: the phases formset gets an error, the page shows the moves."""
-        by_prefix = {formset.prefix: formset for formset in formsets}
-        plan = [by_prefix[p] for p in protocol_changes.PLAN_PREFIXES if p in by_prefix]
-        if not all(f.is_valid() for f in plan) or not any(f.has_changed() for f in plan):
-            return
-        request._plan_changed = True
-        reason = request.POST.get("plan_change_reason", "").strip()
-        request._plan_change_reason = reason
-        moves = protocol_changes.preview_moves(
-            protocol,
-            *protocol_changes.submitted_plan(by_prefix["phases"], by_prefix["visit_definitions"]),
-        )
-        if moves and not (request.POST.get("confirm_plan_change") == "1" and reason):
-            request._schedule_preview = moves
-            by_prefix["phases"].non_form_errors().append(
-                f"This change moves {len(moves)} future visit(s) of participants who follow "
-                "this plan (listed above). Give a reason for the plan change and save again "
-                "to apply it."
-            )
-
-    def render_change_form(self, request, context, *args, **kwargs):
-        context["schedule_preview"] = getattr(request, "_schedule_preview", None)
-        context["plan_change_reason"] = getattr(request, "_plan_change_reason", "")
-        return super().render_change_form(request, context, *args, **kwargs)
-
-    def save_formset(self, request, form, formset, change):
-        reason = getattr(request, "_plan_change_reason", "") or "Protocol plan changed"
-        for instance in formset.save(commit=False):
-            instance._change_reason = reason
-            instance.save()
-        for instance in formset.deleted_objects:
-            instance.delete()
-        formset.save_m2m()
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if getattr(request, "_plan_changed", False):
-            count = protocol_changes.rebuild_followers(
-                form.instance,
-                by=request.user,
-                reason=request._plan_change_reason or "Protocol plan changed",
-            )
-            messages.info(request, f"Schedules of {count} active participant(s) rebuilt.")
-
-
-class PlanPartAdmin(SimpleHistoryAdmin):
-    """Listed for reading; edited inline on the protocol page, where a change to a plan that
-    participants follow is previewed and confirmed."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-
-@admin.register(Phase)
-class PhaseAdmin(PlanPartAdmin):
-    list_display = [
-        "protocol",
-        "order",
-        "code",
-        "name",
-        "length",
-        "unit",
-        "is_day_one",
-        "started_by",
-    ]
-    list_filter = ["protocol"]
-
-
-@admin.register(VisitDefinition)
-class VisitDefinitionAdmin(PlanPartAdmin):
-    list_display = [
-        "protocol",
-        "code",
-        "name",
-        "phase",
-        "offset",
-        "unit",
-        "window_before",
-        "window_after",
-    ]
-    list_filter = ["protocol", "phase"]
-
-
-@admin.register(ReminderRule)
-class ReminderRuleAdmin(PlanPartAdmin):
-    list_display = ["protocol", "audience", "lead_days", "local_time", "active"]

@@ -1,0 +1,129 @@
+"""The protocol: its plan edited inline; a change to a plan participants follow is previewed
+and applied only on confirmation, with a reason. Phases and visit definitions are listed
+for reading."""
+
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from participants.admin import EligibilityCriterionInline
+from participants.models import Protocol
+
+from .. import protocol_changes
+from ..models import Phase, ReminderRule, VisitDefinition
+from .mixins import PlanPartAdmin
+
+
+class PhaseInline(admin.TabularInline):
+    model = Phase
+    extra = 0
+
+
+class VisitDefinitionInline(admin.TabularInline):
+    model = VisitDefinition
+    extra = 0
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "phase":
+            protocol_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Phase.objects.filter(protocol_id=protocol_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReminderRuleInline(admin.TabularInline):
+    model = ReminderRule
+    extra = 0
+
+
+@admin.register(Protocol)
+class ProtocolAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "title", "registry_id", "sponsor"]
+    inlines = [PhaseInline, VisitDefinitionInline, ReminderRuleInline, EligibilityCriterionInline]
+    change_form_template = "admin/scheduling/protocol/change_form.html"
+
+    class Media:
+        css = {"all": ["scheduling/workspace.css"]}
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def _create_formsets(self, request, obj, change):
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        if request.method == "POST" and change:
+            self._check_plan_change(request, obj, formsets)
+        return formsets, inline_instances
+
+    def _check_plan_change(self, request, protocol, formsets):
+        """Stop a save that would move participants' future visits until it is confirmed
+        with a reason: the phases formset gets an error, the page shows the moves."""
+        by_prefix = {formset.prefix: formset for formset in formsets}
+        plan = [by_prefix[p] for p in protocol_changes.PLAN_PREFIXES if p in by_prefix]
+        if not all(f.is_valid() for f in plan) or not any(f.has_changed() for f in plan):
+            return
+        request._plan_changed = True
+        reason = request.POST.get("plan_change_reason", "").strip()
+        request._plan_change_reason = reason
+        moves = protocol_changes.preview_moves(
+            protocol,
+            *protocol_changes.submitted_plan(by_prefix["phases"], by_prefix["visit_definitions"]),
+        )
+        if moves and not (request.POST.get("confirm_plan_change") == "1" and reason):
+            request._schedule_preview = moves
+            by_prefix["phases"].non_form_errors().append(
+                f"This change moves {len(moves)} future visit(s) of participants who follow "
+                "this plan (listed above). Give a reason for the plan change and save again "
+                "to apply it."
+            )
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["schedule_preview"] = getattr(request, "_schedule_preview", None)
+        context["plan_change_reason"] = getattr(request, "_plan_change_reason", "")
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def save_formset(self, request, form, formset, change):
+        reason = getattr(request, "_plan_change_reason", "") or "Protocol plan changed"
+        for instance in formset.save(commit=False):
+            instance._change_reason = reason
+            instance.save()
+        for instance in formset.deleted_objects:
+            instance.delete()
+        formset.save_m2m()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if getattr(request, "_plan_changed", False):
+            count = protocol_changes.rebuild_followers(
+                form.instance,
+                by=request.user,
+                reason=request._plan_change_reason or "Protocol plan changed",
+            )
+            messages.info(request, f"Schedules of {count} active participant(s) rebuilt.")
+
+
+@admin.register(Phase)
+class PhaseAdmin(PlanPartAdmin):
+    list_display = [
+        "protocol",
+        "order",
+        "code",
+        "name",
+        "length",
+        "unit",
+        "is_day_one",
+        "started_by",
+    ]
+    list_filter = ["protocol"]
+
+
+@admin.register(VisitDefinition)
+class VisitDefinitionAdmin(PlanPartAdmin):
+    list_display = [
+        "protocol",
+        "code",
+        "name",
+        "phase",
+        "offset",
+        "unit",
+        "window_before",
+        "window_after",
+    ]
+    list_filter = ["protocol", "phase"]

@@ -1,0 +1,82 @@
+"""Reminders, site digests and reminder rules: read only (see ``scheduling.dispatch``)."""
+
+from django.contrib import admin
+
+from .. import workspace
+from ..digest import redact_addresses
+from ..models import Reminder, ReminderRule, SiteDigest
+from .mixins import PlanPartAdmin, ReadOnlyScopedAdmin
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyScopedAdmin):
+    site_path = "visit__participant__site"
+    list_display = [
+        "subject_id",
+        "visit_planned",
+        "rule_text",
+        "due_at_site",
+        "status",
+        "attempts",
+        "sent_at_site",
+        "error",
+    ]
+    list_filter = ["status"]
+    search_fields = ["visit__participant__subject_id"]
+    list_select_related = ["visit__participant__site", "rule"]
+
+    @admin.display(description="participant", ordering="visit__participant__subject_id")
+    def subject_id(self, obj):
+        return obj.visit.participant.subject_id
+
+    @admin.display(description="visit", ordering="planned_date")
+    def visit_planned(self, obj):
+        return f"{obj.visit.code} {obj.planned_date.isoformat()}"
+
+    @admin.display(description="rule")
+    def rule_text(self, obj):
+        return str(obj.rule)
+
+    # Times as the site reads them (the rule's 09:00 is the site's 09:00).
+    @admin.display(description="due (site time)", ordering="due_at")
+    def due_at_site(self, obj):
+        return workspace.site_time(obj.due_at, obj.visit.participant.site)
+
+    @admin.display(description="sent (site time)", ordering="sent_at")
+    def sent_at_site(self, obj):
+        return workspace.site_time(obj.sent_at, obj.visit.participant.site) or "—"
+
+    @admin.display(description="next attempt (site time)")
+    def next_attempt_at_site(self, obj):
+        return workspace.site_time(obj.next_attempt_at, obj.visit.participant.site) or "—"
+
+    @admin.display(description="last error")
+    def error(self, obj):
+        return redact_addresses(obj.last_error)  # server replies may quote the address
+
+    # The detail page: the same redacted error and site times, never the raw reply.
+    fields = [
+        "subject_id",
+        "visit_planned",
+        "rule_text",
+        "status",
+        "attempts",
+        "due_at_site",
+        "next_attempt_at_site",
+        "sent_at_site",
+        "message_id",
+        "error",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(SiteDigest)
+class SiteDigestAdmin(ReadOnlyScopedAdmin):
+    list_display = ["site", "local_date", "due_at", "status", "sent_at"]
+    list_filter = ["status", ("site", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["site"]
+
+
+@admin.register(ReminderRule)
+class ReminderRuleAdmin(PlanPartAdmin):
+    list_display = ["protocol", "audience", "lead_days", "local_time", "active"]
