@@ -11,6 +11,7 @@ import time
 
 import pytest
 from django.core.mail import EmailMessage, get_connection
+from django.urls import reverse
 
 from scheduling import dispatch
 from scheduling.dispatch import dispatch_due
@@ -144,3 +145,17 @@ def test_the_claim_lease_outlasts_the_longest_wait_for_a_reply(settings):
     budget = dispatch.send_budget()
     assert budget >= datetime.timedelta(seconds=600 + 10 * 20)
     assert dispatch.claim_lease() > budget
+
+
+def test_the_dashboard_counts_reminders_closed_with_an_unknown_outcome(
+    due_reminders, smtp_server, time_machine, client, staff
+):
+    due_reminders(1)
+    smtp_server.handler.drop_after_data = 2
+    dispatch_due()
+    time_machine.move_to(DUE + datetime.timedelta(minutes=1), tick=False)
+    dispatch_due()
+    client.force_login(staff["coordinator-ber"])
+    response = client.get(reverse("admin:index"))
+    assert response.context["board"]["reminders_unknown"] == 1
+    assert 'id="reminders-unknown">1</span> outcome unknown' in response.text

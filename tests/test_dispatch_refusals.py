@@ -10,6 +10,7 @@ import datetime
 import logging
 
 import pytest
+from django.urls import reverse
 
 from scheduling.dispatch import dispatch_due
 from scheduling.mailer import MAILBOX, SETUP, TRANSIENT, UNCLEAR, concerns
@@ -135,6 +136,31 @@ def test_a_policy_refusal_after_the_data_is_the_set_ups_fault(due_at_nine, smtp_
     assert set(statuses(reminders)) == {OutboxStatus.PENDING}
     smtp_server.handler.refuse_data = None
     assert dispatch_due(now=minutes_after_due(1)).sent == 2
+
+
+def test_the_set_up_fault_shows_on_the_dashboard_until_a_message_is_accepted(
+    due_at_nine, smtp_server, client, staff, time_machine
+):
+    due_at_nine(2)
+    client.force_login(staff["coordinator-ber"])
+    smtp_server.handler.refuse_rcpt = "554 5.7.1 <participant0@example.org>: Relay access denied"
+    dispatch_due()
+    page = client.get(reverse("admin:index")).text
+    assert 'id="mail-fault"' in page
+    assert "554 5.7.1 [address]: Relay access denied" in page
+    assert "participant0@example.org" not in page
+    relay = MailRelay.objects.get()
+    assert (relay.fault_since, relay.last_accepted_at) == (DUE, None)
+
+    time_machine.move_to(minutes_after_due(1), tick=False)
+    assert dispatch_due().retrying == 2  # still refused: the fault began at DUE
+    assert MailRelay.objects.get().fault_since == DUE
+
+    smtp_server.handler.refuse_rcpt = None
+    time_machine.move_to(minutes_after_due(3), tick=False)
+    assert dispatch_due().sent == 2
+    assert 'id="mail-fault"' not in client.get(reverse("admin:index")).text
+    assert MailRelay.objects.get().fault == ""
 
 
 def test_550_5_1_1_for_one_address_fails_only_that_reminder(due_at_nine, smtp_server):
