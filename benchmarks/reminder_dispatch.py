@@ -111,7 +111,7 @@ def _fan_out(ids):
             claimed = (
                 Reminder.objects.filter(id=reminder_id, status=OutboxStatus.PENDING)
                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-                .update(claimed_until=now + dispatch.LEASE, claim_token=token)
+                .update(claimed_until=now + dispatch.claim_lease(), claim_token=token)
             )
         if not claimed:
             continue

@@ -3,48 +3,56 @@
 How "exactly once" holds (docs/reminders.md tells operators the same):
 
 1. **Claim.** A short transaction selects due pending rows ``FOR UPDATE SKIP LOCKED``, stamps
-   them with a lease (``claimed_until``) and this run's ``claim_token``, and commits. Two
-   dispatchers (two workers, two beats, a worker and ``manage.py send_due_reminders``) never
-   claim the same row while its lease runs.
+   them with a lease (``claimed_until``, ``claim_lease()``) and this run's ``claim_token``, and
+   commits. Two dispatchers (two workers, two beats, a worker and ``manage.py
+   send_due_reminders``) never claim the same row while its lease runs. The lease outlasts the
+   longest a send may take (``send_budget()``: every SMTP reply, and RFC 5321's ten minutes
+   for the reply to the data); a row whose turn comes after a slow start has its lease renewed
+   first, so no other dispatcher claims a row whose outcome is still coming.
 2. **Send.** Each claimed row then gets its own transaction: lock the visit (the order
    ``rebuild_schedule`` uses: visit, then reminder, so the two never deadlock), lock the row,
    re-check that it is still pending and still ours and that its visit is still scheduled on
    the same date; decide sent, expired or superseded; send over the run's one SMTP connection
    while holding the locks; record the outcome; commit. A schedule change that would cancel the
    row waits for that commit and then finds it sent, never overwriting it.
-3. **Crash.** A run that dies leaves its rows claimed; once the lease is over (``LEASE``) the
-   next run claims and sends them.
+3. **Crash.** A run that dies leaves its rows claimed; once the lease is over the next run
+   claims and sends them.
 
-**The one duplicate window.** The SMTP server accepted a message (250 after DATA) and the
-dispatcher died, or lost its database, before the commit that marks the row sent. The row is
-still pending, so after the lease it is sent again. The copy carries the same Message-ID
-(``<reminder-ID@domain>``, see ``emails.reminder_message_id``) and the same calendar UID, so
-mail systems that de-duplicate on Message-ID drop it and calendars update the one entry.
-Closing the window would need the mail server to take part in our transaction; SMTP has no
-such protocol.
+What a server's refusal means (the mail set-up's fault, one mailbox's, or not yet clear) is
+``scheduling.mailer``'s rule; this module records it on the row, and the set-up's faults on
+``MailRelay`` for the staff dashboard.
+
+**Where a copy can go out.** The server took the message and the dispatcher died, or lost
+its database, before the commit that marks the row sent; or the server took it and its reply
+never came (``OutcomeUnknown``: the row is retried once, then closed as unknown). Either way
+the copy carries the same Message-ID (``<reminder-ID@domain>``, see
+``emails.reminder_message_id``) and the same calendar UID, so mail systems that de-duplicate
+on Message-ID drop it and calendars update the one entry. Closing these windows would need
+the mail server to take part in our transaction; SMTP has no such protocol.
 """
 
-import contextlib
 import datetime
 import logging
-import smtplib
 import uuid
 from dataclasses import dataclass, fields
 
-from django.core.exceptions import ValidationError
-from django.core.mail import get_connection
-from django.core.validators import validate_email
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import emails, engine
 from .digest import create_due_digests, digest_content, redact_addresses
-from .models import OutboxStatus, Reminder, SiteDigest, Visit
+from .mailer import MAILBOX, UNCLEAR, UNKNOWN, DeliveryError, Mailer
+from .models import MailRelay, OutboxStatus, Reminder, SiteDigest, Visit
 
 log = logging.getLogger(__name__)
 
-LEASE = datetime.timedelta(minutes=5)
+# Replies one send may wait for, each up to EMAIL_TIMEOUT: connect, greeting, EHLO, STARTTLS,
+# EHLO again, AUTH (two), MAIL, RCPT, DATA, RSET and QUIT.
+COMMAND_REPLIES = 12
+# How long the rows later in a batch may wait for their turn before their claims are renewed.
+LEASE_MARGIN = datetime.timedelta(minutes=5)
 BATCH_SIZE = 100
 FIRST_RETRY = datetime.timedelta(minutes=1)
 LONGEST_RETRY = datetime.timedelta(minutes=30)
@@ -57,6 +65,7 @@ EXPIRED = "expired"
 SUPERSEDED = "superseded"
 CANCELLED = "cancelled"
 SKIPPED = "skipped"  # no longer ours: sent, closed or claimed again by another run
+UNKNOWN_OUTCOME = "unknown"  # the server took the whole message and never answered
 
 
 @dataclass
@@ -68,6 +77,7 @@ class DispatchSummary:
     superseded: int = 0
     cancelled: int = 0
     skipped: int = 0
+    unknown: int = 0
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -76,99 +86,29 @@ class DispatchSummary:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def line(self) -> str:
-        """The one line ``send_due_reminders`` prints."""
+        """The one line ``send_due_reminders`` prints (new counts are added at its end)."""
         return (
             f"sent {self.sent}, retrying {self.retrying}, failed {self.failed}, "
-            f"expired {self.expired}, superseded {self.superseded}"
+            f"expired {self.expired}, superseded {self.superseded}, unknown {self.unknown}"
         )
 
 
-class DeliveryError(Exception):
-    """A message was not delivered. Permanent errors are not retried."""
+def send_budget() -> datetime.timedelta:
+    """The longest one send may take: every command reply at ``EMAIL_TIMEOUT``, and the reply
+    to the data at ``EMAIL_DATA_REPLY_TIMEOUT`` (scheduling.smtp)."""
+    return datetime.timedelta(
+        seconds=COMMAND_REPLIES * (settings.EMAIL_TIMEOUT or 0) + settings.EMAIL_DATA_REPLY_TIMEOUT
+    )
 
-    def __init__(self, text: str, *, permanent: bool):
-        super().__init__(text)
-        self.text = text
-        self.permanent = permanent
+
+def claim_lease() -> datetime.timedelta:
+    """How long a claim holds: one send's budget, and the margin for the rows before it."""
+    return send_budget() + LEASE_MARGIN
 
 
 def retry_delay(attempts: int) -> datetime.timedelta:
     """Backoff after the ``attempts``-th failure: 1, 2, 4, 8, 16 minutes, then 30 at most."""
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{code} {text}".strip()
-
-
-class Mailer:
-    """One email connection shared by a dispatch run, opened on first use.
-
-    Turns what the backend raises into a ``DeliveryError``: SMTP 5xx on a message (recipient,
-    sender or data refused) and invalid addresses are permanent; 4xx, refused connections,
-    timeouts and dropped connections are transient. Once the server cannot be reached, the
-    rest of the run does not try again (each row is retried later with its own backoff).
-    """
-
-    def __init__(self, connection=None):
-        self.connection = connection or get_connection(fail_silently=False)
-        self.unreachable = ""
-
-    def send(self, message) -> None:
-        for address in message.recipients():
-            try:
-                validate_email(address)
-            except ValidationError as error:
-                raise DeliveryError("invalid address", permanent=True) from error
-        if self.unreachable:
-            raise DeliveryError(self.unreachable, permanent=False)
-        try:
-            self.connection.open()
-        except smtplib.SMTPResponseException as error:
-            self._drop()
-            self.unreachable = (
-                f"mail server refused the connection: {_reply(error.smtp_code, error.smtp_error)}"
-            )
-            raise DeliveryError(self.unreachable, permanent=False) from error
-        except OSError as error:  # refused, timed out, name not found, TLS failure
-            self._drop()
-            self.unreachable = f"mail server unreachable: {error.__class__.__name__}: {error}"
-            raise DeliveryError(self.unreachable, permanent=False) from error
-        message.connection = self.connection
-        try:
-            self.connection.send_messages([message])
-        except smtplib.SMTPRecipientsRefused as error:
-            replies = list(error.recipients.values())
-            text = "recipient refused: " + "; ".join(_reply(c, m) for c, m in replies)
-            raise DeliveryError(text, permanent=all(c >= 500 for c, _ in replies)) from error
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-            text = f"message refused: {_reply(error.smtp_code, error.smtp_error)}"
-            raise DeliveryError(text, permanent=error.smtp_code >= 500) from error
-        except smtplib.SMTPResponseException as error:
-            # Connection-level replies (HELO, AUTH, 421 closing): the server, not this message.
-            self._drop()
-            raise DeliveryError(
-                f"mail server error: {_reply(error.smtp_code, error.smtp_error)}", permanent=False
-            ) from error
-        except OSError as error:  # disconnected, timed out mid-message
-            self._drop()
-            raise DeliveryError(
-                f"connection lost: {error.__class__.__name__}: {error}", permanent=False
-            ) from error
-        except ValueError as error:  # an address Django cannot encode
-            raise DeliveryError(f"invalid address: {error}", permanent=True) from error
-
-    def _drop(self) -> None:
-        """Forget a broken connection; the next message opens a new one."""
-        with contextlib.suppress(Exception):  # already broken: closing is best effort
-            self.connection.close()
-        if hasattr(self.connection, "connection"):
-            self.connection.connection = None
-
-    def close(self) -> None:
-        self._drop()
 
 
 def _claim(model, now, *, limit, lease, token, also=()):
@@ -187,20 +127,29 @@ def _claim(model, now, *, limit, lease, token, also=()):
 
 
 def claim_due_reminders(
-    now: datetime.datetime, *, limit: int = BATCH_SIZE, lease=LEASE, token: str
+    now: datetime.datetime, *, limit: int = BATCH_SIZE, lease=None, token: str
 ) -> list[tuple[int, int]]:
     """Claim up to ``limit`` due pending reminders for ``lease``: (reminder id, visit id) pairs.
 
     Rows another run holds (locked now, or claimed with a lease still running) are skipped.
     """
+    lease = lease or claim_lease()
     return _claim(Reminder, now, limit=limit, lease=lease, token=token, also=("visit_id",))
 
 
 def claim_due_digests(
-    now: datetime.datetime, *, limit: int = BATCH_SIZE, lease=LEASE, token: str
+    now: datetime.datetime, *, limit: int = BATCH_SIZE, lease=None, token: str
 ) -> list[int]:
     """Claim up to ``limit`` due pending digests; their ids."""
+    lease = lease or claim_lease()
     return [row[0] for row in _claim(SiteDigest, now, limit=limit, lease=lease, token=token)]
+
+
+def _extend_claim(model, row_id: int, *, token: str, until: datetime.datetime) -> bool:
+    """Renew this run's claim on a row before its send (committed at once), so that it holds
+    for the whole send even when the rows before it took long. False if it is ours no more."""
+    rows = model.objects.filter(pk=row_id, status=OutboxStatus.PENDING, claim_token=token)
+    return rows.update(claimed_until=until) == 1
 
 
 def _close(row, status: str, note: str = "") -> None:
@@ -219,29 +168,50 @@ def _release(row) -> None:
 
 
 def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -> str:
-    """Send ``message`` for the locked ``row`` and record the outcome on it."""
+    """Send ``message`` for the locked ``row`` and record the outcome on it: sent; failed when
+    its mailbox refused it; unknown when the server took it and never answered (retried once
+    with the same Message-ID, then closed as ``unknown``); otherwise retried with backoff."""
+    previous_attempt_at, previous_error = row.last_attempt_at, row.last_error
     row.attempts += 1
+    row.last_attempt_at = now
     row.claimed_until = None
     row.claim_token = ""
     try:
         mailer.send(message)
     except DeliveryError as error:
         row.last_error = error.text
-        if error.permanent:
+        kind = error.kind
+        if (
+            kind == UNCLEAR
+            and error.text == previous_error
+            and _accepted_since(mailer, previous_attempt_at)
+        ):
+            kind = MAILBOX  # the same refusal twice, with other recipients accepted between
+        if kind == UNKNOWN:
+            row.message_id = message.extra_headers["Message-ID"]  # the copy, if any, carries it
+        if kind == MAILBOX:
             row.status = OutboxStatus.FAILED
-            outcome = FAILED
+            outcome = action = FAILED
+        elif kind == UNKNOWN and row.outcome_unknown_at is not None:
+            row.status = OutboxStatus.UNKNOWN  # twice: no third copy; a person looks at it
+            row.outcome_unknown_at = now
+            row.next_attempt_at = None
+            outcome, action = UNKNOWN_OUTCOME, "closed"
         else:
-            row.next_attempt_at = now + retry_delay(row.attempts)
-            outcome = RETRYING
-            if row.next_attempt_at >= give_up_at:
-                # The next try would come too late; it will be closed as expired then.
-                row.next_attempt_at = give_up_at
+            # Retried; never after the visit day begins (it is closed as expired then).
+            row.next_attempt_at = min(now + retry_delay(row.attempts), give_up_at)
+            outcome = action = RETRYING
+            if kind == UNKNOWN:
+                row.outcome_unknown_at = now
+                outcome, action = UNKNOWN_OUTCOME, "retrying once"
+            elif kind == UNCLEAR:
+                mailer.hold((type(row), row.pk, row.attempts), error)
         log.warning(
             "%s %s attempt %d %s: %s",
             row._meta.model_name,
             row.pk,
             row.attempts,
-            outcome,
+            action,
             redact_addresses(error.text),  # server replies may quote the address
         )
     else:
@@ -256,7 +226,9 @@ def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -
         update_fields=[
             "status",
             "attempts",
+            "last_attempt_at",
             "next_attempt_at",
+            "outcome_unknown_at",
             "claimed_until",
             "claim_token",
             "last_error",
@@ -266,6 +238,63 @@ def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -
         ]
     )
     return outcome
+
+
+def _accepted_since(mailer: Mailer, instant: datetime.datetime | None) -> bool:
+    """Whether the mail server accepted a message after ``instant``, in this run or another."""
+    if instant is None:
+        return False
+    if mailer.last_accepted_at is not None and mailer.last_accepted_at > instant:
+        return True
+    last = MailRelay.objects.filter(pk=MailRelay.ONE).values_list("last_accepted_at", flat=True)
+    return any(accepted is not None and accepted > instant for accepted in last)
+
+
+def _fail_held(key) -> bool:
+    """Fail a row held after an unclear refusal, now that the server accepted another recipient
+    after it: the refusal was its mailbox's. Left alone if anything touched it since."""
+    model, row_id, attempts = key
+    with transaction.atomic():
+        row = model.objects.select_for_update().filter(pk=row_id).first()
+        if (
+            row is None
+            or row.status != OutboxStatus.PENDING
+            or row.attempts != attempts
+            or row.claim_token
+        ):
+            return False
+        row.status = OutboxStatus.FAILED
+        row.next_attempt_at = None
+        row.save(update_fields=["status", "next_attempt_at", "updated_at"])
+    log.warning(
+        "%s %s failed: %s (the server accepted other recipients)",
+        model._meta.model_name,
+        row_id,
+        redact_addresses(row.last_error),
+    )
+    return True
+
+
+def _record_mail_relay(mailer: Mailer) -> None:
+    """Keep what the run learnt of the mail set-up for the staff dashboard: the fault that
+    stopped it (with when it began, kept until a message is accepted), else that a message was
+    accepted, which clears any fault. One query when all is well."""
+    if mailer.halted:
+        with transaction.atomic():
+            relay, _ = MailRelay.objects.select_for_update().get_or_create(pk=MailRelay.ONE)
+            if not relay.fault:
+                relay.fault_since = timezone.now()
+            relay.fault = mailer.halted
+            if mailer.last_accepted_at is not None:
+                relay.last_accepted_at = mailer.last_accepted_at
+            relay.save()
+    elif mailer.last_accepted_at is not None:
+        MailRelay.objects.bulk_create(
+            [MailRelay(pk=MailRelay.ONE, last_accepted_at=mailer.last_accepted_at)],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["fault", "fault_since", "last_accepted_at"],
+        )
 
 
 def process_reminder(
@@ -394,10 +423,9 @@ def dispatch_due(
     now: datetime.datetime | None = None,
     *,
     batch_size: int = BATCH_SIZE,
-    lease: datetime.timedelta = LEASE,
     connection=None,
 ) -> DispatchSummary:
-    """Send every reminder and digest due at ``now`` (default: the clock, read per batch),
+    """Send every reminder and digest due at ``now`` (default: the clock, read per row),
     batch by batch over one email connection. Safe to run twice, and at the same time."""
     summary = DispatchSummary()
     token = uuid.uuid4().hex
@@ -420,18 +448,35 @@ def dispatch_due(
             SiteDigest, digest_id, token=token, now=moment, process=process_digest, mailer=mailer
         )
 
+    steps = (
+        (Reminder, claim_due_reminders, lambda row: row[0], reminder),
+        (SiteDigest, claim_due_digests, lambda row: row, digest),
+    )
     try:
         create_due_digests(now or timezone.now())
-        for claim, process in ((claim_due_reminders, reminder), (claim_due_digests, digest)):
+        for model, claim, row_id, process in steps:
             while True:
                 moment = now or timezone.now()
+                lease = claim_lease()
                 claimed = claim(moment, limit=batch_size, lease=lease, token=token)
+                claimed_until = moment + lease
                 for row in claimed:
+                    moment = now or timezone.now()
+                    if claimed_until - moment < send_budget() and not _extend_claim(
+                        model, row_id(row), token=token, until=moment + lease
+                    ):
+                        summary.add(SKIPPED)
+                        continue
                     summary.add(process(row, moment))
+                    for held in mailer.confirmed_refusals():
+                        if _fail_held(held):
+                            summary.retrying -= 1
+                            summary.failed += 1
                 if len(claimed) < batch_size:
                     break
     finally:
         mailer.close()
+    _record_mail_relay(mailer)
     if any(summary.as_dict().values()):
         log.info("dispatch %s", summary.line())
     return summary

@@ -231,6 +231,7 @@ class OutboxStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Expired"
     SUPERSEDED = "superseded", "Superseded"
+    UNKNOWN = "unknown", "Outcome unknown"
 
 
 class OutboxQuerySet(models.QuerySet):
@@ -263,6 +264,13 @@ class OutboxMessage(models.Model):
         help_text="Which dispatcher run holds the claim; a run only sends rows it still holds.",
     )
     last_error = models.TextField(blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    outcome_unknown_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the mail server last took the whole message and never answered: it "
+        "may have gone out. Retried once with the same Message-ID, then closed as unknown.",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -320,3 +328,23 @@ class SiteDigest(OutboxMessage):
 
     def __str__(self):
         return f"Digest {self.site.code} {self.local_date}"
+
+
+class MailRelay(models.Model):
+    """What the dispatcher last learnt of the mail set-up, in one row (``ONE``): the fault that
+    stopped its last run, if any (the staff dashboard shows it until a message is accepted),
+    and when a message was last accepted."""
+
+    ONE = 1
+
+    fault = models.TextField(
+        blank=True, help_text="The server's answer, addresses removed; empty when none."
+    )
+    fault_since = models.DateTimeField(null=True, blank=True)
+    last_accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_mail_relay")]
+
+    def __str__(self):
+        return f"Mail relay: {self.fault or 'no fault'}"

@@ -27,7 +27,7 @@ from django.utils import timezone
 from participants.models import ACTIVE_STATUSES, Participant, Site, Status
 
 from . import engine
-from .models import OutboxStatus, Reminder, Visit
+from .models import MailRelay, OutboxStatus, Reminder, Visit
 from .services import day_one_phase, phase_actual_starts, protocol_plan
 from .timeline_chart import ChartPhase, ChartVisit, render_timeline
 
@@ -193,7 +193,9 @@ EXITS = [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
 def dashboard(sites: QuerySet, now=None) -> dict:
     """Numbers for the user's sites: participants per status, visits due this week (planned
     within seven days, window still open) and overdue (window passed, not done) of
-    participants still in the trial, reminders sent and failed in the last seven days."""
+    participants still in the trial, reminders sent, failed and closed with an unknown outcome
+    in the last seven days; and the mail set-up's fault (``MailRelay``) while reminders are
+    held back by one."""
     now = now or timezone.now()
     sites = list(sites)
     site_ids = [site.pk for site in sites]
@@ -239,9 +241,12 @@ def dashboard(sites: QuerySet, now=None) -> dict:
     reminder_counts = dict(
         Reminder.objects.filter(
             visit__participant__site_id__in=site_ids,
-            status__in=[OutboxStatus.SENT, OutboxStatus.FAILED],
+            status__in=[OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.UNKNOWN],
         )
-        .filter(Q(sent_at__gte=week_ago) | Q(status=OutboxStatus.FAILED, updated_at__gte=week_ago))
+        .filter(
+            Q(sent_at__gte=week_ago)
+            | Q(status__in=[OutboxStatus.FAILED, OutboxStatus.UNKNOWN], updated_at__gte=week_ago)
+        )
         .values_list("status")
         .annotate(n=Count("id"))
         .values_list("status", "n")
@@ -255,6 +260,8 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         "overdue_count": overdue_qs.count(),
         "reminders_sent": reminder_counts.get(OutboxStatus.SENT, 0),
         "reminders_failed": reminder_counts.get(OutboxStatus.FAILED, 0),
+        "reminders_unknown": reminder_counts.get(OutboxStatus.UNKNOWN, 0),
+        "mail_fault": MailRelay.objects.filter(pk=MailRelay.ONE).exclude(fault="").first(),
     }
 
 

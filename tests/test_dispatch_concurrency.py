@@ -79,16 +79,21 @@ def test_two_dispatchers_at_once_never_send_a_reminder_twice(due_reminders, smtp
     ) == {OutboxStatus.SENT}
 
 
-def _terminate(pid: int) -> None:
+def _own_session():
+    """A database session of the test's own, usable from the SMTP server's (async) thread."""
     settings = connection.settings_dict
-    with psycopg.connect(
+    return psycopg.connect(
         dbname=settings["NAME"],
         user=settings["USER"],
         password=settings["PASSWORD"] or None,
         host=settings["HOST"],
         port=settings["PORT"] or 5432,
         autocommit=True,
-    ) as admin:
+    )
+
+
+def _terminate(pid: int) -> None:
+    with _own_session() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
@@ -119,9 +124,9 @@ def test_resend_after_a_crash_before_the_commit_carries_the_same_message_id(
     assert len(errors) == 1  # the run died with its database session
     reminder.refresh_from_db()
     assert reminder.status == OutboxStatus.PENDING
-    assert reminder.claimed_until == DUE + dispatch.LEASE
+    assert reminder.claimed_until == DUE + dispatch.claim_lease()
 
-    time_machine.move_to(DUE + dispatch.LEASE + datetime.timedelta(seconds=1), tick=False)
+    time_machine.move_to(DUE + dispatch.claim_lease() + datetime.timedelta(seconds=1), tick=False)
     assert dispatch_due().sent == 1
     reminder.refresh_from_db()
     first, second = smtp_server.handler.message_ids()
@@ -154,3 +159,58 @@ def test_opt_out_during_a_send_waits_and_leaves_the_sent_reminder_sent(due_remin
     assert reminder.status == OutboxStatus.SENT
     others = Reminder.objects.filter(visit__participant=participant).exclude(pk=reminder.pk)
     assert set(others.values_list("status", flat=True)) == {OutboxStatus.CANCELLED}
+
+
+def test_a_row_whose_final_reply_is_still_coming_is_not_claimed_by_another_dispatcher(
+    due_reminders, smtp_server, time_machine
+):
+    # The first dispatcher sent the data and waits for the reply; its database session dies
+    # meanwhile (the row lock goes with it). Six minutes on, a second dispatcher runs.
+    due_reminders(1)
+    smtp_server.handler.reply_delay = 2
+    backend, results, errors = {}, [], []
+    second = in_thread(dispatch_due, results, errors)
+
+    def lose_the_session_and_start_another_dispatcher(message):
+        if "pid" in backend:  # the first dispatcher's message only
+            _terminate(backend.pop("pid"))
+            time_machine.move_to(DUE + datetime.timedelta(minutes=6), tick=False)
+            second.start()
+
+    smtp_server.handler.after_accept = lose_the_session_and_start_another_dispatcher
+
+    def first_dispatcher():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend["pid"] = cursor.fetchone()[0]
+        return dispatch_due()
+
+    first_errors = []
+    first = in_thread(first_dispatcher, [], first_errors)
+    first.start()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert len(first_errors) == 1  # it got "250" and could not record it
+    assert errors == []
+    assert [summary.sent for summary in results] == [0]  # the claim still held
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_row_reached_after_a_slow_start_has_its_claim_renewed_before_it_is_sent(
+    due_reminders, smtp_server, time_machine
+):
+    first, second = due_reminders(2)
+    slow_start = DUE + dispatch.LEASE_MARGIN + datetime.timedelta(minutes=1)
+    seen = []
+
+    def note_the_claim(message):
+        if len(seen) == 0:
+            time_machine.move_to(slow_start, tick=False)  # the first send took that long
+        with _own_session() as session:
+            query = "SELECT claimed_until FROM scheduling_reminder WHERE id = %s"
+            seen.append(session.execute(query, [second.pk]).fetchone()[0])
+
+    smtp_server.handler.after_accept = note_the_claim
+    assert dispatch_due().sent == 2
+    lease = dispatch.claim_lease()
+    assert seen == [DUE + lease, slow_start + lease]

@@ -33,7 +33,7 @@ def late_run(make_participant, site_ber, time_machine):
 def test_send_due_reminders_prints_one_summary_line(late_run, smtp_server):
     out = io.StringIO()
     call_command("send_due_reminders", stdout=out)
-    assert out.getvalue() == "sent 1, retrying 0, failed 0, expired 0, superseded 1\n"
+    assert out.getvalue() == "sent 1, retrying 0, failed 0, expired 0, superseded 1, unknown 0\n"
     assert len(smtp_server.messages) == 1
 
 

