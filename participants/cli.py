@@ -16,8 +16,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from .dates import parse_iso_date
 from .models import Participant
-from .services import ImportRejected, RowError, parse_iso_date
+from .services import ImportRejected, RowError
 
 RECORDED_VIA = "command line"
 T = TypeVar("T")

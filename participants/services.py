@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from .dates import parse_iso_date
 from .models import LEFT_STATUSES, Participant, Protocol, Site, Status, Transition
 from .signals import timeline_changed
 
@@ -329,16 +330,6 @@ def _row_errors(line: int, error: ValidationError) -> list[RowError]:
             for message in messages
         ]
     return [RowError(line, "row", message) for message in error.messages]
-
-
-def parse_iso_date(value: str) -> datetime.date:
-    """A date written YYYY-MM-DD; ValueError with a sentence otherwise."""
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"“{value}” is not a date (YYYY-MM-DD).") from None
 
 
 SITE_FIELDS = ("code", "name", "timezone", "coordinator_email", "address", "phone")

@@ -418,3 +418,35 @@ def test_export_to_a_reader_that_stops_early_ends_quietly():
     errors = export.stderr.read()
     assert export.wait(timeout=60) == 0
     assert "Traceback" not in errors
+
+
+# Hostile input (issue 10, section 4): what a careless or hostile file or argument may hold.
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["2026-W06-1", "2026-032", "20260201", "2026-02-01T00:00"])
+def test_a_date_option_is_read_only_as_yyyy_mm_dd(make_participant, value):
+    make_participant(subject_id="SLE-001-101-004")
+    expected = [f"on: “{value}” is not a date (YYYY-MM-DD)."]
+    assert refused("transition", "SLE-001-101-004", "enrolled", "--on", value) == expected
+    assert refused("record_visit", "SLE-001-101-004", "SCR", "--on", value) == expected
+
+
+@pytest.mark.django_db
+def test_an_iso_week_date_in_a_csv_is_not_a_date(write, protocol, site_ocn):
+    path = write(
+        "participants.csv", PARTICIPANTS_HEADER, "SLE-001-101-001,OCN,p1@example.org,2026-W02-1"
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:2: consent_date: “2026-W02-1” is not a date (YYYY-MM-DD)."
+    ]
+    assert not Participant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_iso_week_date_exits_1_with_one_plain_line():
+    result = manage("transition", "SLE-001-101-004", "enrolled", "--on", "2026-W45-1")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "on: “2026-W45-1” is not a date (YYYY-MM-DD).\n",
+    )
