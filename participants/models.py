@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from .validators import validate_printable_text, validate_single_line
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -28,9 +30,11 @@ class Protocol(models.Model):
     """A study plan. Its phases and visit definitions are the scheduling app's plan data."""
 
     code = models.SlugField(max_length=40, unique=True, help_text="Short code, e.g. SLE-001.")
-    title = models.CharField(max_length=300)
-    registry_id = models.CharField("registry id", max_length=40, blank=True)
-    sponsor = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=300, validators=[validate_single_line])
+    registry_id = models.CharField(
+        "registry id", max_length=40, blank=True, validators=[validate_single_line]
+    )
+    sponsor = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
     history = HistoricalRecords()
 
     class Meta:
@@ -48,7 +52,7 @@ class EligibilityCriterion(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="criteria")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     order = models.PositiveSmallIntegerField(default=0)
-    text = models.TextField()
+    text = models.TextField(validators=[validate_printable_text])
     history = HistoricalRecords()
 
     class Meta:
@@ -66,16 +70,16 @@ class EligibilityCriterion(models.Model):
 
 class Site(models.Model):
     code = models.SlugField(max_length=20, unique=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     timezone = models.CharField(
         "time zone",
         max_length=64,
         validators=[validate_time_zone],
         help_text="IANA name, e.g. America/Los_Angeles. Dates and reminder times are local to it.",
     )
-    coordinator_email = models.EmailField()
-    address = models.TextField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    coordinator_email = models.EmailField(validators=[validate_single_line])
+    address = models.TextField(blank=True, validators=[validate_printable_text])
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_single_line])
     history = HistoricalRecords()
 
     class Meta:
@@ -124,7 +128,9 @@ class Participant(models.Model):
     subject_id = models.CharField(
         "subject id", max_length=40, help_text="Pseudonymous id, e.g. SLE-001-101-004."
     )
-    email = models.EmailField(help_text="Used only for visit reminders.")
+    email = models.EmailField(
+        help_text="Used only for visit reminders.", validators=[validate_single_line]
+    )
     consent_date = models.DateField(help_text="Informed consent; the screening phase starts here.")
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.SCREENING, editable=False

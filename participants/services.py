@@ -16,6 +16,7 @@ from django.utils import timezone
 from .dates import parse_iso_date
 from .models import LEFT_STATUSES, Participant, Protocol, Site, Status, Transition
 from .signals import timeline_changed
+from .validators import control_character_problem
 
 # Where each status may go next. Exits other than completion need a reason.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -322,6 +323,25 @@ class ImportRejected(Exception):
         super().__init__(f"{len(errors)} error(s); nothing was saved.")
 
 
+def _printable_rows(
+    rows: Iterable[tuple[int, Mapping[str, str]]], errors: list[RowError]
+) -> list[tuple[int, dict[str, str]]]:
+    """The rows whose every field is printable text, stripped; an error for every field that
+    holds a control character (a NUL byte, a tab, a line break…): those rows go no further."""
+    kept = []
+    for line, values in rows:
+        problems = [
+            RowError(line, field, f"{problem}; a field holds one line of printable text.")
+            for field, value in values.items()
+            if (problem := control_character_problem(value or ""))
+        ]
+        if problems:
+            errors.extend(problems)
+        else:
+            kept.append((line, {k: (v or "").strip() for k, v in values.items()}))
+    return kept
+
+
 def _row_errors(line: int, error: ValidationError) -> list[RowError]:
     if hasattr(error, "error_dict"):
         return [
@@ -340,11 +360,12 @@ def import_sites(
     rows: Iterable[tuple[int, Mapping[str, str]]], *, by=None, via: str = "admin"
 ) -> dict[str, int]:
     """Create or update sites by code from ``(line, values)`` rows; a value left out (or a
-    column absent) keeps what is stored. All or nothing: raises ImportRejected listing every
-    error. Returns how many were created, updated and unchanged."""
-    rows = [(line, {k: (v or "").strip() for k, v in values.items()}) for line, values in rows]
-    stored = Site.objects.in_bulk([values.get("code", "") for _, values in rows], field_name="code")
+    column absent) keeps what is stored. A field holding a control character (a NUL byte, a tab,
+    a line break) is refused. All or nothing: raises ImportRejected listing every error.
+    Returns how many were created, updated and unchanged."""
     errors: list[RowError] = []
+    rows = _printable_rows(rows, errors)
+    stored = Site.objects.in_bulk([values.get("code", "") for _, values in rows], field_name="code")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     first_line: dict[str, int] = {}
     for line, values in rows:
@@ -384,7 +405,8 @@ def import_sites(
         if moved:
             site_time_zone_changed(site)
     if errors:
-        raise ImportRejected(errors)  # leaving the atomic block by an exception saves nothing
+        # Leaving the atomic block by an exception saves nothing.
+        raise ImportRejected(sorted(errors, key=lambda error: error.line))
     return counts
 
 
@@ -398,13 +420,14 @@ def import_participants(
     now=None,
 ) -> list[Participant]:
     """Create one participant per ``(line, values)`` row (subject_id, site_code, email,
-    consent_date), each with its full schedule, through :func:`create_participant`.
-    All or nothing: raises ImportRejected listing every error of every row."""
-    rows = [(line, {k: (v or "").strip() for k, v in values.items()}) for line, values in rows]
+    consent_date), each with its full schedule, through :func:`create_participant`. A field
+    holding a control character is refused. All or nothing: raises ImportRejected listing
+    every error of every row."""
+    errors: list[RowError] = []
+    rows = _printable_rows(rows, errors)
     sites = Site.objects.in_bulk(
         [values.get("site_code", "") for _, values in rows], field_name="code"
     )
-    errors: list[RowError] = []
     created: list[Participant] = []
     first_line: dict[str, int] = {}
     for line, values in rows:
@@ -455,5 +478,6 @@ def import_participants(
                 row_errors.extend(_row_errors(line, error))
         errors.extend(row_errors)
     if errors:
-        raise ImportRejected(errors)  # leaving the atomic block by an exception saves nothing
+        # Leaving the atomic block by an exception saves nothing.
+        raise ImportRejected(sorted(errors, key=lambda error: error.line))
     return created

@@ -10,6 +10,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from participants.models import Participant
 from participants.services import effective_dates_by_status, refuse_future_date
+from participants.validators import validate_single_line
 
 from . import engine
 from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
@@ -248,6 +249,10 @@ def add_unscheduled_visit(
     participant = Participant.objects.select_related("site").get(pk=participant.pk)
     if not reason.strip():
         raise ValidationError({"reason": "An unscheduled visit needs a reason."})
+    try:
+        validate_single_line(name)
+    except ValidationError as error:
+        raise ValidationError({"name": error.messages}) from None
     if not participant.is_active:
         raise ValidationError(
             {"participant": f"{participant} left the trial on {participant.left_on.isoformat()}."}

@@ -450,3 +450,59 @@ def test_an_iso_week_date_exits_1_with_one_plain_line():
         1,
         "on: “2026-W45-1” is not a date (YYYY-MM-DD).\n",
     )
+
+
+@pytest.mark.django_db
+def test_control_characters_in_a_sites_file_are_refused_by_line_and_field(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        f"{SITES_HEADER},address,phone\n"
+        "OCN,Oceanside,America/Los_Angeles,ocn@example.org,,\n"
+        "BER,Ber\x00lin,Europe/Berlin,ber@example.org,,\n"
+        'MUC,"Munich\nClinic",Europe/Berlin,muc@example.org,,\n'
+        "HAM,Hamburg,Europe/Berlin,ham@example.org,1 Hafen\tstraße,+49\x1b[2J\n"
+        "FRA,Frankfurt,Mars/Olympus,fra@example.org,,\n",
+        encoding="utf-8",
+    )
+    assert refused("import_sites", str(path)) == [
+        f"{path}:3: name: contains a NUL byte (U+0000); a field holds one line of printable text.",
+        f"{path}:4: name: contains a line break (U+000A); a field holds one line of printable "
+        "text.",
+        f"{path}:6: address: contains a tab (U+0009); a field holds one line of printable text.",
+        f"{path}:6: phone: contains a control character (U+001B); a field holds one line of "
+        "printable text.",
+        f"{path}:7: timezone: “Mars/Olympus” is not an IANA time zone such as Europe/Berlin.",
+    ]
+    assert not Site.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_participants_file_is_refused_and_nothing_is_saved(
+    tmp_path, protocol, site_ocn
+):
+    path = tmp_path / "participants.csv"
+    path.write_text(
+        f"{PARTICIPANTS_HEADER}\n"
+        "SLE-001-101-001,OCN,p1@example.org,2026-01-05\n"
+        "SLE-001-101-002,OC\x00N,p2@example.org,2026-01-05\n"
+        "SLE-001-101-003\x00,OCN,p3@example.org,2026-01-05\n",
+        encoding="utf-8",
+    )
+    assert refused("import_participants", str(path)) == [
+        f"{path}:3: site_code: contains a NUL byte (U+0000); a field holds one line of "
+        "printable text.",
+        f"{path}:4: subject_id: contains a NUL byte (U+0000); a field holds one line of "
+        "printable text.",
+    ]
+    assert (Participant.objects.count(), Visit.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_exits_1_with_file_line_field_and_no_traceback(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(f"{SITES_HEADER}\nOCN,Ocean\x00side,UTC,ocn@example.org\n", encoding="utf-8")
+    result = manage("import_sites", str(path))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        f"{path}:2: name: contains a NUL byte (U+0000); a field holds one line of printable text."
+    ]
