@@ -10,10 +10,12 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from .dates import EARLIEST_DATE
 from .validators import validate_printable_text, validate_single_line
 
 
@@ -35,6 +37,14 @@ class Protocol(models.Model):
         "registry id", max_length=40, blank=True, validators=[validate_single_line]
     )
     sponsor = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
+    earliest_date = models.DateField(
+        "earliest date",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(EARLIEST_DATE)],
+        help_text="No consent is accepted before this date (e.g. the day the study opened). "
+        "Blank: 1990-01-01.",
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from .dates import parse_iso_date
+from .dates import parse_iso_date, too_early_problem
 from .models import LEFT_STATUSES, Participant, Protocol, Site, Status, Transition
 from .signals import timeline_changed
 from .validators import control_character_problem
@@ -70,6 +70,14 @@ def refuse_future_date(site: Site, day: datetime.date, field: str, now=None) -> 
         raise ValidationError({field: problem})
 
 
+def refuse_date_out_of_range(site: Site, day: datetime.date, field: str, now=None) -> None:
+    """Raise ValidationError on ``field`` if ``day`` is after the site's today or before the
+    earliest date any protocol accepts (1990-01-01): a date that happened, given by a user."""
+    problem = future_date_problem(site, day, now) or too_early_problem(day)
+    if problem:
+        raise ValidationError({field: problem})
+
+
 def _refuse_before(day: datetime.date, previous: Transition) -> None:
     if day < previous.effective_date:
         raise ValidationError(
@@ -90,7 +98,9 @@ def validate_new_participant(
         errors["subject_id"] = "is required."
     elif Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
         errors["subject_id"] = f"{subject_id} already exists in protocol {protocol.code}."
-    problem = future_date_problem(site, consent_date, now)
+    problem = too_early_problem(consent_date, protocol) or future_date_problem(
+        site, consent_date, now
+    )
     if problem:
         errors["consent_date"] = problem
     if errors:
@@ -190,7 +200,7 @@ def record_transition(
     reason = (reason or "").strip()
     if target in REASON_REQUIRED and not reason:
         raise ValidationError({"reason": f"A reason is required for {EXIT_NOUNS[target]}."})
-    refuse_future_date(participant.site, on, "on", now)
+    refuse_date_out_of_range(participant.site, on, "on", now)
     previous = _latest_transition(participant)
     if previous:
         _refuse_before(on, previous)
@@ -266,7 +276,7 @@ def correct_transition(
         raise ValidationError(
             {"transition": "Screening starts on the consent date; it is not corrected here."}
         )
-    refuse_future_date(participant.site, on, "on", now)
+    refuse_date_out_of_range(participant.site, on, "on", now)
     _refuse_before(on, lifecycle[position - 1])
     if position + 1 < len(lifecycle):
         after = lifecycle[position + 1]

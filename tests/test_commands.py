@@ -506,3 +506,18 @@ def test_a_nul_byte_exits_1_with_file_line_field_and_no_traceback(tmp_path):
     assert result.stderr.splitlines() == [
         f"{path}:2: name: contains a NUL byte (U+0000); a field holds one line of printable text."
     ]
+
+
+@pytest.mark.django_db
+def test_import_participants_refuses_a_consent_date_before_1990(write, protocol, site_ocn):
+    path = write(
+        "participants.csv",
+        PARTICIPANTS_HEADER,
+        "SLE-001-101-001,OCN,p1@example.org,0001-01-01",
+        "SLE-001-101-002,OCN,p2@example.org,1990-01-01",
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:2: consent_date: 0001-01-01 is before 1990-01-01, the earliest date this "
+        "protocol accepts."
+    ]
+    assert not Participant.objects.exists()

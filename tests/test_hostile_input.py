@@ -8,8 +8,10 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from participants.models import Participant, Status, Transition
+from participants.services import create_participant, record_transition
 from scheduling.models import Phase, VisitDefinition
-from scheduling.services import add_unscheduled_visit
+from scheduling.services import add_unscheduled_visit, rebuild_schedule
 from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,127 @@ def test_an_unscheduled_visit_name_is_one_line(make_participant):
         "name": ["Must be one line of printable text; this contains a line break (U+000A)."]
     }
     assert not participant.visits.filter(code="UNS").exists()
+
+
+# Dates are kept inside a sane range, and pages never fail on the ones already stored.
+
+
+def page_url(participant):
+    return reverse("admin:participants_participant_change", args=[participant.pk])
+
+
+def test_a_consent_date_before_1990_is_refused_with_the_limit(protocol, site_ocn):
+    with pytest.raises(ValidationError) as excinfo:
+        create_participant(
+            protocol=protocol,
+            site=site_ocn,
+            subject_id="SLE-001-101-001",
+            email="p1@example.org",
+            consent_date=D(1, 1, 1),
+        )
+    assert excinfo.value.message_dict == {
+        "consent_date": [
+            "0001-01-01 is before 1990-01-01, the earliest date this protocol accepts."
+        ]
+    }
+    assert not Participant.objects.exists()
+
+
+def test_a_protocol_accepts_consent_from_its_own_earliest_date(protocol, make_participant):
+    protocol.earliest_date = D(2025, 9, 1)
+    protocol.save()
+    make_participant(consent_date=D(2025, 9, 1))
+    with pytest.raises(ValidationError) as excinfo:
+        make_participant(consent_date=D(2025, 8, 31))
+    assert excinfo.value.message_dict["consent_date"] == [
+        "2025-08-31 is before 2025-09-01, the earliest date this protocol accepts."
+    ]
+
+
+def test_a_protocol_cannot_set_its_earliest_date_before_1990(protocol):
+    protocol.earliest_date = D(1989, 12, 31)
+    with pytest.raises(ValidationError) as excinfo:
+        protocol.full_clean()
+    assert list(excinfo.value.message_dict) == ["earliest_date"]
+
+
+def test_the_add_form_refuses_a_consent_date_of_year_1(admin_client, protocol, site_ocn):
+    response = admin_client.post(
+        reverse("admin:participants_participant_add"),
+        {
+            "protocol": protocol.pk,
+            "site": site_ocn.pk,
+            "subject_id": "SLE-001-101-050",
+            "email": "p50@example.org",
+            "consent_date": "0001-01-01",
+            "transitions-TOTAL_FORMS": 0,
+            "transitions-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["consent_date"] == [
+        "0001-01-01 is before 1990-01-01, the earliest date this protocol accepts."
+    ]
+    assert not Participant.objects.exists()
+
+
+def test_an_unscheduled_visit_cannot_be_booked_more_than_five_years_ahead(make_participant):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    add_unscheduled_visit(participant, on=D(2031, 3, 11), reason="Check-up", happened=False)
+    with pytest.raises(ValidationError) as excinfo:
+        add_unscheduled_visit(participant, on=D(9999, 12, 31), reason="Typo", happened=False)
+    assert excinfo.value.message_dict == {
+        "on": [
+            "9999-12-31 is more than 5 years ahead (the latest date that can be booked today "
+            "is 2031-03-11)."
+        ]
+    }
+
+
+def test_booking_an_unscheduled_visit_on_9999_12_31_leaves_the_page_working(
+    admin_client, make_participant
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    response = admin_client.post(
+        reverse("admin:participant_unscheduled", args=[participant.pk]),
+        {"on": "9999-12-31", "happened": "0", "reason": "Typo"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        "9999-12-31 is more than 5 years ahead (the latest date that can be booked today is "
+        "2031-03-11)."
+    ]
+    assert not participant.visits.filter(code="UNS").exists()
+
+
+@pytest.mark.parametrize(
+    ("consent", "unscheduled"),
+    [(D(2026, 1, 5), D(9999, 12, 31)), (D(1, 1, 1), D(1, 1, 2)), (D(1, 1, 1), D(9999, 12, 31))],
+)
+def test_the_participant_page_opens_with_extreme_dates_stored_before_they_were_refused(
+    admin_client, make_participant, consent, unscheduled
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    add_unscheduled_visit(participant, on=D(2026, 1, 9), reason="Flare")
+    # As an older version let them in: straight to the database, then the schedule follows.
+    Participant.objects.filter(pk=participant.pk).update(consent_date=consent)
+    participant.visits.filter(code="UNS").update(planned_date=unscheduled, actual_date=None)
+    Transition.objects.filter(participant=participant).update(effective_date=consent)
+    rebuild_schedule(participant)
+    response = admin_client.get(page_url(participant))
+    assert response.status_code == 200
+    assert 'data-visit="UNS"' in response.text
+
+
+def test_a_transition_before_1990_is_refused_even_after_a_stored_consent_of_year_1(
+    make_participant,
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    Participant.objects.filter(pk=participant.pk).update(consent_date=D(1, 1, 1))
+    Transition.objects.filter(participant=participant).update(effective_date=D(1, 1, 1))
+    with pytest.raises(ValidationError) as excinfo:
+        record_transition(participant, Status.ENROLLED, on=D(1, 2, 1))
+    assert excinfo.value.message_dict == {
+        "on": ["0001-02-01 is before 1990-01-01, the earliest date this protocol accepts."]
+    }
