@@ -16,7 +16,12 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .dates import EARLIEST_DATE
-from .validators import validate_printable_text, validate_single_line
+from .validators import (
+    validate_printable_text,
+    validate_regex,
+    validate_single_line,
+    validate_subject_id,
+)
 
 
 def validate_time_zone(value: str) -> None:
@@ -37,6 +42,14 @@ class Protocol(models.Model):
         "registry id", max_length=40, blank=True, validators=[validate_single_line]
     )
     sponsor = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
+    subject_id_pattern = models.CharField(
+        "subject id pattern",
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line, validate_regex],
+        help_text=r"A regular expression every subject id of this protocol matches in full, "
+        r"e.g. ^SLE-001-\d{3}-\d{3}$. Blank: letters, digits, “-”, “_” and “.”.",
+    )
     earliest_date = models.DateField(
         "earliest date",
         null=True,
@@ -136,7 +149,10 @@ class Participant(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="participants")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
     subject_id = models.CharField(
-        "subject id", max_length=40, help_text="Pseudonymous id, e.g. SLE-001-101-004."
+        "subject id",
+        max_length=40,
+        validators=[validate_subject_id],
+        help_text="Pseudonymous id, e.g. SLE-001-101-004: letters, digits, “-”, “_” and “.”.",
     )
     email = models.EmailField(
         help_text="Used only for visit reminders.", validators=[validate_single_line]

