@@ -16,8 +16,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from .dates import parse_iso_date
 from .models import Participant
-from .services import ImportRejected, RowError, parse_iso_date
+from .services import ImportRejected, RowError
 
 RECORDED_VIA = "command line"
 T = TypeVar("T")
@@ -80,8 +81,8 @@ class CsvFile(NamedTuple):
 
 
 def read_csv(path: str, required: Sequence[str], optional: Sequence[str] = ()) -> CsvFile:
-    """Every non-blank row of the CSV file at ``path``, with its line number in the file (the
-    header is line 1). The header must name every ``required`` column and nothing beyond
+    """Every non-blank row of the CSV file at ``path``, with the line of the file it starts on
+    (the header is line 1). The header must name every ``required`` column and nothing beyond
     ``required`` and ``optional``; a bad header or an unreadable file stops here.
     """
     expected = ",".join(required) + (f" (optional: {','.join(optional)})" if optional else "")
@@ -93,19 +94,19 @@ def read_csv(path: str, required: Sequence[str], optional: Sequence[str] = ()) -
             if problems:
                 raise InputError(f"{path}:1: header: {p}; expected {expected}." for p in problems)
             rows, errors = [], []
+            start = reader.line_num + 1  # a row's first line (a quoted field may span lines)
             for fields in reader:
+                line, start = start, reader.line_num + 1
                 if not any(field.strip() for field in fields):
                     continue
                 if len(fields) != len(header):
                     errors.append(
                         RowError(
-                            reader.line_num,
-                            "row",
-                            f"has {len(fields)} fields; the header has {len(header)}.",
+                            line, "row", f"has {len(fields)} fields; the header has {len(header)}."
                         )
                     )
                     continue
-                rows.append((reader.line_num, dict(zip(header, fields, strict=True))))
+                rows.append((line, dict(zip(header, fields, strict=True))))
     except OSError as error:
         raise InputError([f"{path}: file: cannot be read ({error.strerror}).".strip()]) from None
     except UnicodeDecodeError:

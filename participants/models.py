@@ -10,9 +10,18 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from .dates import EARLIEST_DATE
+from .validators import (
+    validate_printable_text,
+    validate_regex,
+    validate_single_line,
+    validate_subject_id,
+)
 
 
 def validate_time_zone(value: str) -> None:
@@ -28,9 +37,27 @@ class Protocol(models.Model):
     """A study plan. Its phases and visit definitions are the scheduling app's plan data."""
 
     code = models.SlugField(max_length=40, unique=True, help_text="Short code, e.g. SLE-001.")
-    title = models.CharField(max_length=300)
-    registry_id = models.CharField("registry id", max_length=40, blank=True)
-    sponsor = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=300, validators=[validate_single_line])
+    registry_id = models.CharField(
+        "registry id", max_length=40, blank=True, validators=[validate_single_line]
+    )
+    sponsor = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
+    subject_id_pattern = models.CharField(
+        "subject id pattern",
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line, validate_regex],
+        help_text=r"A regular expression every subject id of this protocol matches in full, "
+        r"e.g. ^SLE-001-\d{3}-\d{3}$. Blank: letters, digits, “-”, “_” and “.”.",
+    )
+    earliest_date = models.DateField(
+        "earliest date",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(EARLIEST_DATE)],
+        help_text="No consent is accepted before this date (e.g. the day the study opened). "
+        "Blank: 1990-01-01.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -48,7 +75,7 @@ class EligibilityCriterion(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="criteria")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     order = models.PositiveSmallIntegerField(default=0)
-    text = models.TextField()
+    text = models.TextField(validators=[validate_printable_text])
     history = HistoricalRecords()
 
     class Meta:
@@ -66,16 +93,16 @@ class EligibilityCriterion(models.Model):
 
 class Site(models.Model):
     code = models.SlugField(max_length=20, unique=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     timezone = models.CharField(
         "time zone",
         max_length=64,
         validators=[validate_time_zone],
         help_text="IANA name, e.g. America/Los_Angeles. Dates and reminder times are local to it.",
     )
-    coordinator_email = models.EmailField()
-    address = models.TextField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    coordinator_email = models.EmailField(validators=[validate_single_line])
+    address = models.TextField(blank=True, validators=[validate_printable_text])
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_single_line])
     history = HistoricalRecords()
 
     class Meta:
@@ -122,9 +149,14 @@ class Participant(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="participants")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
     subject_id = models.CharField(
-        "subject id", max_length=40, help_text="Pseudonymous id, e.g. SLE-001-101-004."
+        "subject id",
+        max_length=40,
+        validators=[validate_subject_id],
+        help_text="Pseudonymous id, e.g. SLE-001-101-004: letters, digits, “-”, “_” and “.”.",
     )
-    email = models.EmailField(help_text="Used only for visit reminders.")
+    email = models.EmailField(
+        help_text="Used only for visit reminders.", validators=[validate_single_line]
+    )
     consent_date = models.DateField(help_text="Informed consent; the screening phase starts here.")
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.SCREENING, editable=False

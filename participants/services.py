@@ -5,6 +5,7 @@ Every function validates first, writes inside ``transaction.atomic()``, and send
 """
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -13,8 +14,10 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from .dates import parse_iso_date, too_early_problem
 from .models import LEFT_STATUSES, Participant, Protocol, Site, Status, Transition
 from .signals import timeline_changed
+from .validators import control_character_problem, validate_subject_id
 
 # Where each status may go next. Exits other than completion need a reason.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -38,6 +41,7 @@ EXIT_NOUNS = {
     Status.LOST_TO_FOLLOW_UP: "lost to follow-up",
 }
 REASON_REQUIRED = frozenset(EXIT_NOUNS)
+SUBJECT_ID_MAX_LENGTH = Participant._meta.get_field("subject_id").max_length
 
 
 def allowed_targets(participant: Participant) -> list[str]:
@@ -68,6 +72,14 @@ def refuse_future_date(site: Site, day: datetime.date, field: str, now=None) -> 
         raise ValidationError({field: problem})
 
 
+def refuse_date_out_of_range(site: Site, day: datetime.date, field: str, now=None) -> None:
+    """Raise ValidationError on ``field`` if ``day`` is after the site's today or before the
+    earliest date any protocol accepts (1990-01-01): a date that happened, given by a user."""
+    problem = future_date_problem(site, day, now) or too_early_problem(day)
+    if problem:
+        raise ValidationError({field: problem})
+
+
 def _refuse_before(day: datetime.date, previous: Transition) -> None:
     if day < previous.effective_date:
         raise ValidationError(
@@ -79,6 +91,24 @@ def _refuse_before(day: datetime.date, previous: Transition) -> None:
         )
 
 
+def subject_id_problem(protocol: Protocol, subject_id: str) -> str:
+    """Why ``subject_id`` may not identify a participant of ``protocol``; else "". Any subject
+    id is letters, digits, "-", "_" and "."; a protocol's own pattern may narrow that."""
+    try:
+        validate_subject_id(subject_id)
+    except ValidationError as error:
+        return error.messages[0]
+    if len(subject_id) > SUBJECT_ID_MAX_LENGTH:
+        return f"“{subject_id}” is longer than {SUBJECT_ID_MAX_LENGTH} characters."
+    pattern = protocol.subject_id_pattern
+    if pattern and not re.fullmatch(pattern, subject_id):
+        return (
+            f"“{subject_id}” does not match the subject ids of protocol {protocol.code} "
+            f"({pattern})."
+        )
+    return ""
+
+
 def validate_new_participant(
     *, protocol: Protocol, site: Site, subject_id: str, consent_date: datetime.date, now=None
 ) -> None:
@@ -86,9 +116,13 @@ def validate_new_participant(
     errors = {}
     if not subject_id.strip():
         errors["subject_id"] = "is required."
+    elif problem := subject_id_problem(protocol, subject_id):
+        errors["subject_id"] = problem
     elif Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
         errors["subject_id"] = f"{subject_id} already exists in protocol {protocol.code}."
-    problem = future_date_problem(site, consent_date, now)
+    problem = too_early_problem(consent_date, protocol) or future_date_problem(
+        site, consent_date, now
+    )
     if problem:
         errors["consent_date"] = problem
     if errors:
@@ -188,7 +222,7 @@ def record_transition(
     reason = (reason or "").strip()
     if target in REASON_REQUIRED and not reason:
         raise ValidationError({"reason": f"A reason is required for {EXIT_NOUNS[target]}."})
-    refuse_future_date(participant.site, on, "on", now)
+    refuse_date_out_of_range(participant.site, on, "on", now)
     previous = _latest_transition(participant)
     if previous:
         _refuse_before(on, previous)
@@ -264,7 +298,7 @@ def correct_transition(
         raise ValidationError(
             {"transition": "Screening starts on the consent date; it is not corrected here."}
         )
-    refuse_future_date(participant.site, on, "on", now)
+    refuse_date_out_of_range(participant.site, on, "on", now)
     _refuse_before(on, lifecycle[position - 1])
     if position + 1 < len(lifecycle):
         after = lifecycle[position + 1]
@@ -321,6 +355,25 @@ class ImportRejected(Exception):
         super().__init__(f"{len(errors)} error(s); nothing was saved.")
 
 
+def _printable_rows(
+    rows: Iterable[tuple[int, Mapping[str, str]]], errors: list[RowError]
+) -> list[tuple[int, dict[str, str]]]:
+    """The rows whose every field is printable text, stripped; an error for every field that
+    holds a control character (a NUL byte, a tab, a line break…): those rows go no further."""
+    kept = []
+    for line, values in rows:
+        problems = [
+            RowError(line, field, f"{problem}; a field holds one line of printable text.")
+            for field, value in values.items()
+            if (problem := control_character_problem(value or ""))
+        ]
+        if problems:
+            errors.extend(problems)
+        else:
+            kept.append((line, {k: (v or "").strip() for k, v in values.items()}))
+    return kept
+
+
 def _row_errors(line: int, error: ValidationError) -> list[RowError]:
     if hasattr(error, "error_dict"):
         return [
@@ -331,16 +384,6 @@ def _row_errors(line: int, error: ValidationError) -> list[RowError]:
     return [RowError(line, "row", message) for message in error.messages]
 
 
-def parse_iso_date(value: str) -> datetime.date:
-    """A date written YYYY-MM-DD; ValueError with a sentence otherwise."""
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"“{value}” is not a date (YYYY-MM-DD).") from None
-
-
 SITE_FIELDS = ("code", "name", "timezone", "coordinator_email", "address", "phone")
 
 
@@ -349,11 +392,12 @@ def import_sites(
     rows: Iterable[tuple[int, Mapping[str, str]]], *, by=None, via: str = "admin"
 ) -> dict[str, int]:
     """Create or update sites by code from ``(line, values)`` rows; a value left out (or a
-    column absent) keeps what is stored. All or nothing: raises ImportRejected listing every
-    error. Returns how many were created, updated and unchanged."""
-    rows = [(line, {k: (v or "").strip() for k, v in values.items()}) for line, values in rows]
-    stored = Site.objects.in_bulk([values.get("code", "") for _, values in rows], field_name="code")
+    column absent) keeps what is stored. A field holding a control character (a NUL byte, a tab,
+    a line break) is refused. All or nothing: raises ImportRejected listing every error.
+    Returns how many were created, updated and unchanged."""
     errors: list[RowError] = []
+    rows = _printable_rows(rows, errors)
+    stored = Site.objects.in_bulk([values.get("code", "") for _, values in rows], field_name="code")
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     first_line: dict[str, int] = {}
     for line, values in rows:
@@ -393,7 +437,8 @@ def import_sites(
         if moved:
             site_time_zone_changed(site)
     if errors:
-        raise ImportRejected(errors)  # leaving the atomic block by an exception saves nothing
+        # Leaving the atomic block by an exception saves nothing.
+        raise ImportRejected(sorted(errors, key=lambda error: error.line))
     return counts
 
 
@@ -407,13 +452,14 @@ def import_participants(
     now=None,
 ) -> list[Participant]:
     """Create one participant per ``(line, values)`` row (subject_id, site_code, email,
-    consent_date), each with its full schedule, through :func:`create_participant`.
-    All or nothing: raises ImportRejected listing every error of every row."""
-    rows = [(line, {k: (v or "").strip() for k, v in values.items()}) for line, values in rows]
+    consent_date), each with its full schedule, through :func:`create_participant`. A field
+    holding a control character is refused. All or nothing: raises ImportRejected listing
+    every error of every row."""
+    errors: list[RowError] = []
+    rows = _printable_rows(rows, errors)
     sites = Site.objects.in_bulk(
         [values.get("site_code", "") for _, values in rows], field_name="code"
     )
-    errors: list[RowError] = []
     created: list[Participant] = []
     first_line: dict[str, int] = {}
     for line, values in rows:
@@ -464,5 +510,6 @@ def import_participants(
                 row_errors.extend(_row_errors(line, error))
         errors.extend(row_errors)
     if errors:
-        raise ImportRejected(errors)  # leaving the atomic block by an exception saves nothing
+        # Leaving the atomic block by an exception saves nothing.
+        raise ImportRejected(sorted(errors, key=lambda error: error.line))
     return created

@@ -7,6 +7,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from participants.models import Participant, Protocol, Site, Status
+from participants.validators import validate_single_line
 
 from . import engine
 
@@ -28,7 +29,7 @@ class Phase(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
     order = models.PositiveSmallIntegerField()
     code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_single_line])
     length = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     unit = models.CharField(max_length=6, choices=Unit.choices)
     is_day_one = models.BooleanField(
@@ -77,7 +78,7 @@ class VisitDefinition(models.Model):
     phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="visit_definitions")
     order = models.PositiveSmallIntegerField(default=0)
     code = models.SlugField(max_length=20)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     offset = models.PositiveIntegerField(help_text="From the phase start.")
     unit = models.CharField(max_length=6, choices=Unit.choices, default=Unit.DAYS)
     window_before = models.PositiveIntegerField("window − days", default=0)
@@ -135,7 +136,7 @@ class Visit(models.Model):
         VisitDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="visits"
     )
     code = models.CharField(max_length=20)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     phase = models.CharField(max_length=40, help_text="Phase code.")
     planned_date = models.DateField()
     window_start = models.DateField(null=True, blank=True)

@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from participants.dates import too_late_problem
 from participants.models import Participant
-from participants.services import effective_dates_by_status, refuse_future_date
+from participants.services import effective_dates_by_status, refuse_date_out_of_range
+from participants.validators import validate_single_line
 
 from . import engine
 from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
@@ -152,7 +154,7 @@ def _set_study_day(visit: Visit, day_one: datetime.date, to_update: list[Visit])
 
 
 def _site_today_check(participant: Participant, on: datetime.date, field: str, now=None) -> None:
-    refuse_future_date(participant.site, on, field, now)
+    refuse_date_out_of_range(participant.site, on, field, now)
     if on < participant.consent_date:
         raise ValidationError(
             {field: f"{on.isoformat()} is before consent ({participant.consent_date.isoformat()})."}
@@ -244,18 +246,28 @@ def add_unscheduled_visit(
     now=None,
 ) -> Visit:
     """Add an unscheduled visit (code UNS): no window, a reason required. A visit that
-    happened records its actual date; one booked ahead is planned and gets reminders."""
+    happened records its actual date; one booked ahead (no later than
+    ``participants.dates.latest_booking_date``) is planned and gets reminders."""
     participant = Participant.objects.select_related("site").get(pk=participant.pk)
     if not reason.strip():
         raise ValidationError({"reason": "An unscheduled visit needs a reason."})
+    try:
+        validate_single_line(name)
+    except ValidationError as error:
+        raise ValidationError({"name": error.messages}) from None
     if not participant.is_active:
         raise ValidationError(
             {"participant": f"{participant} left the trial on {participant.left_on.isoformat()}."}
         )
     if happened:
         _site_today_check(participant, on, "on", now)
-    elif on <= participant.site.today(now):
-        raise ValidationError({"on": "A booked unscheduled visit must be after today."})
+    else:
+        today = participant.site.today(now)
+        if on <= today:
+            raise ValidationError({"on": "A booked unscheduled visit must be after today."})
+        problem = too_late_problem(on, today)
+        if problem:
+            raise ValidationError({"on": problem})
     visit = Visit(
         participant=participant,
         code=UNSCHEDULED_CODE,

@@ -6,6 +6,7 @@ the axis counts study days (Day 1 is the first treatment day, there is no Day 0)
 """
 
 import datetime
+import math
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -30,6 +31,10 @@ VISIT_Y = 128
 AXIS_Y = 168
 LEGEND_Y = 206  # under the axis, where the today label (top row) never runs into it
 HEIGHT = 216
+# The axis reaches this far beyond the plan (its phases and today) to show a visit, and no
+# further: longer than any visit can be booked ahead (participants.dates.YEARS_AHEAD).
+MARGIN_DAYS = 6 * 366
+LAST_DAY_NUMBER = datetime.date.max.toordinal()
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,11 @@ class ChartVisit:
 
 
 def _tick_step(span_days: int) -> int:
-    for step in (7, 14, 28, 56, 84, 182):
+    """Days between two axis ticks: at most 14 ticks, whatever the span."""
+    for step in (7, 14, 28, 56, 84, 182, 364):
         if span_days / step <= 14:
             return step
-    return 364
+    return 364 * math.ceil(span_days / (364 * 14))
 
 
 # Width of one character of a band label (font size 12), generously: a label never runs
@@ -80,18 +86,29 @@ def render_timeline(
     today: datetime.date,
     day_one: datetime.date,
 ) -> SafeString:
-    """The SVG markup of one participant's timeline."""
-    dates = [p.start for p in phases] + [p.end for p in phases] + [today]
+    """The SVG markup of one participant's timeline. It never fails on the dates it is given:
+    a date far from the plan (a slip such as 9999-12-31 stored before it was refused) is drawn
+    at the chart's edge, and the arithmetic is on day numbers, which cannot overflow."""
+    plan = [p.start.toordinal() for p in phases] + [p.end.toordinal() for p in phases]
+    plan.append(today.toordinal())
+    dates = list(plan)
     for visit in visits:
-        dates += [visit.planned, visit.window_start or visit.planned]
-        dates += [visit.window_end or visit.planned, visit.actual or visit.planned]
-    first = min(dates) - datetime.timedelta(days=3)
-    last = max(dates) + datetime.timedelta(days=3)
-    span = max((last - first).days, 1)
+        dates += [visit.planned.toordinal(), (visit.window_start or visit.planned).toordinal()]
+        dates += [
+            (visit.window_end or visit.planned).toordinal(),
+            (visit.actual or visit.planned).toordinal(),
+        ]
+    first = max(min(dates), min(plan) - MARGIN_DAYS) - 3
+    last = min(max(dates), max(plan) + MARGIN_DAYS) + 3
+    span = max(last - first, 1)
     scale = (WIDTH - LEFT - RIGHT) / span
 
     def x(day: datetime.date) -> float:
-        return round(LEFT + (day - first).days * scale, 1)
+        number = min(max(day.toordinal(), first), last)
+        return round(LEFT + (number - first) * scale, 1)
+
+    def beyond(day: datetime.date) -> bool:
+        return not first <= day.toordinal() <= last
 
     today_day = engine.study_day(today, day_one)
     parts = [
@@ -148,6 +165,7 @@ def render_timeline(
             )
             + (f", done {visit.actual.isoformat()}" if visit.actual else "")
             + (" (deviation: outside its window)" if visit.deviation else "")
+            + (" (beyond the chart: drawn at its edge)" if beyond(at) else "")
             + "</title>"
         )
         if visit.window_start and visit.window_end:
@@ -173,14 +191,11 @@ def render_timeline(
         f'<line x1="{LEFT}" y1="{AXIS_Y}" x2="{WIDTH - RIGHT}" y2="{AXIS_Y}" stroke="#475569"/>'
     )
     step = _tick_step(span)
-    k = -((day_one - first).days // step)
-    while True:
-        tick = day_one + datetime.timedelta(days=k * step)
-        k += 1
-        if tick < first:
-            continue
-        if tick > last:
-            break
+    first_tick = day_one.toordinal() - (day_one.toordinal() - first) // step * step
+    for number in range(first_tick, last + 1, step):
+        if not 1 <= number <= LAST_DAY_NUMBER:
+            continue  # a tick the calendar cannot name (before 0001-01-01 or after 9999-12-31)
+        tick = datetime.date.fromordinal(number)
         label = engine.study_day(tick, day_one)
         parts.append(
             f'<line x1="{x(tick)}" y1="{AXIS_Y}" x2="{x(tick)}" y2="{AXIS_Y + 5}" '

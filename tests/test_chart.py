@@ -1,9 +1,19 @@
 """The server-side SVG timeline: bands, markers, whiskers, today line, study-day axis."""
 
 import datetime
+import math
 import xml.etree.ElementTree as ET
 
-from scheduling.timeline_chart import STATUS_COLOURS, ChartPhase, ChartVisit, render_timeline
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scheduling.timeline_chart import (
+    STATUS_COLOURS,
+    WIDTH,
+    ChartPhase,
+    ChartVisit,
+    render_timeline,
+)
 
 D = datetime.date
 NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -134,3 +144,52 @@ def test_the_today_label_stays_inside_the_chart_and_clear_of_the_legend():
     assert "deviation" in ET.tostring(
         late.find(".//svg:g[@class='legend']", NS), encoding="unicode"
     )
+
+
+# Any dates at all, from 0001-01-01 to 9999-12-31: the chart draws them or clips them, and the
+# participant's page never fails because of one.
+any_date = st.dates()
+words = st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), max_size=12)
+chart_phases = st.builds(ChartPhase, words, words, any_date, any_date, st.booleans())
+chart_visits = st.builds(
+    ChartVisit,
+    words,
+    words,
+    any_date,
+    st.none() | any_date,
+    st.none() | any_date,
+    st.none() | any_date,
+    st.sampled_from([*STATUS_COLOURS, "other"]),
+    st.booleans(),
+)
+COORDINATES = ("x", "x1", "x2", "cx", "width")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    phases=st.lists(chart_phases, max_size=4),
+    visits=st.lists(chart_visits, max_size=6),
+    today=any_date,
+    day_one=any_date,
+)
+def test_the_chart_draws_any_dates_inside_its_frame(phases, visits, today, day_one):
+    svg = ET.fromstring(str(render_timeline(phases, visits, today, day_one)))  # noqa: S314
+    for element in list(svg.iter())[1:]:  # the root's width is "100%"
+        for name in COORDINATES:
+            if name in element.attrib:
+                value = float(element.get(name))
+                assert math.isfinite(value)
+                assert 0 <= value <= WIDTH, (element.tag, name, value)
+    ticks = [t for t in svg.findall("svg:text", NS) if (t.text or "").startswith("Day ")]
+    assert len(ticks) <= 15
+
+
+def test_a_visit_far_beyond_the_plan_is_drawn_at_the_edge_not_squashing_the_plan():
+    stray = visit("UNS", D(9999, 12, 31), "scheduled", before=0, after=0)
+    svg = draw([visit("SCR", D(2026, 1, 5), "missed"), stray])
+    marker = svg.find(".//svg:g[@data-visit='UNS']", NS)
+    assert marker.get("data-date") == "9999-12-31"
+    assert "beyond the chart" in marker.find("svg:title", NS).text
+    assert float(marker.find("svg:circle", NS).get("cx")) <= WIDTH - 20
+    bands = [float(r.get("width")) for r in svg.findall(".//svg:g[@data-phase]/svg:rect", NS)]
+    assert min(bands) > 10  # the phases stay readable

