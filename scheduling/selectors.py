@@ -1,8 +1,10 @@
 """Reads about schedules, each a fixed number of queries whatever the number of visits."""
 
+import csv
 import datetime
 from dataclasses import dataclass
 
+from participants.csv_cells import safe_row
 from participants.models import Site
 
 from .models import Visit
@@ -22,6 +24,16 @@ SCHEDULE_COLUMNS = (
 )
 
 
+def write_schedule_csv(handle, rows) -> None:
+    """The schedule export as CSV, for the command and the admin action alike. Every cell goes
+    through ``safe_row``: a subject id or visit name starting with "=" must not run as a formula
+    in the spreadsheet that opens the export."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(SCHEDULE_COLUMNS)
+    for row in rows:
+        writer.writerow(safe_row(getattr(row, column) for column in SCHEDULE_COLUMNS))
+
+
 @dataclass(frozen=True)
 class ScheduleRow:
     subject_id: str
@@ -37,14 +49,19 @@ class ScheduleRow:
     status: str
 
 
-def schedule_rows(site: Site | None = None, now: datetime.datetime | None = None):
+def schedule_rows(
+    site: Site | None = None, now: datetime.datetime | None = None, *, participants=None
+):
     """Every visit as a row of the schedule export: status as of ``now`` at each visit's site
-    (its own "today"), ordered by subject id, then planned date. One query."""
+    (its own "today"), ordered by subject id, then planned date. One query. ``site`` and
+    ``participants`` (a queryset) narrow it."""
     visits = Visit.objects.select_related("participant__site").order_by(
         "participant__subject_id", "participant__protocol_id", "planned_date", "id"
     )
     if site is not None:
         visits = visits.filter(participant__site=site)
+    if participants is not None:
+        visits = visits.filter(participant__in=participants.values("pk"))
     todays: dict[int, datetime.date] = {}
     rows = []
     for visit in visits:

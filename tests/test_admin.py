@@ -534,3 +534,16 @@ def test_a_visits_history_is_readable_only_at_its_own_site(clock, client, staff,
     other = client.get(url)
     assert own.status_code == 200
     assert other.status_code == 404
+
+
+def test_a_transition_correction_refuses_an_iso_week_date(clock, coordinator, make_participant):
+    # The admin's own date posts follow the YYYY-MM-DD contract too: "2026-W03-3" is
+    # 2026-01-14 to date.fromisoformat, and must not be taken as it.
+    from participants.services import record_transition
+
+    participant = make_participant(consent_date=CONSENT)
+    enrolment = record_transition(participant, Status.ENROLLED, on=datetime.date(2026, 1, 15))
+    url = reverse("admin:participant_correct_transition", args=[participant.pk, enrolment.pk])
+    refused = coordinator.post(url, {"on": "2026-W03-3", "reason": "Signed earlier"}, follow=True)
+    assert "Give the corrected date (YYYY-MM-DD)." in messages_of(refused)
+    assert participant.transitions.filter(corrects=enrolment).count() == 0

@@ -339,11 +339,6 @@ def test_the_add_form_refuses_a_formula_as_subject_id_once(admin_client, protoco
     assert not Participant.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the integrator's change to the export action in scheduling/admin.py "
-    "(participants.csv_cells.safe_row); remove this marker with it",
-)
 def test_the_admin_export_action_writes_formulas_as_text(admin_client, make_participant):
     participant = make_participant(consent_date=D(2026, 1, 5))
     # Stored before subject ids were checked; visit names come from the protocol's plan.

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from participants import eligibility, roles
 from participants.admin import ReasonForChangeAdmin, ReasonForChangeForm, SiteScopedAdmin
+from participants.dates import parse_iso_date
 from participants.models import Participant, Status, Transition
 from participants.services import (
     allowed_targets,
@@ -354,7 +355,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
         participant = self._writable(request, object_id)
         transition = get_object_or_404(Transition, pk=transition_id, participant=participant)
         try:
-            on = datetime.date.fromisoformat(request.POST.get("on", ""))
+            on = parse_iso_date(request.POST.get("on", ""))
         except ValueError:
             messages.error(request, "Give the corrected date (YYYY-MM-DD).")
             return self._back(participant, "transition")
@@ -462,7 +463,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
     def confirm_eligibility_view(self, request, object_id):
         participant = self._writable(request, object_id)
         try:
-            on = datetime.date.fromisoformat(request.POST.get("on", ""))
+            on = parse_iso_date(request.POST.get("on", ""))
         except ValueError:
             on = participant.site.today()
         try:

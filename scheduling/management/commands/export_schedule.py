@@ -1,14 +1,12 @@
 """manage.py export_schedule [--site CODE] [--format csv] [--output FILE]."""
 
-import csv
 import os
 import sys
 from pathlib import Path
 
 from participants.cli import InputError, StaffCommand
-from participants.csv_cells import safe_row
 from participants.models import Site
-from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows
+from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows, write_schedule_csv
 
 FORMATS = ("csv",)
 
@@ -36,7 +34,7 @@ class Command(StaffCommand):
         if output:
             try:
                 with Path(output).open("w", newline="", encoding="utf-8") as handle:
-                    _write_csv(handle, rows)
+                    write_schedule_csv(handle, rows)
             except OSError as error:
                 raise InputError(
                     [f"{output}: file: cannot be written ({error.strerror})."]
@@ -44,18 +42,9 @@ class Command(StaffCommand):
             self.stdout.write(f"{len(rows)} visit(s) written to {output}.")
         else:
             try:
-                _write_csv(self.stdout, rows)
+                write_schedule_csv(self.stdout, rows)
                 self.stdout.flush()
             except BrokenPipeError:
                 # The reader stopped early (`export_schedule | head`): not an error. Point
                 # stdout at devnull so the interpreter's final flush does not fail again.
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def _write_csv(handle, rows):
-    # Every cell through safe_row: a subject id or visit name starting with "=" must not run
-    # as a formula in the spreadsheet that opens the export.
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(SCHEDULE_COLUMNS)
-    for row in rows:
-        writer.writerow(safe_row(getattr(row, column) for column in SCHEDULE_COLUMNS))

@@ -7,7 +7,7 @@ import participants.validators
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scheduling", "0005_phase_started_by"),
+        ("scheduling", "0006_dispatch_outcomes"),
     ]
 
     operations = [
