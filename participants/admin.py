@@ -10,6 +10,7 @@ the scheduling app depends on this one, never the reverse.
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import ModelChange
@@ -30,7 +31,43 @@ class ChoiceLabelContextHelper(HistoricalRecordContextHelper):
         return super().prepare_delta_change_value(change, value)
 
 
-class SiteScopedAdmin(SimpleHistoryAdmin):
+class OfferedFiltersOnly:
+    """A list filters by URL only as its own filters and date hierarchy do.
+
+    Django's default lets a URL filter by any field of the model, shown or not: a user could
+    read a participant's address one character at a time (``?email__startswith=p``). Any
+    other lookup is refused (``DisallowedModelAdminLookup``, a 400).
+    """
+
+    def lookup_allowed(self, lookup, value, request):
+        offered = request.__dict__.setdefault("_offered_lookups", {})  # once per request
+        if self not in offered:
+            offered[self] = self.offered_lookups(request)
+        return lookup in offered[self]
+
+    def offered_lookups(self, request) -> set[str]:
+        """The URL parameters this list's filters and date hierarchy read."""
+        offered = set()
+        for item in self.get_list_filter(request):
+            offered.update(self._filter_parameters(request, item))
+        if self.date_hierarchy:
+            offered.update(f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day"))
+        return offered
+
+    def _filter_parameters(self, request, item) -> list[str]:
+        if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+            return [item.parameter_name]  # without running its lookups()
+        if isinstance(item, type):
+            return item(request, {}, self.model, self).expected_parameters()
+        path, filter_class = (
+            item if isinstance(item, list | tuple) else (item, admin.FieldListFilter.create)
+        )
+        field = get_fields_from_path(self.model, path)[-1]
+        spec = filter_class(field, request, {}, self.model, self, field_path=path)
+        return spec.expected_parameters()  # e.g. site__id__exact, site__isnull
+
+
+class SiteScopedAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     """Scopes every view to the user's sites through ``site_path`` (the lookup to the site).
 
     History pages show who changed what, when and why; reverting from history is disabled

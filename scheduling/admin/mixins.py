@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from participants.admin import SiteScopedAdmin
+from participants.admin import OfferedFiltersOnly, SiteScopedAdmin
 
 
 def error_sentences(error: ValidationError) -> list[str]:
@@ -34,7 +34,7 @@ class ReadOnlyScopedAdmin(SiteScopedAdmin):
         return False
 
 
-class PlanPartAdmin(SimpleHistoryAdmin):
+class PlanPartAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     """Listed for reading; edited inline on the protocol page, where a change to a plan that
     participants follow is previewed and confirmed."""
 

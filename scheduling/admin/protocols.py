@@ -5,7 +5,7 @@ for reading."""
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from participants.admin import EligibilityCriterionInline
+from participants.admin import EligibilityCriterionInline, OfferedFiltersOnly
 from participants.models import Protocol
 
 from .. import protocol_changes
@@ -35,7 +35,7 @@ class ReminderRuleInline(admin.TabularInline):
 
 
 @admin.register(Protocol)
-class ProtocolAdmin(SimpleHistoryAdmin):
+class ProtocolAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     list_display = ["code", "title", "registry_id", "sponsor"]
     inlines = [PhaseInline, VisitDefinitionInline, ReminderRuleInline, EligibilityCriterionInline]
     change_form_template = "admin/scheduling/protocol/change_form.html"
