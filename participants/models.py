@@ -10,13 +10,15 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from . import clinic
 from .dates import EARLIEST_DATE
 from .validators import (
+    validate_open_days,
     validate_printable_text,
     validate_regex,
     validate_single_line,
@@ -103,6 +105,27 @@ class Site(models.Model):
     coordinator_email = models.EmailField(validators=[validate_single_line])
     address = models.TextField(blank=True, validators=[validate_printable_text])
     phone = models.CharField(max_length=40, blank=True, validators=[validate_single_line])
+    open_days = models.CharField(
+        "open days",
+        max_length=7,
+        default=clinic.DEFAULT_OPEN_DAYS,
+        validators=[validate_open_days],
+        help_text="The weekdays the clinic sees participants.",
+    )
+    holiday_country = models.CharField(
+        "public holidays of",
+        max_length=3,
+        blank=True,
+        help_text="Country of the public-holiday calendar (holidays package), e.g. US or DE. "
+        "Blank: no holiday calendar.",
+    )
+    holiday_subdivision = models.CharField(
+        "subdivision",
+        max_length=20,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="State or region of that calendar, e.g. CA or BE (optional).",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -111,6 +134,31 @@ class Site(models.Model):
     def __str__(self):
         return f"{self.code} ({self.name})"
 
+    def clean(self):
+        super().clean()
+        self.holiday_country = self.holiday_country.strip().upper()
+        problem = clinic.holiday_calendar_problem(self.holiday_country, self.holiday_subdivision)
+        if problem:
+            field = (
+                "holiday_subdivision"
+                if self.holiday_country and "subdivision" in problem
+                else ("holiday_country")
+            )
+            raise ValidationError({field: problem})
+
+    @property
+    def open_days_label(self) -> str:
+        return clinic.open_days_label(self.open_days)
+
+    @property
+    def holidays_label(self) -> str:
+        return clinic.holiday_calendar_label(self.holiday_country, self.holiday_subdivision)
+
+    @property
+    def public_holidays(self):
+        """Date → holiday name, computed on first use of a year."""
+        return clinic.public_holidays(self.holiday_country, self.holiday_subdivision)
+
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
@@ -118,6 +166,86 @@ class Site(models.Model):
     def today(self, now: datetime.datetime | None = None) -> datetime.date:
         """The site's own calendar date at ``now`` (default: the current instant)."""
         return (now or timezone.now()).astimezone(self.zone).date()
+
+
+class Resource(models.Model):
+    """Something a visit occupies at the clinic and a site has a number of per day: an
+    apheresis slot, an infusion chair. Visit definitions name the resource they use."""
+
+    name = models.CharField(
+        max_length=60,
+        unique=True,
+        validators=[validate_single_line],
+        help_text="Singular, lower case, e.g. “infusion chair”.",
+    )
+    plural = models.CharField(
+        max_length=60,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="For loads such as “1 of 2 infusion chairs” (blank: the name + s).",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def count_label(self, number: int) -> str:
+        return self.name if number == 1 else (self.plural or f"{self.name}s")
+
+
+class SiteCapacity(models.Model):
+    """How many of a resource a site has per open day (e.g. OCN: 2 infusion chairs)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="capacities")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="capacities")
+    per_day = models.PositiveSmallIntegerField("per day", validators=[MaxValueValidator(500)])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "resource"]
+        verbose_name_plural = "site capacities"
+        constraints = [
+            models.UniqueConstraint(fields=["site", "resource"], name="one_capacity_per_resource")
+        ]
+
+    def __str__(self):
+        return f"{self.site.code}: {self.per_day} {self.resource.count_label(self.per_day)} a day"
+
+
+class SiteClosure(models.Model):
+    """Days the clinic is closed besides its weekly closed days and public holidays."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="closures")
+    start = models.DateField("from", validators=[MinValueValidator(EARLIEST_DATE)])
+    end = models.DateField("to (inclusive)", validators=[MinValueValidator(EARLIEST_DATE)])
+    reason = models.CharField(
+        max_length=200, validators=[validate_single_line], help_text="e.g. inspection."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="closure_ends_after_start"
+            )
+        ]
+
+    def __str__(self):
+        if self.start == self.end:
+            return f"{self.site.code} closed {self.start.isoformat()}: {self.reason}"
+        return (
+            f"{self.site.code} closed {self.start.isoformat()} to {self.end.isoformat()}: "
+            f"{self.reason}"
+        )
+
+    def clean(self):
+        super().clean()
+        if self.start and self.end and self.end < self.start:
+            raise ValidationError({"end": "A closure ends on or after the day it starts."})
 
 
 class Status(models.TextChoices):

@@ -3,8 +3,11 @@
 Roles are Django groups (created by a data migration, and again by :func:`ensure_roles` after
 a test flush): a **Coordinator** manages participants and visits of their sites, an
 **Investigator** does the same and is the only role that confirms eligibility, a **Monitor**
-reads everything of the sites they are assigned and changes nothing. A user sees the records
-of the sites they are members of (``SiteMembership``); a superuser sees every site.
+reads everything of the sites they are assigned and changes nothing, a **Site manager** does
+what a coordinator does and also keeps the site's clinic calendar (open days, public
+holidays, capacity). Coordinators and investigators may edit their sites' closures. A user
+sees the records of the sites they are members of (``SiteMembership``); a superuser sees
+every site.
 
 Permissions are named as strings so this module (and the migration that uses it) imports
 nothing from the scheduling app.
@@ -15,7 +18,8 @@ from django.db.models import QuerySet
 COORDINATOR = "Coordinator"
 INVESTIGATOR = "Investigator"
 MONITOR = "Monitor"
-ROLES = (COORDINATOR, INVESTIGATOR, MONITOR)
+SITE_MANAGER = "Site manager"
+ROLES = (COORDINATOR, INVESTIGATOR, MONITOR, SITE_MANAGER)
 
 CONFIRM_ELIGIBILITY = "participants.confirm_eligibility"
 
@@ -29,6 +33,9 @@ _VIEW = [
             "participant",
             "transition",
             "eligibilityanswer",
+            "resource",
+            "sitecapacity",
+            "siteclosure",
         ],
         "scheduling": [
             "phase",
@@ -49,12 +56,25 @@ _MANAGE = [
     "participants.change_eligibilityanswer",
     "scheduling.add_visit",
     "scheduling.change_visit",
+    "participants.add_siteclosure",
+    "participants.change_siteclosure",
+    "participants.delete_siteclosure",
+]
+# The site's clinic calendar besides closures: open days and holidays (on the site page) and
+# capacity per resource.
+_CALENDAR = [
+    "participants.change_site",
+    "participants.add_sitecapacity",
+    "participants.change_sitecapacity",
+    "participants.delete_sitecapacity",
+    "participants.add_resource",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     COORDINATOR: _VIEW + _MANAGE,
     INVESTIGATOR: _VIEW + _MANAGE + [CONFIRM_ELIGIBILITY],
     MONITOR: _VIEW,
+    SITE_MANAGER: _VIEW + _MANAGE + _CALENDAR,
 }
 
 # The demo's staff: username → (role, site codes).
@@ -63,6 +83,7 @@ DEMO_STAFF: dict[str, tuple[str, tuple[str, ...]]] = {
     "coordinator-ber": (COORDINATOR, ("BER",)),
     "investigator-ocn": (INVESTIGATOR, ("OCN",)),
     "monitor": (MONITOR, ("OCN", "BER")),
+    "manager-ocn": (SITE_MANAGER, ("OCN",)),
 }
 
 

@@ -14,8 +14,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from .dates import parse_iso_date, too_early_problem
-from .models import LEFT_STATUSES, Participant, Protocol, Site, Status, Transition
+from . import clinic
+from .dates import parse_iso_date, too_early_problem, too_late_problem
+from .models import LEFT_STATUSES, Participant, Protocol, Site, SiteClosure, Status, Transition
 from .signals import timeline_changed
 from .validators import control_character_problem, validate_subject_id
 
@@ -338,6 +339,61 @@ def site_time_zone_changed(site: Site) -> None:
         _notify(participant)
 
 
+def site_calendar_changed(site: Site) -> None:
+    """Tell the schedule that ``site``'s clinic calendar changed (open days, holidays,
+    closures, capacity): its participants still in the trial have their appointments placed
+    again and their pending reminders re-timed, in the caller's transaction. Bookings stay
+    where staff put them; one now on a closed day is flagged for rebooking."""
+    for participant in site.participants.active():
+        _notify(participant)
+
+
+@transaction.atomic
+def add_closure(
+    site: Site,
+    *,
+    start: datetime.date,
+    end: datetime.date | None = None,
+    reason: str,
+    by=None,
+    via: str = "admin",
+    now=None,
+) -> SiteClosure:
+    """Close ``site`` from ``start`` to ``end`` (inclusive; one day without it) for
+    ``reason``. Proposed appointments on those days move; bookings are flagged to rebook."""
+    end = end or start
+    closure = SiteClosure(site=site, start=start, end=end, reason=reason.strip())
+    errors: dict[str, list[str]] = {}
+    try:
+        closure.full_clean()
+    except ValidationError as error:
+        errors = error.message_dict
+    if not closure.reason and "reason" not in errors:
+        errors["reason"] = ["A closure needs a reason."]
+    problem = too_late_problem(end, site.today(now))
+    if problem and "end" not in errors:
+        errors["end"] = [problem]
+    if errors:
+        raise ValidationError(errors)
+    closure._change_reason = f"Closure added ({via})"
+    if by is not None:
+        closure._history_user = by
+    closure.save()
+    site_calendar_changed(site)
+    return closure
+
+
+@transaction.atomic
+def remove_closure(closure: SiteClosure, *, by=None, via: str = "admin") -> None:
+    """Reopen the days of ``closure`` (its history keeps it); proposals move back."""
+    site = closure.site
+    closure._change_reason = f"Closure removed ({via})"
+    if by is not None:
+        closure._history_user = by
+    closure.delete()
+    site_calendar_changed(site)
+
+
 # Imports from files: every row is checked, and one bad row saves nothing.
 
 
@@ -384,7 +440,41 @@ def _row_errors(line: int, error: ValidationError) -> list[RowError]:
     return [RowError(line, "row", message) for message in error.messages]
 
 
-SITE_FIELDS = ("code", "name", "timezone", "coordinator_email", "address", "phone")
+SITE_FIELDS = (
+    "code",
+    "name",
+    "timezone",
+    "coordinator_email",
+    "address",
+    "phone",
+    "open_days",
+    "holiday_country",
+    "holiday_subdivision",
+)
+# What a change of these means for the schedule (see site_time_zone_changed and
+# site_calendar_changed): either one rebuilds every active participant's schedule.
+SITE_SCHEDULE_FIELDS = ("timezone", "open_days", "holiday_country", "holiday_subdivision")
+
+
+def _site_calendar_columns(values: dict[str, str], line: int, errors: list) -> bool:
+    """Turn the CSV's ``open_days`` and ``holidays`` columns into the site's fields, in
+    place; False (and an error) when one cannot be read."""
+    ok = True
+    if "open_days" in values:
+        try:
+            values["open_days"] = clinic.parse_open_days(values["open_days"])
+        except ValueError as error:
+            errors.append(RowError(line, "open_days", str(error)))
+            ok = False
+    if "holidays" in values:
+        try:
+            country, subdivision = clinic.parse_holiday_calendar(values.pop("holidays"))
+        except ValueError as error:
+            errors.append(RowError(line, "holidays", str(error)))
+            ok = False
+        else:
+            values["holiday_country"], values["holiday_subdivision"] = country, subdivision
+    return ok
 
 
 @transaction.atomic
@@ -392,8 +482,11 @@ def import_sites(
     rows: Iterable[tuple[int, Mapping[str, str]]], *, by=None, via: str = "admin"
 ) -> dict[str, int]:
     """Create or update sites by code from ``(line, values)`` rows; a value left out (or a
-    column absent) keeps what is stored. A field holding a control character (a NUL byte, a tab,
-    a line break) is refused. All or nothing: raises ImportRejected listing every error.
+    column absent) keeps what is stored (a new site: open Mon-Fri, no holiday calendar).
+    ``open_days`` is written ``Mon-Fri``, ``Mon,Tue,Thu``…; ``holidays`` is a calendar of
+    the holidays package, ``US-CA``, ``DE-BE``, ``FR``, or empty for none. A field holding a
+    control character (a NUL byte, a tab, a line break) is refused. All or nothing: raises
+    ImportRejected listing every error.
     Returns how many were created, updated and unchanged."""
     errors: list[RowError] = []
     rows = _printable_rows(rows, errors)
@@ -412,6 +505,8 @@ def import_sites(
             )
             continue
         first_line[code] = line
+        if not _site_calendar_columns(values, line, errors):
+            continue
         site = stored.get(code) or Site(code=code)
         before = {field: getattr(site, field) for field in SITE_FIELDS}
         for field in SITE_FIELDS:
@@ -432,10 +527,12 @@ def import_sites(
         site._change_reason = f"Imported ({via})"
         if by is not None:
             site._history_user = by
-        moved = site.pk is not None and before["timezone"] != site.timezone
+        changed = site.pk is not None and any(
+            before[field] != getattr(site, field) for field in SITE_SCHEDULE_FIELDS
+        )
         site.save()
-        if moved:
-            site_time_zone_changed(site)
+        if changed:
+            site_calendar_changed(site)
     if errors:
         # Leaving the atomic block by an exception saves nothing.
         raise ImportRejected(sorted(errors, key=lambda error: error.line))

@@ -12,6 +12,8 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from .clinic import open_days_problem
+
 # Control characters (Cc: NUL, tab, line feed, carriage return, escape, U+0085 …) and the
 # Unicode line and paragraph separators.
 _NOT_TEXT = frozenset({"Cc", "Zl", "Zp"})
@@ -71,3 +73,9 @@ def validate_regex(value: str) -> None:
         raise ValidationError(
             f"“{value}” is not a regular expression: {error}.", code="regex"
         ) from None
+
+
+def validate_open_days(value: str) -> None:
+    problem = open_days_problem(value)
+    if problem:
+        raise ValidationError(problem)

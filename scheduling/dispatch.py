@@ -329,7 +329,7 @@ def process_reminder(
         if (
             visit.cancelled
             or visit.actual_date is not None
-            or visit.planned_date != reminder.planned_date
+            or visit.appointment_day != reminder.planned_date
             or not participant.is_active
             or not participant.reminders_enabled
             or not reminder.rule.active

@@ -48,11 +48,11 @@ def long_date(day: datetime.date) -> str:
 
 
 def reminder_subject(visit: Visit) -> str:
-    return f"Reminder: your study visit on {long_date(visit.planned_date)}"
+    return f"Reminder: your study visit on {long_date(visit.appointment_day)}"
 
 
 def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
-    """An iCalendar file with one event for ``visit``: all-day on its planned date, or at its
+    """An iCalendar file with one event for ``visit``: all-day on its appointment day, or at its
     booked time in the site's zone. UID stable per visit; SEQUENCE is the visit's sequence,
     raised by every reschedule, so calendars update the entry instead of adding another."""
     site = visit.participant.site
@@ -65,11 +65,12 @@ def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
     event.add("dtstamp", now.astimezone(datetime.UTC))
     event.add("sequence", visit.sequence)
     event.add("summary", f"Study visit at {site.name}")
+    day = visit.appointment_day
     if visit.booked_time is None:
-        event.add("dtstart", visit.planned_date)
-        event.add("dtend", visit.planned_date + datetime.timedelta(days=1))
+        event.add("dtstart", day)
+        event.add("dtend", day + datetime.timedelta(days=1))
     else:
-        start = datetime.datetime.combine(visit.planned_date, visit.booked_time, tzinfo=site.zone)
+        start = datetime.datetime.combine(day, visit.booked_time, tzinfo=site.zone)
         event.add("dtstart", start)
         event.add("duration", datetime.timedelta(hours=1))
     event.add("location", ", ".join(line for line in site.address.splitlines() if line.strip()))
@@ -82,8 +83,8 @@ def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
     if visit.booked_time is not None:
         # The zone's rules around the visit only: enough for any client, a fraction of the size.
         calendar.add_missing_timezones(
-            first_date=visit.planned_date - datetime.timedelta(days=366),
-            last_date=visit.planned_date + datetime.timedelta(days=366),
+            first_date=day - datetime.timedelta(days=366),
+            last_date=day + datetime.timedelta(days=366),
         )
     return calendar.to_ical()
 
@@ -103,7 +104,7 @@ def reminder_email(
     site = visit.participant.site
     context = {
         "visit": visit,
-        "visit_date": long_date(visit.planned_date),
+        "visit_date": long_date(visit.appointment_day),
         "booked_time": visit.booked_time,
         "site": site,
         "address_lines": [line for line in site.address.splitlines() if line.strip()],

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from participants.models import Participant, Protocol, Site, Status
+from participants.models import Participant, Protocol, Resource, Site, Status
 from participants.validators import validate_single_line
 
 from . import engine
@@ -83,6 +83,15 @@ class VisitDefinition(models.Model):
     unit = models.CharField(max_length=6, choices=Unit.choices, default=Unit.DAYS)
     window_before = models.PositiveIntegerField("window − days", default=0)
     window_after = models.PositiveIntegerField("window + days", default=0)
+    resource = models.ForeignKey(
+        Resource,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visit_definitions",
+        help_text="What the visit occupies at the clinic (an infusion chair), counted against "
+        "each site's capacity per day.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -113,6 +122,13 @@ class VisitStatus(models.TextChoices):
 
 
 UNSCHEDULED_CODE = "UNS"
+
+
+class AppointmentFlag(models.TextChoices):
+    NONE = "", "—"
+    NO_OPEN_DAY = "no_open_day", "No open day in window"
+    REBOOK = "rebook", "Rebook"
+    PLANNED_DEVIATION = "planned_deviation", "Planned deviation"
 
 
 class VisitQuerySet(models.QuerySet):
@@ -148,6 +164,30 @@ class Visit(models.Model):
     booked_time = models.TimeField(
         null=True, blank=True, help_text="Local time booked at the site (optional)."
     )
+    appointment_date = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The day the site expects the participant: the booked day, else the "
+        "proposed one (the planned date, moved to an open day of the window if closed).",
+    )
+    booked_date = models.DateField(
+        null=True, blank=True, editable=False, help_text="Booked by staff; empty: proposed."
+    )
+    booking_override = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Why the booking was made on a closed or full day, or outside the window.",
+    )
+    appointment_note = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text="Why the appointment differs from the planned date, or what is wrong with it.",
+    )
+    appointment_flag = models.CharField(
+        max_length=20, choices=AppointmentFlag.choices, blank=True, editable=False
+    )
     cancelled = models.BooleanField(default=False, editable=False)
     reason = models.TextField(blank=True, help_text="Why an unscheduled visit took place.")
     sequence = models.PositiveIntegerField(
@@ -176,7 +216,11 @@ class Visit(models.Model):
                 name="window_ends_after_planned",
             ),
         ]
-        indexes = [models.Index(fields=["planned_date"]), models.Index(fields=["window_end"])]
+        indexes = [
+            models.Index(fields=["planned_date"]),
+            models.Index(fields=["window_end"]),
+            models.Index(fields=["appointment_date"]),
+        ]
 
     def __str__(self):
         return f"{self.participant} {self.code} {self.planned_date}"
@@ -193,6 +237,15 @@ class Visit(models.Model):
         if engine.is_missed(self.window_end, self.actual_date, today):
             return VisitStatus.MISSED
         return VisitStatus.SCHEDULED
+
+    @property
+    def appointment_source(self) -> str:
+        return "booked" if self.booked_date is not None else "proposed"
+
+    @property
+    def appointment_day(self) -> datetime.date:
+        """The appointment, or the planned date for a visit that has none (done long ago)."""
+        return self.appointment_date or self.planned_date
 
     @property
     def is_deviation(self) -> bool:
@@ -284,11 +337,13 @@ class OutboxMessage(models.Model):
 
 
 class Reminder(OutboxMessage):
-    """One participant reminder per (visit, rule, planned date)."""
+    """One participant reminder per (visit, rule, appointment day)."""
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="reminders")
     rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="reminders")
-    planned_date = models.DateField(help_text="The visit date this reminder was computed for.")
+    planned_date = models.DateField(
+        "appointment day", help_text="The visit's appointment day this reminder was computed for."
+    )
 
     class Meta:
         ordering = ["due_at", "id"]

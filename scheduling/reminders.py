@@ -1,5 +1,8 @@
 """Keeping a participant's reminder rows (the outbox) in step with the schedule.
 
+A reminder is for a visit's appointment (the day the site expects the participant), not its
+protocol-planned date: ``Reminder.planned_date`` is the appointment day it was computed for.
+
 Reminders are derived from the schedule: ``sync_reminders`` runs in the transaction of every
 schedule change. It creates the rows the schedule calls for and cancels pending rows it no
 longer calls for; rows already sent, failed, expired or superseded are history and untouched.
@@ -14,7 +17,7 @@ from .models import Audience, OutboxStatus, Reminder, ReminderRule, Visit
 
 
 def _wanted(participant: Participant, visits: list[Visit], rules: list[ReminderRule]):
-    """(visit id, rule id, planned date) → due instant, for every reminder the schedule wants;
+    """(visit id, rule id, appointment day) → due instant, for every reminder the schedule wants;
     and the keys of visits still scheduled but planned today or earlier (see below)."""
     if not participant.is_active or not participant.reminders_enabled:
         return {}, set()
@@ -24,14 +27,15 @@ def _wanted(participant: Participant, visits: list[Visit], rules: list[ReminderR
     for visit in visits:
         if visit.cancelled or visit.actual_date is not None:
             continue
-        if visit.planned_date <= today:
+        day = visit.appointment_day
+        if day <= today:
             # Too late to remind of, so no row is created; but a row still pending was not
-            # cancelled by anything (its visit did not move): the dispatcher expires it.
-            arrived.update((visit.id, rule.id, visit.planned_date) for rule in rules)
+            # cancelled by anything (its appointment did not move): the dispatcher expires it.
+            arrived.update((visit.id, rule.id, day) for rule in rules)
             continue
         for rule in rules:
-            due = engine.reminder_due_at(visit.planned_date, rule.lead_days, rule.local_time, zone)
-            wanted[(visit.id, rule.id, visit.planned_date)] = due
+            due = engine.reminder_due_at(day, rule.lead_days, rule.local_time, zone)
+            wanted[(visit.id, rule.id, day)] = due
     return wanted, arrived
 
 

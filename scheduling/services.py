@@ -16,6 +16,7 @@ from participants.validators import validate_single_line
 from . import engine
 from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
 from .reminders import sync_reminders
+from .site_calendars import clinic_calendar, place_appointment
 
 _REANCHORED_FIELDS = [
     "phase",
@@ -25,6 +26,9 @@ _REANCHORED_FIELDS = [
     "study_day",
     "cancelled",
     "sequence",
+    "appointment_date",
+    "appointment_note",
+    "appointment_flag",
 ]
 
 
@@ -63,14 +67,21 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
     """Create or re-anchor every planned visit of ``participant`` from the protocol plan.
 
     Completed visits never move; visits planned after the day the participant left the trial
-    are cancelled; a visit whose planned date changes has its sequence raised (calendars
-    update the entry). Reminders follow in the same transaction. The number of queries does
-    not depend on the number of visits.
+    are cancelled; every visit still to be done gets its appointment on the site's clinic
+    calendar (``site_calendars.place_appointment``: the booking, else the proposal); a visit
+    whose planned date or appointment moves has its sequence raised (calendars update the
+    entry). Reminders follow the appointments in the same transaction. The number of queries
+    does not depend on the number of visits.
     """
-    participant = Participant.objects.select_related("site", "protocol").get(pk=participant.pk)
+    participant = (
+        Participant.objects.select_related("site", "protocol")
+        .prefetch_related("site__closures")
+        .get(pk=participant.pk)
+    )
     phases, definitions = protocol_plan(participant.protocol_id)
     if not phases:
         return []
+    calendar = clinic_calendar(participant.site)
     starts = phase_actual_starts(participant, phases)
     phase_plans = [phase.as_plan() for phase in phases]
     day_one = engine.day_one(
@@ -101,16 +112,24 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
         elif visit.actual_date is not None:
             # Done: its dates and window stay as they were when it happened; only its study
             # day follows a new Day 1.
+            if visit.appointment_date is None:
+                visit.appointment_date = visit.actual_date
+                to_update.append(visit)
             _set_study_day(visit, day_one, to_update)
             continue
         before = _reanchored_values(visit)
-        if visit.pk is not None and visit.planned_date != plan.planned:
-            visit.sequence += 1
+        planned_before, appointment_before = visit.planned_date, visit.appointment_date
         visit.planned_date = plan.planned
         visit.window_start = plan.window_start
         visit.window_end = plan.window_end
         visit.study_day = engine.study_day(plan.planned, day_one)
         visit.cancelled = left_on is not None and plan.planned > left_on
+        place_appointment(visit, calendar)
+        if visit.pk is not None and (
+            visit.planned_date != planned_before or visit.appointment_date != appointment_before
+        ):
+            # Calendars update the entry (iCalendar SEQUENCE) when the day it shows moves.
+            visit.sequence += 1
         if visit.pk is not None and _reanchored_values(visit) != before:
             to_update.append(visit)
     phase_starts = engine.phase_starts(phase_plans, participant.consent_date, starts)
@@ -121,7 +140,11 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
             visit.phase = engine.phase_on(phase_starts, visit.planned_date)
             visit.study_day = engine.study_day(visit.planned_date, day_one)
             if visit.actual_date is None:
+                appointment_before = visit.appointment_date
                 visit.cancelled = left_on is not None and visit.planned_date > left_on
+                place_appointment(visit, calendar)
+                if visit.appointment_date != appointment_before:
+                    visit.sequence += 1
             if _reanchored_values(visit) != before:
                 to_update.append(visit)
     change_reason = reason or "Schedule rebuilt"
@@ -150,7 +173,8 @@ def _set_study_day(visit: Visit, day_one: datetime.date, to_update: list[Visit])
     day = engine.study_day(visit.planned_date, day_one)
     if visit.study_day != day:
         visit.study_day = day
-        to_update.append(visit)
+        if visit not in to_update:
+            to_update.append(visit)
 
 
 def _site_today_check(participant: Participant, on: datetime.date, field: str, now=None) -> None:
@@ -275,6 +299,8 @@ def add_unscheduled_visit(
         phase=_phase_on(participant, on),
         planned_date=on,
         actual_date=on if happened else None,
+        appointment_date=on,
+        booked_date=None if happened else on,
         reason=reason.strip(),
     )
     visit._change_reason = reason.strip()

@@ -14,3 +14,6 @@ class SiteFactory(factory.django.DjangoModelFactory):
     coordinator_email = factory.LazyAttribute(lambda o: f"coordinator-{o.code.lower()}@example.org")
     address = "1 Clinic Road"
     phone = "+1 555 0100"
+    # Open every day, so a test about the protocol's dates sees each appointment on its planned
+    # date; tests of the clinic calendar set open days, holidays and closures themselves.
+    open_days = "1234567"

@@ -35,6 +35,17 @@ def test_only_investigators_may_confirm_eligibility(staff):
     assert not roles.may_confirm_eligibility(staff["monitor"])
 
 
+def test_only_site_managers_keep_the_clinic_calendar_and_coordinators_closures(staff):
+    manager, coordinator = staff["manager-ocn"], staff["coordinator-ocn"]
+    for perm in ("participants.change_site", "participants.change_sitecapacity"):
+        assert manager.has_perm(perm)
+        assert not coordinator.has_perm(perm)
+        assert not staff["monitor"].has_perm(perm)
+    assert coordinator.has_perm("participants.add_siteclosure")
+    assert manager.has_perm("participants.add_siteclosure")
+    assert not staff["monitor"].has_perm("participants.add_siteclosure")
+
+
 def test_demo_staff_are_created_once_with_their_sites(staff):
     again = roles.ensure_demo_staff("another-password")
     assert sorted(again) == sorted(staff)
@@ -43,6 +54,7 @@ def test_demo_staff_are_created_once_with_their_sites(staff):
     assert memberships == {
         ("coordinator-ocn", "OCN"),
         ("coordinator-ber", "BER"),
+        ("manager-ocn", "OCN"),
         ("investigator-ocn", "OCN"),
         ("monitor", "OCN"),
         ("monitor", "BER"),
