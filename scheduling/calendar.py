@@ -1,5 +1,7 @@
-"""The site calendar: a month grid and a week list of visits, each with its window, booked
-time and status; every entry links to the participant's page."""
+"""The site calendar: a month grid and a week list of appointments, each with its window,
+booked time and status; every entry links to the participant's page. Closed days say why, and
+each day shows the load of each resource (booked, plus proposed, against the site's
+capacity), so that full and overbooked days stand out."""
 
 import calendar
 import datetime
@@ -8,6 +10,7 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 
 from . import workspace
+from .site_calendars import clinic_calendar
 
 # Months and weeks the calendar pages through; outside them (a typed URL, say) it shows today.
 FIRST_YEAR, LAST_YEAR = 1900, 2999
@@ -50,6 +53,20 @@ def calendar_context(request, sites) -> dict:
     by_day: dict[datetime.date, list] = {}
     for visit in visits:
         by_day.setdefault(visit.day, []).append(visit)
+    loads = workspace.day_loads(site, visits)
+    clinic = clinic_calendar(site)
+
+    def day_info(day: datetime.date) -> dict:
+        day_loads = loads.get(day, [])
+        return {
+            "date": day,
+            "visits": by_day.get(day, []),
+            "closed": clinic.closed_note(day).removeprefix("moved off a "),
+            "loads": day_loads,
+            "overbooked": any(load.overbooked for load in day_loads),
+            "full": any(load.full for load in day_loads),
+        }
+
     previous_month = (month - datetime.timedelta(days=1)).replace(day=1)
     next_month = (month + datetime.timedelta(days=32)).replace(day=1)
     return {
@@ -61,16 +78,13 @@ def calendar_context(request, sites) -> dict:
         "previous_month": f"{previous_month:%Y-%m}",
         "next_month": f"{next_month:%Y-%m}",
         "weeks": [
-            [
-                {"date": day, "in_month": day.month == month.month, "visits": by_day.get(day, [])}
-                for day in week_row
-            ]
+            [{**day_info(day), "in_month": day.month == month.month} for day in week_row]
             for week_row in grid
         ],
         "week_start": week,
         "previous_week": (week - datetime.timedelta(days=7)).isoformat(),
         "next_week": (week + datetime.timedelta(days=7)).isoformat(),
-        "week_days": [{"date": day, "visits": by_day.get(day, [])} for day in week_days],
+        "week_days": [day_info(day) for day in week_days],
         "week_visit_count": sum(len(by_day.get(day, [])) for day in week_days),
         "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     }

@@ -9,10 +9,20 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
 from participants.models import ACTIVE_STATUSES, Participant, Site
 
 from . import engine
-from .models import Audience, OutboxStatus, Reminder, ReminderRule, SiteDigest, Visit
+from .models import (
+    AppointmentFlag,
+    Audience,
+    OutboxStatus,
+    Reminder,
+    ReminderRule,
+    SiteDigest,
+    Visit,
+)
 
 CLOSING_DAYS = 3
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
@@ -24,6 +34,7 @@ class DigestContent:
     closing: list[Visit] = field(default_factory=list)
     missed: list[Visit] = field(default_factory=list)
     failed: list[Reminder] = field(default_factory=list)
+    to_decide: list[Visit] = field(default_factory=list)
     closing_days: int = CLOSING_DAYS
 
 
@@ -64,9 +75,10 @@ def create_due_digests(now: datetime.datetime) -> int:
 
 def digest_content(digest: SiteDigest) -> DigestContent:
     """What the coordinators of ``digest.site`` need on ``digest.local_date``, for participants
-    still in the trial: today's visits,
-    windows closing within three days with no actual date, visits newly missed (window ended
-    yesterday) and reminders that failed for visits still ahead. Four queries."""
+    still in the trial: today's appointments (and visits done today), windows closing within
+    three days with no actual date, visits newly missed (window ended yesterday), reminders
+    that failed for visits still ahead, and appointments to decide (a booking to rebook, a
+    window with no open day). Five queries."""
     day = digest.local_date
     visits = (
         Visit.objects.filter(
@@ -76,7 +88,7 @@ def digest_content(digest: SiteDigest) -> DigestContent:
             cancelled=False,
         )
         .select_related("participant")
-        .order_by("participant__subject_id", "planned_date", "id")
+        .order_by("participant__subject_id", "appointment_date", "id")
     )
     open_visits = visits.filter(actual_date__isnull=True)
     failed = list(
@@ -87,15 +99,17 @@ def digest_content(digest: SiteDigest) -> DigestContent:
             visit__participant__status__in=ACTIVE_STATUSES,
             visit__cancelled=False,
             visit__actual_date__isnull=True,
-            visit__planned_date__gte=day,
+            planned_date__gte=day,  # the appointment day the reminder was for
         )
         .select_related("visit__participant")
-        .order_by("visit__planned_date", "id")
+        .order_by("planned_date", "id")
     )
     for reminder in failed:
         reminder.last_error = redact_addresses(reminder.last_error)
     return DigestContent(
-        today=list(visits.filter(planned_date=day)),
+        today=list(
+            visits.filter(Q(actual_date=day) | Q(actual_date__isnull=True, appointment_date=day))
+        ),
         closing=list(
             open_visits.filter(
                 window_end__gte=day, window_end__lte=day + datetime.timedelta(days=CLOSING_DAYS)
@@ -103,4 +117,10 @@ def digest_content(digest: SiteDigest) -> DigestContent:
         ),
         missed=list(open_visits.filter(window_end=day - datetime.timedelta(days=1))),
         failed=failed,
+        to_decide=list(
+            open_visits.filter(
+                Q(window_end__gte=day) | Q(window_end__isnull=True),
+                appointment_flag__in=[AppointmentFlag.REBOOK, AppointmentFlag.NO_OPEN_DAY],
+            )
+        ),
     )

@@ -24,10 +24,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from participants.models import ACTIVE_STATUSES, Participant, Site, Status
+from participants.models import ACTIVE_STATUSES, Participant, Site, SiteCapacity, Status
 
 from . import engine
-from .models import MailRelay, OutboxStatus, Reminder, Visit
+from .models import AppointmentFlag, MailRelay, OutboxStatus, Reminder, Visit
 from .services import day_one_phase, phase_actual_starts, protocol_plan
 from .timeline_chart import ChartPhase, ChartVisit, render_timeline
 
@@ -64,9 +64,9 @@ def with_schedule_summary(participants: QuerySet, sites, now=None) -> QuerySet:
         _open_visits()
         .filter(
             Q(window_end__gte=OuterRef("site_today"))
-            | Q(window_end__isnull=True, planned_date__gte=OuterRef("site_today"))
+            | Q(window_end__isnull=True, appointment_date__gte=OuterRef("site_today"))
         )
-        .order_by("planned_date", "id")
+        .order_by("appointment_date", "booked_time", "id")
     )
     overdue = (
         _open_visits()
@@ -80,7 +80,7 @@ def with_schedule_summary(participants: QuerySet, sites, now=None) -> QuerySet:
     )
     return participants.annotate(
         site_today=site_today(sites, now),
-        next_visit_date=Subquery(next_visits.values("planned_date")[:1]),
+        next_visit_date=Subquery(next_visits.values("appointment_date")[:1]),
         next_visit_code=Subquery(next_visits.values("code")[:1]),
         overdue_visits=_still_in_trial(
             Coalesce(Subquery(overdue, output_field=IntegerField()), 0), Value(0)
@@ -229,11 +229,18 @@ def dashboard(sites: QuerySet, now=None) -> dict:
     due = list(
         visits.filter(
             Q(window_end__gte=F("site_today"))
-            | Q(window_end__isnull=True, planned_date__gte=F("site_today")),
-            planned_date__lte=ExpressionWrapper(
+            | Q(window_end__isnull=True, appointment_date__gte=F("site_today")),
+            appointment_date__lte=ExpressionWrapper(
                 F("site_today") + datetime.timedelta(days=6), output_field=DateField()
             ),
-        ).order_by("planned_date", "booked_time", "id")[:50]
+        ).order_by("appointment_date", "booked_time", "id")[:50]
+    )
+    # Appointments a coordinator must decide: a booking to rebook, a window with no open day.
+    to_decide = list(
+        visits.filter(
+            Q(window_end__gte=F("site_today")) | Q(window_end__isnull=True),
+            appointment_flag__in=[AppointmentFlag.REBOOK, AppointmentFlag.NO_OPEN_DAY],
+        ).order_by("appointment_date", "id")[:50]
     )
     overdue_qs = visits.filter(window_end__lt=F("site_today"))
     overdue = list(overdue_qs.order_by("-window_end", "id")[:50])
@@ -256,6 +263,7 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         "funnel": funnel,
         "exits": exits,
         "due_this_week": due,
+        "appointments_to_decide": to_decide,
         "overdue": overdue,
         "overdue_count": overdue_qs.count(),
         "reminders_sent": reminder_counts.get(OutboxStatus.SENT, 0),
@@ -269,20 +277,71 @@ def dashboard(sites: QuerySet, now=None) -> dict:
 
 
 def calendar_visits(site: Site, first: datetime.date, last: datetime.date) -> list[Visit]:
-    """Visits of ``site`` planned (or done) between ``first`` and ``last``, in order; each
-    carries ``current_status`` and ``day`` (its date on the calendar). One query."""
+    """Visits of ``site`` whose appointment (or, done, whose actual date) falls between
+    ``first`` and ``last``, in order; each carries ``current_status`` and ``day`` (its date on
+    the calendar). One query."""
     today = site.today()
     visits = list(
         Visit.objects.filter(participant__site=site)
         .filter(
             Q(actual_date__range=(first, last))
-            | Q(actual_date__isnull=True, planned_date__range=(first, last))
+            | Q(actual_date__isnull=True, appointment_date__range=(first, last))
         )
-        .select_related("participant")
-        .order_by("planned_date", "booked_time", "participant__subject_id")
+        .select_related("participant", "definition__resource")
+        .order_by("appointment_date", "booked_time", "participant__subject_id")
     )
     for visit in visits:
         visit.current_status = visit.status_on(today)
-        visit.day = visit.actual_date or visit.planned_date
+        visit.day = visit.actual_date or visit.appointment_day
     visits.sort(key=lambda v: (v.day, v.booked_time or datetime.time.max, v.participant.subject_id))
     return visits
+
+
+@dataclass
+class ResourceLoad:
+    """One resource's appointments on one day at a site, against its capacity."""
+
+    resource: object
+    capacity: int | None
+    booked: int = 0
+    proposed: int = 0
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.booked >= self.capacity
+
+    @property
+    def overbooked(self) -> bool:
+        """Booked and proposed appointments together need more than the site has."""
+        return self.capacity is not None and self.booked + self.proposed > self.capacity
+
+    @property
+    def label(self) -> str:
+        name = self.resource.count_label(self.capacity if self.capacity is not None else 2)
+        of = f" of {self.capacity}" if self.capacity is not None else ""
+        extra = f" + {self.proposed} proposed" if self.proposed else ""
+        return f"{self.booked}{of} {name} booked{extra}"
+
+
+def day_loads(site: Site, visits: list[Visit]) -> dict[datetime.date, list[ResourceLoad]]:
+    """Per day, the load of each resource used by the open ``visits`` (from
+    ``calendar_visits``): booked and proposed appointments against the site's capacity, so
+    that overbooked days stand out. One query (the site's capacities)."""
+    capacities = {c.resource_id: c.per_day for c in SiteCapacity.objects.filter(site=site)}
+    loads: dict[datetime.date, dict[int, ResourceLoad]] = {}
+    for visit in visits:
+        resource = visit.definition.resource if visit.definition_id else None
+        if resource is None or visit.actual_date is not None or visit.cancelled:
+            continue
+        by_resource = loads.setdefault(visit.day, {})
+        load = by_resource.get(resource.pk)
+        if load is None:
+            load = by_resource[resource.pk] = ResourceLoad(resource, capacities.get(resource.pk))
+        if visit.booked_date is not None:
+            load.booked += 1
+        else:
+            load.proposed += 1
+    return {
+        day: sorted(by_resource.values(), key=lambda load: load.resource.name)
+        for day, by_resource in loads.items()
+    }
