@@ -1,5 +1,6 @@
-"""Demo data for `make demo`: the SLE-001 protocol (loaded by migrate), two sites, about twenty
-participants spread over every phase and every way of leaving the trial, and the staff users.
+"""Demo data for `make demo`: the SLE-001 protocol (loaded by migrate), two sites with their
+clinic calendars, about twenty participants spread over every phase and every way of leaving
+the trial, a few more that show the clinic calendar at work, and the staff users.
 
 Dates are relative to each site's today, so the demo always looks current. Everything goes
 through the same services as the admin and the command line, and loading twice adds nothing.
@@ -12,11 +13,23 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from participants import eligibility, roles
-from participants.models import EligibilityCriterion, Participant, Protocol, Site, Status
-from participants.services import create_participant, record_transition
+from participants.models import (
+    EligibilityCriterion,
+    Participant,
+    Protocol,
+    Resource,
+    Site,
+    SiteCapacity,
+    SiteClosure,
+    Status,
+)
+from participants.services import add_closure, create_participant, record_transition
 
+from . import clinic_calendar, engine
+from .appointments import book_appointment
 from .models import Visit
-from .services import record_visit
+from .services import protocol_plan, record_visit
+from .site_calendars import clinic_calendar as site_clinic_calendar
 
 SITES = [
     {
@@ -26,6 +39,9 @@ SITES = [
         "coordinator_email": "coordinator.ocn@example.org",
         "address": "100 Mission Avenue, Oceanside, CA 92054",
         "phone": "+1 760 555 0142",
+        "open_days": "12345",
+        "holiday_country": "US",
+        "holiday_subdivision": "CA",
     },
     {
         "code": "BER",
@@ -34,8 +50,15 @@ SITES = [
         "coordinator_email": "koordination.ber@example.org",
         "address": "Invalidenstraße 1, 10115 Berlin",
         "phone": "+49 30 5550 1420",
+        "open_days": "12345",
+        "holiday_country": "DE",
+        "holiday_subdivision": "BE",
     },
 ]
+# Per site: resource name → how many a day.
+CAPACITIES = {"OCN": {"apheresis": 1, "infusion chair": 2}}
+THANKSGIVING_CLOSURE = "closed the day after Thanksgiving"
+INSPECTION = "sponsor inspection"
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,7 @@ STORIES = [
 ]
 # Site OCN gets every story, site BER the first seven: twenty participants in all.
 SITE_STORIES = {"OCN": STORIES, "BER": STORIES[:7]}
+SITE_NUMBERS = {"OCN": 101, "BER": 102}
 
 
 def ensure_sites() -> dict[str, Site]:
@@ -91,7 +115,30 @@ def ensure_sites() -> dict[str, Site]:
     for values in SITES:
         site, _ = Site.objects.update_or_create(code=values["code"], defaults=values)
         sites[site.code] = site
+    for code, capacities in CAPACITIES.items():
+        for name, per_day in capacities.items():
+            resource = Resource.objects.filter(name=name).first()
+            if resource is not None:
+                SiteCapacity.objects.get_or_create(
+                    site=sites[code], resource=resource, defaults={"per_day": per_day}
+                )
     return sites
+
+
+def _day_after_thanksgiving(year: int) -> datetime.date:
+    november_first = datetime.date(year, 11, 1)
+    first_thursday = november_first + datetime.timedelta(days=(3 - november_first.weekday()) % 7)
+    return first_thursday + datetime.timedelta(weeks=3, days=1)
+
+
+def _ensure_thanksgiving_closures(site: Site) -> None:
+    """OCN closes the Friday after Thanksgiving, this year's and next year's."""
+    today = site.today()
+    for year in (today.year, today.year + 1):
+        day = _day_after_thanksgiving(year)
+        exists = SiteClosure.objects.filter(site=site, start=day, reason=THANKSGIVING_CLOSURE)
+        if day >= today and not exists.exists():
+            add_closure(site, start=day, reason=THANKSGIVING_CLOSURE, via="demo data")
 
 
 def _answer_eligibility(participant: Participant, story: Story, by) -> None:
@@ -145,7 +192,8 @@ def _play(
     for visit in Visit.objects.filter(participant=participant).order_by("planned_date"):
         if visit.cancelled or visit.code in story.skip_visits or visit.planned_date >= done_before:
             continue
-        on = visit.planned_date + datetime.timedelta(
+        # Done on the day the clinic expected them (late ones: four days after).
+        on = visit.appointment_day + datetime.timedelta(
             days=4 if visit.code in story.late_visits else 0
         )
         if on < today:
@@ -154,6 +202,114 @@ def _play(
 
 
 _EXITS = (Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP)
+
+
+def _planned_visits(protocol: Protocol, consent: datetime.date) -> list[engine.PlannedVisit]:
+    phases, definitions = protocol_plan(protocol.pk)
+    return engine.plan_visits(
+        [p.as_plan() for p in phases], [d.as_plan() for d in definitions], consent
+    )
+
+
+def _consent_for(protocol: Protocol, site: Site, wanted) -> datetime.date | None:
+    """The latest consent date of the last 50 days (still in screening) whose plan has a visit
+    ahead for which ``wanted(visit, calendar)`` holds."""
+    today = site.today()
+    calendar = site_clinic_calendar(site)
+    for days_ago in range(0, 50):
+        consent = today - datetime.timedelta(days=days_ago)
+        plan = _planned_visits(protocol, consent)
+        if any(v.planned > today and wanted(v, calendar) for v in plan):
+            return consent
+    return None
+
+
+def _on_a_holiday(visit: engine.PlannedVisit, calendar) -> bool:
+    why = calendar.closed_because(visit.planned)
+    proposal = clinic_calendar.propose_day(
+        visit.planned, visit.window_start, visit.window_end, calendar
+    )
+    return why is not None and why[0] == clinic_calendar.HOLIDAY and not proposal.no_open_day
+
+
+def _no_open_day(visit: engine.PlannedVisit, calendar) -> bool:
+    return clinic_calendar.propose_day(
+        visit.planned, visit.window_start, visit.window_end, calendar
+    ).no_open_day
+
+
+def _next_open_visit(participant: Participant, code_prefix: str, today) -> Visit | None:
+    return (
+        Visit.objects.filter(
+            participant=participant,
+            code__startswith=code_prefix,
+            actual_date__isnull=True,
+            cancelled=False,
+            appointment_date__gt=today,
+            appointment_flag="",
+        )
+        .order_by("appointment_date")
+        .first()
+    )
+
+
+def _calendar_showcase(protocol: Protocol, site: Site, staff: dict, first_number: int) -> int:
+    """Participants of ``site`` that show the clinic calendar at work: a visit moved off a
+    public holiday, one whose window has no open day, a booked visit (at a time), a day whose
+    apheresis slot is fully booked, and a booking to rebook after a closure. Returns how
+    many were created (none when they exist already)."""
+    coordinator = staff.get((roles.COORDINATOR, site.code))
+    today = site.today()
+    created = 0
+
+    def participant(number: int, consent: datetime.date | None) -> Participant | None:
+        nonlocal created
+        subject_id = f"SLE-001-{SITE_NUMBERS[site.code]}-{number:03d}"
+        if (
+            consent is None
+            or Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists()
+        ):
+            return None
+        created += 1
+        return create_participant(
+            protocol=protocol,
+            site=site,
+            subject_id=subject_id,
+            email=f"participant.{subject_id.lower()}@example.org",
+            consent_date=consent,
+            via="demo data",
+        )
+
+    participant(first_number, _consent_for(protocol, site, _on_a_holiday))
+    participant(first_number + 1, _consent_for(protocol, site, _no_open_day))
+    # Consent two weeks ago: the leukapheresis three weeks ahead, booked; it fills the day's
+    # only apheresis slot, and its infusion is booked at a time.
+    booked = participant(first_number + 2, today - datetime.timedelta(days=14))
+    if booked is not None:
+        leukapheresis = _next_open_visit(booked, "LEUK", today)
+        if leukapheresis is not None:
+            book_appointment(
+                leukapheresis, on=leukapheresis.appointment_date, by=coordinator, via="demo data"
+            )
+        infusion = _next_open_visit(booked, "INF", today)
+        if infusion is not None:
+            book_appointment(
+                infusion,
+                on=infusion.appointment_date,
+                at=datetime.time(9, 30),
+                by=coordinator,
+                via="demo data",
+            )
+    # A booking made before the sponsor announced an inspection on that very day.
+    rebook = participant(first_number + 3, today - datetime.timedelta(days=10))
+    if rebook is not None:
+        visit = _next_open_visit(rebook, "LEUK", today)
+        if visit is not None:
+            visit = book_appointment(
+                visit, on=visit.appointment_date, by=coordinator, via="demo data"
+            )
+            add_closure(site, start=visit.booked_date, reason=INSPECTION, via="demo data")
+    return created
 
 
 @transaction.atomic
@@ -169,14 +325,18 @@ def load_demo_data(password: str) -> dict[str, int]:
         for code in codes
         if role != roles.MONITOR
     }
+    _ensure_thanksgiving_closures(sites["OCN"])
     created = 0
-    for site_number, (code, stories) in enumerate(SITE_STORIES.items(), start=101):
+    for code, stories in SITE_STORIES.items():
         for index, story in enumerate(stories, start=1):
-            subject_id = f"SLE-001-{site_number}-{index:03d}"
+            subject_id = f"SLE-001-{SITE_NUMBERS[code]}-{index:03d}"
             if Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
                 continue
             _play(story, protocol, sites[code], subject_id, staff)
             created += 1
+    created += _calendar_showcase(
+        protocol, sites["OCN"], staff, first_number=len(SITE_STORIES["OCN"]) + 1
+    )
     User = get_user_model()
     admin, new_admin = User.objects.get_or_create(
         username="admin", defaults={"is_staff": True, "is_superuser": True}

@@ -1,5 +1,6 @@
 """The demo path: `make demo`'s runner on the embedded defaults, and its data."""
 
+import datetime
 import http.cookiejar
 import os
 import re
@@ -13,8 +14,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import time_machine
 
-from participants.models import Participant, Status, Transition
+from participants.models import ACTIVE_STATUSES, Participant, Site, Status, Transition
 from scheduling.demo import load_demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,12 +28,49 @@ def test_demo_data_covers_every_phase_and_exit_and_loads_once(protocol):
     load_demo_data("demo-password")
     second = set(Participant.objects.values_list("subject_id", "status"))
     assert first == second
-    assert len(first) == 20
+    assert len(first) == 24  # twenty stories, and four that show the clinic calendar
     assert {status for _, status in first} == set(Status.values)
     assert set(Participant.objects.values_list("site__code", flat=True)) == {
         "OCN",
         "BER",
     }
+
+
+@pytest.mark.parametrize(
+    "today",
+    [
+        datetime.datetime(2026, 12, 2, 18, tzinfo=datetime.UTC),
+        datetime.datetime(2027, 3, 13, 18, tzinfo=datetime.UTC),  # a Saturday
+        datetime.datetime(2027, 8, 30, 18, tzinfo=datetime.UTC),
+    ],
+    ids=str,
+)
+def test_demo_shows_the_clinic_calendar_at_work(protocol, today):
+    from scheduling.models import AppointmentFlag, Visit
+    from scheduling.site_calendars import booked_counts
+
+    with time_machine.travel(today, tick=False):
+        load_demo_data("demo-password")
+        ocn = Site.objects.get(code="OCN")
+        open_visits = Visit.objects.open().filter(participant__status__in=ACTIVE_STATUSES)
+        notes = list(open_visits.values_list("appointment_note", flat=True))
+        assert ocn.holidays_label == "US-CA"
+        assert any(note.startswith("moved off a S") for note in notes)
+        assert any(note.startswith("holiday: ") for note in notes)
+        assert open_visits.filter(appointment_flag=AppointmentFlag.NO_OPEN_DAY).exists()
+        rebook = open_visits.get(appointment_flag=AppointmentFlag.REBOOK)
+        assert rebook.appointment_note == "rebook: closed: sponsor inspection"
+        booked = open_visits.filter(booked_date__isnull=False).exclude(pk=rebook.pk)
+        assert booked.filter(booked_time__isnull=False).exists()
+        apheresis = booked.get(definition__resource__name="apheresis")
+        day = apheresis.booked_date
+        assert booked_counts(ocn, apheresis.definition.resource_id, day, day)[day] == 1  # of 1
+        # Nothing proposed on a day the clinic is closed, unless flagged.
+        for visit in open_visits.filter(booked_date__isnull=True, appointment_flag=""):
+            assert visit.appointment_date.isoweekday() <= 5
+            assert (
+                visit.appointment_date not in ocn.public_holidays or visit.participant.site != ocn
+            )
 
 
 def test_demo_participants_past_screening_have_their_eligibility_answered(protocol):
