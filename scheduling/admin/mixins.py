@@ -2,7 +2,7 @@
 (records changed through services, plan parts edited on the protocol page)."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from participants.admin import OfferedFiltersOnly, SiteScopedAdmin
@@ -34,7 +34,18 @@ class ReadOnlyScopedAdmin(SiteScopedAdmin):
         return False
 
 
-class PlanPartAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
+class PastVersionsForReading:
+    """A past version (simple-history's version page) opens for reading and is never saved
+    back: that page saves whatever is posted to it for anyone who may view the record, around
+    the protocol page's preview, confirmation and schedule rebuild."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class PlanPartAdmin(OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdmin):
     """Listed for reading; edited inline on the protocol page, where a change to a plan that
     participants follow is previewed and confirmed."""
 

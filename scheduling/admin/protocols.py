@@ -10,7 +10,7 @@ from participants.models import Protocol
 
 from .. import protocol_changes
 from ..models import Phase, ReminderRule, VisitDefinition
-from .mixins import PlanPartAdmin
+from .mixins import PastVersionsForReading, PlanPartAdmin
 
 
 class PhaseInline(admin.TabularInline):
@@ -35,7 +35,7 @@ class ReminderRuleInline(admin.TabularInline):
 
 
 @admin.register(Protocol)
-class ProtocolAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
+class ProtocolAdmin(OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdmin):
     list_display = ["code", "title", "registry_id", "sponsor"]
     inlines = [PhaseInline, VisitDefinitionInline, ReminderRuleInline, EligibilityCriterionInline]
     change_form_template = "admin/scheduling/protocol/change_form.html"
