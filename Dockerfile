@@ -8,7 +8,9 @@ COPY trialsite ./trialsite
 COPY participants ./participants
 COPY scheduling ./scheduling
 COPY manage.py ./
+COPY scripts/compile_translations.py ./scripts/
 RUN pip install . \
+ && python scripts/compile_translations.py \
  && DEBUG=false SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input \
  && useradd --system --uid 1000 trialsite \
  && mkdir -p /app/var && chown trialsite /app/var

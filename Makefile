@@ -19,7 +19,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# Translations: the .po files are the source; the .mo files are compiled here, every time.
 install: $(VENV)/.installed
+	@$(PY) scripts/compile_translations.py
 
 demo: install
 	$(PY) scripts/demo.py

@@ -35,6 +35,16 @@ def validate_time_zone(value: str) -> None:
         ) from error
 
 
+# The languages a participant may read reminders in (compiled translations ship for each).
+PARTICIPANT_LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+]
+DEFAULT_LANGUAGE = "en"
+
+
 class Protocol(models.Model):
     """A study plan. Its phases and visit definitions are the scheduling app's plan data."""
 
@@ -118,6 +128,13 @@ class Site(models.Model):
         blank=True,
         help_text="Country of the public-holiday calendar (holidays package), e.g. US or DE. "
         "Blank: no holiday calendar.",
+    )
+    language = models.CharField(
+        "default language",
+        max_length=5,
+        choices=PARTICIPANT_LANGUAGES,
+        default=DEFAULT_LANGUAGE,
+        help_text="Reminders go out in it to participants who have no language of their own.",
     )
     holiday_subdivision = models.CharField(
         "subdivision",
@@ -293,6 +310,13 @@ class Participant(models.Model):
         null=True, blank=True, editable=False, help_text="Date the participant left the trial."
     )
     reminders_enabled = models.BooleanField("reminders on", default=True)
+    language = models.CharField(
+        "preferred language",
+        max_length=5,
+        choices=PARTICIPANT_LANGUAGES,
+        blank=True,
+        help_text="Of reminders and reply pages. Blank: the site's default language.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -318,6 +342,11 @@ class Participant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def reminder_language(self) -> str:
+        """The language of this participant's reminders: their own, else their site's."""
+        return self.language or self.site.language or DEFAULT_LANGUAGE
 
     def today(self, now=None) -> datetime.date:
         return self.site.today(now)
@@ -356,6 +385,47 @@ class Transition(models.Model):
             f"{self.participant}: {self.from_status or '—'} → {self.to_status} "
             f"on {self.effective_date}"
         )
+
+
+class ContactAttempt(models.Model):
+    """One attempt by the study team to reach a participant (to chase a missed visit, say).
+    A log: attempts are added, never edited."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+        LETTER = "letter", "Letter"
+        IN_PERSON = "in_person", "In person"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached"
+        NO_ANSWER = "no_answer", "No answer"
+        LEFT_MESSAGE = "left_message", "Left message"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="contact_attempts"
+    )
+    at = models.DateTimeField("when", default=timezone.now)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    note = models.TextField(blank=True, validators=[validate_printable_text])
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["participant", "-at", "-id"]
+        indexes = [models.Index(fields=["participant", "at"])]
+
+    def __str__(self):
+        return f"{self.participant}: {self.get_channel_display()}, {self.get_outcome_display()}"
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome == self.Outcome.REACHED
 
 
 class SiteMembership(models.Model):

@@ -33,6 +33,7 @@ _VIEW = [
             "participant",
             "transition",
             "eligibilityanswer",
+            "contactattempt",
             "resource",
             "sitecapacity",
             "siteclosure",
@@ -59,6 +60,7 @@ _MANAGE = [
     "participants.add_siteclosure",
     "participants.change_siteclosure",
     "participants.delete_siteclosure",
+    "participants.add_contactattempt",
 ]
 # The site's clinic calendar besides closures: open days and holidays (on the site page) and
 # capacity per resource.

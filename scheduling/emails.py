@@ -14,8 +14,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import dateformat, translation
+from django.utils.translation import gettext, pgettext
 
-from .models import Reminder, SiteDigest, Visit
+from .models import LinkAction, Reminder, SiteDigest, Visit
+from .replies import link_url
 
 LONG_DATE = "l j F Y"  # Monday 9 February 2026
 PRODID = "-//trialsite//visit reminders//EN"
@@ -42,13 +44,19 @@ def visit_uid(visit: Visit) -> str:
     return f"visit-{visit.pk}@{message_domain()}"
 
 
-def long_date(day: datetime.date) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
-        return dateformat.format(day, LONG_DATE)
+def long_date(day: datetime.date, language: str | None = None) -> str:
+    """``day`` written the reader's way: "Monday 9 February 2026", "Montag, 9. Februar 2026",
+    "lunes, 9 de febrero de 2026", "lundi 9 février 2026" (the active language unless one is
+    given; the staff's English outside a translation)."""
+    with translation.override(language or translation.get_language() or settings.LANGUAGE_CODE):
+        # Translators: a date format of Django's date filter; "l j F Y" is Monday 9 February 2026.
+        return dateformat.format(day, pgettext("long date format", LONG_DATE))
 
 
 def reminder_subject(visit: Visit) -> str:
-    return f"Reminder: your study visit on {long_date(visit.appointment_day)}"
+    return gettext("Reminder: your study visit on %(date)s") % {
+        "date": long_date(visit.appointment_day)
+    }
 
 
 def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
@@ -64,7 +72,7 @@ def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
     event.add("uid", visit_uid(visit))
     event.add("dtstamp", now.astimezone(datetime.UTC))
     event.add("sequence", visit.sequence)
-    event.add("summary", f"Study visit at {site.name}")
+    event.add("summary", gettext("Study visit at %(site)s") % {"site": site.name})
     day = visit.appointment_day
     if visit.booked_time is None:
         event.add("dtstart", day)
@@ -76,7 +84,8 @@ def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
     event.add("location", ", ".join(line for line in site.address.splitlines() if line.strip()))
     event.add(
         "description",
-        f"{visit.name}. Questions or a new date: {site.phone or site.coordinator_email}.",
+        gettext("%(visit)s. Questions or a new date: %(contact)s.")
+        % {"visit": visit.name, "contact": site.phone or site.coordinator_email},
     )
     event.add("transp", "OPAQUE")
     calendar.add_component(event)
@@ -99,35 +108,52 @@ def _calendar_part(content: bytes) -> MIMEText:
 def reminder_email(
     reminder: Reminder, *, now: datetime.datetime, connection=None
 ) -> EmailMultiAlternatives:
-    """The participant's reminder of ``reminder.visit``: plain text, HTML and visit.ics."""
+    """The participant's reminder of ``reminder.visit`` in their language: plain text, HTML
+    and visit.ics, with the three answer links and a one-click ``List-Unsubscribe``."""
     visit = reminder.visit
-    site = visit.participant.site
-    context = {
-        "visit": visit,
-        "visit_date": long_date(visit.appointment_day),
-        "booked_time": visit.booked_time,
-        "site": site,
-        "address_lines": [line for line in site.address.splitlines() if line.strip()],
-        "time_zone": site.timezone,
-    }
-    message = EmailMultiAlternatives(
-        subject=reminder_subject(visit),
-        body=render_to_string("scheduling/email/reminder.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[visit.participant.email],
-        reply_to=[site.coordinator_email],
-        headers={"Message-ID": reminder_message_id(reminder), "Auto-Submitted": "auto-generated"},
-        connection=connection,
-    )
-    message.attach_alternative(
-        render_to_string("scheduling/email/reminder.html", context), "text/html"
-    )
-    message.attach(_calendar_part(visit_calendar(visit, now=now)))
+    participant = visit.participant
+    site = participant.site
+    language = participant.reminder_language
+    links = {action: link_url(reminder, action) for action in LinkAction.values}
+    with translation.override(language):
+        context = {
+            "visit": visit,
+            "visit_date": long_date(visit.appointment_day),
+            "booked_time": visit.booked_time,
+            "site": site,
+            "address_lines": [line for line in site.address.splitlines() if line.strip()],
+            "time_zone": site.timezone,
+            "links": links,
+            "language": language,
+        }
+        message = EmailMultiAlternatives(
+            subject=reminder_subject(visit),
+            body=render_to_string("scheduling/email/reminder.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[participant.email],
+            reply_to=[site.coordinator_email],
+            headers={
+                "Message-ID": reminder_message_id(reminder),
+                "Auto-Submitted": "auto-generated",
+                "Content-Language": language,
+                # RFC 2369 and RFC 8058: mail clients offer "unsubscribe", and POST
+                # List-Unsubscribe=One-Click to the HTTPS address: the stop link.
+                "List-Unsubscribe": f"<{links[LinkAction.STOP]}>, <mailto:"
+                f"{parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}?subject=stop%20reminders>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            connection=connection,
+        )
+        message.attach_alternative(
+            render_to_string("scheduling/email/reminder.html", context), "text/html"
+        )
+        message.attach(_calendar_part(visit_calendar(visit, now=now)))
     return message
 
 
 def digest_subject(digest: SiteDigest) -> str:
-    return f"Daily visit digest for {digest.site.name}: {long_date(digest.local_date)}"
+    day = long_date(digest.local_date, settings.LANGUAGE_CODE)  # the staff's language
+    return f"Daily visit digest for {digest.site.name}: {day}"
 
 
 def digest_email(digest: SiteDigest, content, *, connection=None) -> EmailMultiAlternatives:
@@ -135,7 +161,7 @@ def digest_email(digest: SiteDigest, content, *, connection=None) -> EmailMultiA
     context = {
         "digest": digest,
         "site": digest.site,
-        "day": long_date(digest.local_date),
+        "day": long_date(digest.local_date, settings.LANGUAGE_CODE),
         "content": content,
         "site_url": settings.SITE_URL.rstrip("/"),
     }

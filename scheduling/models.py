@@ -131,10 +131,20 @@ class AppointmentFlag(models.TextChoices):
     PLANNED_DEVIATION = "planned_deviation", "Planned deviation"
 
 
+class Confirmation(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", "Unconfirmed"
+    CONFIRMED = "confirmed", "Confirmed"
+    RESCHEDULE_REQUESTED = "reschedule_requested", "Reschedule requested"
+
+
 class VisitQuerySet(models.QuerySet):
     def open(self):
         """Visits still to be done: not completed, not cancelled."""
         return self.filter(actual_date__isnull=True, cancelled=False)
+
+    def no_shows(self, today: datetime.date):
+        """Open visits whose appointment day has passed while their window is still open."""
+        return self.open().filter(appointment_date__lt=today, window_end__gte=today)
 
     def for_schedule(self):
         return self.select_related("participant__site", "definition__phase")
@@ -187,6 +197,20 @@ class Visit(models.Model):
     )
     appointment_flag = models.CharField(
         max_length=20, choices=AppointmentFlag.choices, blank=True, editable=False
+    )
+    confirmation = models.CharField(
+        max_length=20,
+        choices=Confirmation.choices,
+        default=Confirmation.UNCONFIRMED,
+        editable=False,
+        help_text="Whether the participant said they will come to this appointment.",
+    )
+    confirmation_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmation_via = models.CharField(
+        max_length=40, blank=True, editable=False, help_text="reminder link, or staff."
+    )
+    reschedule_message = models.TextField(
+        blank=True, editable=False, help_text="The participant's message with a request."
     )
     cancelled = models.BooleanField(default=False, editable=False)
     reason = models.TextField(blank=True, help_text="Why an unscheduled visit took place.")
@@ -246,6 +270,18 @@ class Visit(models.Model):
     def appointment_day(self) -> datetime.date:
         """The appointment, or the planned date for a visit that has none (done long ago)."""
         return self.appointment_date or self.planned_date
+
+    def is_no_show(self, today: datetime.date) -> bool:
+        """The appointment day passed with no actual date while the window is still open
+        (it becomes missed only when the window ends)."""
+        return (
+            self.actual_date is None
+            and not self.cancelled
+            and self.appointment_date is not None
+            and self.appointment_date < today
+            and self.window_end is not None
+            and self.window_end >= today
+        )
 
     @property
     def is_deviation(self) -> bool:
@@ -384,6 +420,32 @@ class SiteDigest(OutboxMessage):
 
     def __str__(self):
         return f"Digest {self.site.code} {self.local_date}"
+
+
+class LinkAction(models.TextChoices):
+    CONFIRM = "confirm", "I'll be there"
+    RESCHEDULE = "reschedule", "I need another date"
+    STOP = "stop", "Stop reminders"
+
+
+class ReminderLinkUse(models.Model):
+    """A participant's answer through one of a reminder's links: each link acts once."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.PROTECT, related_name="link_uses")
+    action = models.CharField(max_length=12, choices=LinkAction.choices)
+    used_at = models.DateTimeField()
+    one_click = models.BooleanField(
+        default=False, help_text="Sent by a mail client's one-click unsubscribe (RFC 8058)."
+    )
+
+    class Meta:
+        ordering = ["-used_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "action"], name="one_use_per_link")
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} via reminder {self.reminder_id}"
 
 
 class MailRelay(models.Model):

@@ -14,7 +14,7 @@ from participants.services import effective_dates_by_status, refuse_date_out_of_
 from participants.validators import validate_single_line
 
 from . import engine
-from .models import UNSCHEDULED_CODE, Phase, Visit, VisitDefinition
+from .models import UNSCHEDULED_CODE, Confirmation, Phase, Visit, VisitDefinition
 from .reminders import sync_reminders
 from .site_calendars import clinic_calendar, place_appointment
 
@@ -29,6 +29,10 @@ _REANCHORED_FIELDS = [
     "appointment_date",
     "appointment_note",
     "appointment_flag",
+    "confirmation",
+    "confirmation_at",
+    "confirmation_via",
+    "reschedule_message",
 ]
 
 
@@ -130,6 +134,8 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
         ):
             # Calendars update the entry (iCalendar SEQUENCE) when the day it shows moves.
             visit.sequence += 1
+        if visit.pk is not None and visit.appointment_date != appointment_before:
+            _unconfirm(visit)
         if visit.pk is not None and _reanchored_values(visit) != before:
             to_update.append(visit)
     phase_starts = engine.phase_starts(phase_plans, participant.consent_date, starts)
@@ -145,6 +151,7 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
                 place_appointment(visit, calendar)
                 if visit.appointment_date != appointment_before:
                     visit.sequence += 1
+                    _unconfirm(visit)
             if _reanchored_values(visit) != before:
                 to_update.append(visit)
     change_reason = reason or "Schedule rebuilt"
@@ -163,6 +170,14 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
     visits = sorted(current + to_create, key=lambda v: (v.planned_date, v.id))
     sync_reminders(participant, visits)
     return visits
+
+
+def _unconfirm(visit: Visit) -> None:
+    """A confirmation (or a request for another date) was for the day that just moved."""
+    visit.confirmation = Confirmation.UNCONFIRMED
+    visit.confirmation_at = None
+    visit.confirmation_via = ""
+    visit.reschedule_message = ""
 
 
 def _reanchored_values(visit: Visit) -> tuple:

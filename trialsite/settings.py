@@ -100,6 +100,16 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+# The staff workspace is in English; participants read their reminders and reply pages in one
+# of these (participants.models.PARTICIPANT_LANGUAGES), from the .po files in scheduling/locale/
+# compiled by the install step (scripts/compile_translations.py).
+LANGUAGES = [
+    ("en-gb", "English"),
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+]
 # Stored datetimes are aware UTC instants; each site's own zone is used for its local dates.
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from .health import healthz
@@ -12,4 +12,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # A reminder's links ("I'll be there", "I need another date", "Stop reminders"): public.
+    path("r/", include("scheduling.urls")),
 ]

@@ -1,0 +1,81 @@
+"""The participant's pages behind a reminder's links: no login, small, translated.
+
+GET shows what the link will do and a button; only POST changes anything, so mail scanners
+and link previewers that fetch the link change nothing. A POST of ``List-Unsubscribe=One-Click``
+to the stop link is a mail client's one-click unsubscribe (RFC 8058). The pages show the
+site and the appointment's date and time, and nothing else of the participant or the trial.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone, translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from .emails import long_date
+from .models import LinkAction
+from .replies import LinkRefused, answer_by_link, check_link, reminder_for_token
+
+ONE_CLICK = "One-Click"
+
+
+def _page(request, template: str, context: dict, status: int = 200) -> TemplateResponse:
+    response = TemplateResponse(request, template, context, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _appointment(reminder) -> dict:
+    visit = reminder.visit
+    return {
+        "site": visit.participant.site,
+        "date": long_date(reminder.planned_date),
+        "time": visit.booked_time if visit.appointment_day == reminder.planned_date else None,
+    }
+
+
+@csrf_exempt  # the signed token in the URL is the proof; mail clients POST without a form
+@require_http_methods(["GET", "POST"])
+def reply(request, token: str, action: str):
+    """Show (GET) or do (POST) what a reminder link says."""
+    try:
+        reminder = reminder_for_token(token)
+    except LinkRefused as refused:
+        with translation.override(translation.get_language_from_request(request)):
+            return _page(
+                request, "scheduling/replies/refused.html", {"problem": refused.message}, 404
+            )
+    language = reminder.visit.participant.reminder_language
+    with translation.override(language):
+        context = {"action": action, "language": language, **_appointment(reminder)}
+        one_click = request.method == "POST" and request.POST.get("List-Unsubscribe") == ONE_CLICK
+        try:
+            if request.method == "GET":
+                check_link(reminder, action, timezone.now())
+                return _page(request, "scheduling/replies/ask.html", context)
+            answer_by_link(
+                token,
+                action,
+                message=request.POST.get("message", ""),
+                one_click=one_click and action == LinkAction.STOP,
+            )
+        except LinkRefused as refused:
+            if one_click:
+                return HttpResponse(refused.message, content_type="text/plain; charset=utf-8")
+            return _page(
+                request,
+                "scheduling/replies/refused.html",
+                {**context, "problem": refused.message, "kind": refused.kind},
+                410 if refused.kind in ("expired", "moved", "gone") else 409,
+            )
+        except ValidationError as error:
+            context["errors"] = [m for messages in error.message_dict.values() for m in messages]
+            return _page(request, "scheduling/replies/ask.html", context, 400)
+        if one_click:
+            return HttpResponse("OK", content_type="text/plain; charset=utf-8")
+        return _page(request, "scheduling/replies/done.html", context)
