@@ -16,7 +16,12 @@ The rule (docs/reminders.md, "When the mail server says no"), by what an answer 
 - **a passing trouble**: 4xx replies and a connection lost before the message was all sent.
   Retried with backoff; the run goes on (a new connection for the next message);
 - **unknown**: the whole message went out and no reply came (``scheduling.smtp``). The
-  server may have taken it. The run stops sending; the caller decides about a second copy.
+  server may have taken it. The run stops sending; the caller decides about a second copy;
+- **the message**: a header built from a site's data holds a line break (its name in the
+  digest's subject, its coordinator's address in Reply-To), stored before such values were
+  refused. Nothing was sent, and every message of that site fails the same way: it is no
+  one's mailbox. Retried with backoff, so it goes out once the site is corrected; the run
+  goes on, and an ERROR line names the header.
 """
 
 import contextlib
@@ -27,7 +32,7 @@ import smtplib
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.mail import get_connection
+from django.core.mail import BadHeaderError, get_connection
 from django.core.validators import validate_email
 from django.utils import timezone
 
@@ -41,6 +46,7 @@ MAILBOX = "mailbox"
 SETUP = "setup"
 UNCLEAR = "unclear"
 UNKNOWN = "unknown"
+MESSAGE = "message"
 
 # Three different recipients refused with the same reply, none accepted between: the relay.
 SAME_REFUSAL_STREAK = 3
@@ -49,6 +55,8 @@ _ENHANCED_CODE = re.compile(r"\s*[245]\.(\d{1,3})\.(\d{1,3})(?!\d)")
 _SENDER_ADDRESS = {7, 8}  # X.1.7 bad sender's mailbox syntax, X.1.8 bad sender's system address
 # RFC 5321 §4.2.3 syntax and sequence errors, RFC 4954 §6 authentication replies.
 _SETUP_CODES = {500, 502, 503, 504, 530, 534, 535, 538}
+# The end of Django's BadHeaderError: "... (got 'value' for header 'Subject')".
+_HEADER_NAME = re.compile(r"for header '([\w-]+)'\)$")
 
 
 def concerns(code: int, text: str) -> str:
@@ -74,7 +82,7 @@ def reply_text(code: int, text: bytes | str) -> str:
 
 
 class DeliveryError(Exception):
-    """A message was not delivered, or not known to be; ``kind`` is one of the five above.
+    """A message was not delivered, or not known to be; ``kind`` is one of the six above.
 
     ``addresses`` are the recipients concerned, kept in memory for the run's judgment and
     never logged or stored."""
@@ -182,7 +190,16 @@ class Mailer:
             return DeliveryError(
                 f"connection lost: {error.__class__.__name__}: {error}", kind=TRANSIENT
             )
+        if isinstance(error, BadHeaderError):  # raised before anything is sent
+            return self._bad_header(error)
         return DeliveryError(f"invalid address: {error}", kind=MAILBOX)  # cannot be encoded
+
+    def _bad_header(self, error: BadHeaderError) -> DeliveryError:
+        """A header with a line break: named, never quoted (its value may be an address)."""
+        named = _HEADER_NAME.search(str(error))
+        text = f"invalid header: {named[1] if named else 'a header'} contains a line break"
+        log.error("a message cannot be built, retried later: %s", text)
+        return DeliveryError(text, kind=MESSAGE)
 
     def _refused(self, text: str, kinds: set[str], addresses: frozenset[str]) -> DeliveryError:
         if SETUP in kinds:

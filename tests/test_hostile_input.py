@@ -4,6 +4,7 @@ admin forms. The command line's side is in test_commands.py."""
 import csv
 import datetime
 import io
+import logging
 
 import pytest
 import time_machine
@@ -11,11 +12,13 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from participants.csv_cells import safe_cell, safe_row
-from participants.models import Participant, Status, Transition
+from participants.models import Participant, Site, Status, Transition
 from participants.services import create_participant, record_transition
-from scheduling.models import Phase, VisitDefinition
+from scheduling.dispatch import dispatch_due
+from scheduling.models import OutboxStatus, Phase, Reminder, SiteDigest, VisitDefinition
 from scheduling.services import add_unscheduled_visit, rebuild_schedule
 from tests.forms import form_data
+from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -353,3 +356,62 @@ def test_the_admin_export_action_writes_formulas_as_text(admin_client, make_part
     assert screening[0] == "'" + FORMULA
     assert screening[4] == "'@SUM(A1:A9)"
     assert screening[8] == "-56"
+
+
+# A line break stored in a site's data before it was refused: the dispatcher names the header.
+
+LEUK_DAY = D(2026, 4, 5)
+LEUK_REMINDER_DUE = datetime.datetime(2026, 3, 29, 7, tzinfo=datetime.UTC)  # 09:00 in Berlin
+
+
+@pytest.fixture
+def due_in_berlin(make_participant, site_ber, clock):
+    """A Berlin participant's 7-day LEUK reminder and the site's digest, both due now."""
+    participant = make_participant(
+        consent_date=LEUK_DAY - datetime.timedelta(days=35), site=site_ber
+    )
+    clock.move_to(LEUK_REMINDER_DUE, tick=False)
+    return Reminder.objects.get(
+        visit__participant=participant, visit__code="LEUK", rule__lead_days=7
+    )
+
+
+def test_a_line_break_in_a_sites_name_is_reported_as_a_header_problem_and_fails_no_one(
+    due_in_berlin, site_ber, smtp_server, caplog
+):
+    Site.objects.filter(pk=site_ber.pk).update(name="Berlin\nBcc: someone@example.org")
+    with caplog.at_level(logging.WARNING):
+        summary = dispatch_due()
+    digest = SiteDigest.objects.get()
+    due_in_berlin.refresh_from_db()
+    assert (summary.sent, summary.retrying, summary.failed) == (1, 1, 0)
+    assert due_in_berlin.status == OutboxStatus.SENT  # the name is in none of its headers
+    assert digest.status == OutboxStatus.PENDING  # retried: it goes out once the name is put right
+    assert digest.last_error == "invalid header: Subject contains a line break"
+    assert digest.next_attempt_at == LEUK_REMINDER_DUE + datetime.timedelta(minutes=1)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "a message cannot be built, retried later: invalid header: Subject contains a line break"
+    ]
+
+    Site.objects.filter(pk=site_ber.pk).update(name="Berlin")
+    dispatch_due(now=digest.next_attempt_at)
+    digest.refresh_from_db()
+    assert digest.status == OutboxStatus.SENT
+    assert (
+        smtp_server.messages[-1]["Subject"] == "Daily visit digest for Berlin: Sunday 29 March 2026"
+    )
+
+
+def test_a_line_break_in_the_coordinators_address_holds_reminders_back_without_failing_them(
+    due_in_berlin, site_ber, smtp_server
+):
+    Site.objects.filter(pk=site_ber.pk).update(
+        coordinator_email="coordinator@example.org\nBcc: someone@example.org"
+    )
+    dispatch_due()
+    due_in_berlin.refresh_from_db()
+    assert due_in_berlin.status == OutboxStatus.PENDING  # not the participant's mailbox
+    assert due_in_berlin.last_error == "invalid header: Reply-To contains a line break"
+    assert due_in_berlin.next_attempt_at == LEUK_REMINDER_DUE + datetime.timedelta(minutes=1)
+    assert SiteDigest.objects.get().last_error == "invalid address"  # the digest's recipient
+    assert smtp_server.messages == []
