@@ -17,8 +17,11 @@ from . import engine
 from .models import (
     AppointmentFlag,
     Audience,
+    Confirmation,
+    LinkAction,
     OutboxStatus,
     Reminder,
+    ReminderLinkUse,
     ReminderRule,
     SiteDigest,
     Visit,
@@ -35,7 +38,14 @@ class DigestContent:
     missed: list[Visit] = field(default_factory=list)
     failed: list[Reminder] = field(default_factory=list)
     to_decide: list[Visit] = field(default_factory=list)
+    tomorrow: list[Visit] = field(default_factory=list)
+    requests: list[Visit] = field(default_factory=list)
+    stops: list = field(default_factory=list)
     closing_days: int = CLOSING_DAYS
+
+    @property
+    def new_request_count(self) -> int:
+        return len(self.requests) + len(self.stops)
 
 
 def redact_addresses(text: str) -> str:
@@ -77,9 +87,13 @@ def digest_content(digest: SiteDigest) -> DigestContent:
     """What the coordinators of ``digest.site`` need on ``digest.local_date``, for participants
     still in the trial: today's appointments (and visits done today), windows closing within
     three days with no actual date, visits newly missed (window ended yesterday), reminders
-    that failed for visits still ahead, and appointments to decide (a booking to rebook, a
-    window with no open day). Five queries."""
+    that failed for visits still ahead, appointments to decide (a booking to rebook, a window
+    with no open day), tomorrow's appointments with their confirmation state, and the
+    participants' requests of the last day (another date asked for, reminders stopped). Eight
+    queries."""
     day = digest.local_date
+    # "New" requests: those of the day before the digest's time, so each is in one digest.
+    since = digest.due_at - datetime.timedelta(days=1)
     visits = (
         Visit.objects.filter(
             participant__site_id=digest.site_id,
@@ -122,5 +136,25 @@ def digest_content(digest: SiteDigest) -> DigestContent:
                 Q(window_end__gte=day) | Q(window_end__isnull=True),
                 appointment_flag__in=[AppointmentFlag.REBOOK, AppointmentFlag.NO_OPEN_DAY],
             )
+        ),
+        tomorrow=list(
+            open_visits.filter(appointment_date=day + datetime.timedelta(days=1)).order_by(
+                "booked_time", "participant__subject_id", "id"
+            )
+        ),
+        requests=list(
+            open_visits.filter(
+                confirmation=Confirmation.RESCHEDULE_REQUESTED, confirmation_at__gte=since
+            ).order_by("confirmation_at", "id")
+        ),
+        stops=list(
+            ReminderLinkUse.objects.filter(
+                action=LinkAction.STOP,
+                used_at__gte=since,
+                reminder__visit__participant__site_id=digest.site_id,
+                reminder__visit__participant__protocol_id=digest.rule.protocol_id,
+            )
+            .select_related("reminder__visit__participant")
+            .order_by("used_at")
         ),
     )

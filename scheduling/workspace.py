@@ -24,10 +24,26 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from participants.models import ACTIVE_STATUSES, Participant, Site, SiteCapacity, Status
+from participants.models import (
+    ACTIVE_STATUSES,
+    ContactAttempt,
+    Participant,
+    Site,
+    SiteCapacity,
+    Status,
+)
 
 from . import engine
-from .models import AppointmentFlag, MailRelay, OutboxStatus, Reminder, Visit
+from .models import (
+    AppointmentFlag,
+    Confirmation,
+    LinkAction,
+    MailRelay,
+    OutboxStatus,
+    Reminder,
+    ReminderLinkUse,
+    Visit,
+)
 from .services import day_one_phase, phase_actual_starts, protocol_plan
 from .timeline_chart import ChartPhase, ChartVisit, render_timeline
 
@@ -190,6 +206,22 @@ FUNNEL = [
 EXITS = [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
 
 
+def with_last_contact(visits: QuerySet) -> QuerySet:
+    """Visits annotated with their participant's last contact attempt (when, outcome)."""
+    last = ContactAttempt.objects.filter(participant=OuterRef("participant")).order_by("-at", "-id")
+    return visits.annotate(
+        last_contact_at=Subquery(last.values("at")[:1]),
+        last_contact_outcome=Subquery(last.values("outcome")[:1]),
+    )
+
+
+def _label_contacts(visits: list[Visit]) -> list[Visit]:
+    for visit in visits:
+        outcome = getattr(visit, "last_contact_outcome", None)
+        visit.last_contact_label = ContactAttempt.Outcome(outcome).label if outcome else ""
+    return visits
+
+
 def dashboard(sites: QuerySet, now=None) -> dict:
     """Numbers for the user's sites: participants per status, visits due this week (planned
     within seven days, window still open) and overdue (window passed, not done) of
@@ -243,7 +275,29 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         ).order_by("appointment_date", "id")[:50]
     )
     overdue_qs = visits.filter(window_end__lt=F("site_today"))
-    overdue = list(overdue_qs.order_by("-window_end", "id")[:50])
+    overdue = list(with_last_contact(overdue_qs).order_by("-window_end", "id")[:50])
+    # Needs attention: no-shows (appointment day passed, window still open), requests for
+    # another date still open, and participants who stopped their reminders this week.
+    no_shows = list(
+        with_last_contact(
+            visits.filter(appointment_date__lt=F("site_today"), window_end__gte=F("site_today"))
+        ).order_by("appointment_date", "id")[:50]
+    )
+    reschedule_requests = list(
+        visits.filter(
+            Q(window_end__gte=F("site_today")) | Q(window_end__isnull=True),
+            confirmation=Confirmation.RESCHEDULE_REQUESTED,
+        ).order_by("confirmation_at", "id")[:50]
+    )
+    stop_requests = list(
+        ReminderLinkUse.objects.filter(
+            action=LinkAction.STOP,
+            used_at__gte=now - datetime.timedelta(days=7),
+            reminder__visit__participant__site_id__in=site_ids,
+        )
+        .select_related("reminder__visit__participant__site")
+        .order_by("-used_at")[:50]
+    )
     week_ago = now - datetime.timedelta(days=7)
     reminder_counts = dict(
         Reminder.objects.filter(
@@ -264,7 +318,11 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         "exits": exits,
         "due_this_week": due,
         "appointments_to_decide": to_decide,
-        "overdue": overdue,
+        "no_shows": _label_contacts(no_shows),
+        "needs_attention_count": len(no_shows) + len(reschedule_requests) + len(stop_requests),
+        "reschedule_requests": reschedule_requests,
+        "stop_requests": stop_requests,
+        "overdue": _label_contacts(overdue),
         "overdue_count": overdue_qs.count(),
         "reminders_sent": reminder_counts.get(OutboxStatus.SENT, 0),
         "reminders_failed": reminder_counts.get(OutboxStatus.FAILED, 0),
