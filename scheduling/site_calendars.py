@@ -51,6 +51,8 @@ def place_appointment(visit: Visit, calendar: cc.ClinicCalendar) -> None:
     if visit.actual_date is not None or visit.cancelled:
         if visit.appointment_date is None:
             visit.appointment_date = visit.actual_date or visit.planned_date
+        if visit.cancelled:
+            visit.appointment_flag = ""  # nothing left to decide about a cancelled visit
         return
     if visit.booked_date is None:
         proposal = cc.propose_day(

@@ -29,6 +29,8 @@ def load_sle001():
     seed.load(django_apps, None)
     starts = importlib.import_module("scheduling.migrations.0005_phase_started_by")
     starts.link_phase_starts(django_apps, None)
+    appointments = importlib.import_module("scheduling.migrations.0009_appointment_data")
+    appointments.link_sle001_resources(django_apps, None)
     from participants.models import Protocol
 
     return Protocol.objects.get(code="SLE-001")

@@ -99,6 +99,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Why a clinical record changed is kept whole (a withdrawal's reason, an override's), not cut
+# at simple-history's default 100 characters (which a longer reason made the save fail on).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 LANGUAGE_CODE = "en-gb"
 # The staff workspace is in English; participants read their reminders and reply pages in one
 # of these (participants.models.PARTICIPANT_LANGUAGES), from the .po files in scheduling/locale/

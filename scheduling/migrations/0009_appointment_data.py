@@ -17,13 +17,9 @@ SLE_001_RESOURCES = {
 }
 
 
-def forwards(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
-
+def link_sle001_resources(apps, schema_editor):
+    """SLE-001's leukapheresis uses an apheresis slot, its infusions an infusion chair (also
+    run by the tests after a flush, like the plan itself)."""
     Resource = apps.get_model("participants", "Resource")
     VisitDefinition = apps.get_model("scheduling", "VisitDefinition")
     for code, (name, plural) in SLE_001_RESOURCES.items():
@@ -33,6 +29,16 @@ def forwards(apps, schema_editor):
         if definitions.exists():
             resource, _ = Resource.objects.get_or_create(name=name, defaults={"plural": plural})
             definitions.update(resource=resource)
+
+
+def forwards(apps, schema_editor):
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+
+    link_sle001_resources(apps, schema_editor)
 
     Visit = apps.get_model("scheduling", "Visit")
     Visit.objects.filter(appointment_date__isnull=True, actual_date__isnull=False).update(
