@@ -22,8 +22,16 @@ from .replies import LinkRefused, answer_by_link, check_link, reminder_for_token
 ONE_CLICK = "One-Click"
 
 
+# A refused link's status: a link that never was (tampered, made up, an unknown action), one
+# already used, or one whose visit or day has gone.
+REFUSED_STATUS = {"tampered": 404, "used": 409, "expired": 410, "moved": 410, "gone": 410}
+
+
 def _page(request, template: str, context: dict, status: int = 200) -> TemplateResponse:
     response = TemplateResponse(request, template, context, status=status)
+    # Rendered here, in the caller's translation.override: a TemplateResponse left to render
+    # after the view returns would come out in the default language.
+    response.render()
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -43,13 +51,14 @@ def _appointment(reminder) -> dict:
 @require_http_methods(["GET", "POST"])
 def reply(request, token: str, action: str):
     """Show (GET) or do (POST) what a reminder link says."""
-    try:
-        reminder = reminder_for_token(token)
-    except LinkRefused as refused:
-        with translation.override(translation.get_language_from_request(request)):
-            return _page(
-                request, "scheduling/replies/refused.html", {"problem": refused.message}, 404
-            )
+    # No reminder to take a language from: the browser's (Accept-Language) says why.
+    browser_language = translation.get_language_from_request(request)
+    with translation.override(browser_language):
+        try:
+            reminder = reminder_for_token(token)
+        except LinkRefused as refused:
+            context = {"problem": refused.message, "language": browser_language}
+            return _page(request, "scheduling/replies/refused.html", context, 404)
     language = reminder.visit.participant.reminder_language
     with translation.override(language):
         context = {"action": action, "language": language, **_appointment(reminder)}
@@ -71,7 +80,7 @@ def reply(request, token: str, action: str):
                 request,
                 "scheduling/replies/refused.html",
                 {**context, "problem": refused.message, "kind": refused.kind},
-                410 if refused.kind in ("expired", "moved", "gone") else 409,
+                REFUSED_STATUS[refused.kind],
             )
         except ValidationError as error:
             context["errors"] = [m for messages in error.message_dict.values() for m in messages]
