@@ -2,7 +2,8 @@
 
 Each reminder carries three links, signed per reminder with Django's signing framework:
 "I'll be there" (confirm), "I need another date" (reschedule) and "Stop reminders" (stop).
-A link is valid until the end of its appointment day at the site and acts once; opened with
+A link is valid until the end of its appointment day at the site (the stop link for
+``STOP_LINK_DAYS`` more, as an unsubscribe must be) and acts once; opened with
 GET it only shows a page, the change happens on POST. The stop link is also the reminder's
 ``List-Unsubscribe`` target (RFC 8058 one-click).
 
@@ -59,10 +60,17 @@ class LinkRefused(Exception):
         self.reminder = reminder
 
 
-def valid_until(reminder: Reminder) -> datetime.datetime:
-    """The end of the reminder's appointment day at the site (an aware UTC instant)."""
+# An unsubscribe must keep working after the visit (RFC 8058 clients offer it from any old
+# message; CAN-SPAM asks for 30 days at least): the stop link lives this long after the day.
+STOP_LINK_DAYS = 60
+
+
+def valid_until(reminder: Reminder, action: str = LinkAction.CONFIRM) -> datetime.datetime:
+    """The end of the reminder's appointment day at the site (an aware UTC instant); for the
+    stop link, the end of the ``STOP_LINK_DAYS``-th day after it."""
+    extra = STOP_LINK_DAYS if action == LinkAction.STOP else 0
     return engine.local_instant(
-        reminder.planned_date + datetime.timedelta(days=1),
+        reminder.planned_date + datetime.timedelta(days=1 + extra),
         MIDNIGHT,
         reminder.visit.participant.site.zone,
     )
@@ -98,7 +106,7 @@ def check_link(reminder: Reminder, action: str, now: datetime.datetime) -> None:
         raise LinkRefused(
             "tampered", _("This link is not valid. Please use the link in your email.")
         )
-    if now >= valid_until(reminder):
+    if now >= valid_until(reminder, action):
         raise LinkRefused("expired", _("This link has expired."), reminder)
     if action == LinkAction.STOP:
         if not participant.reminders_enabled:

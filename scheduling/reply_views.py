@@ -63,6 +63,10 @@ def reply(request, token: str, action: str):
     with translation.override(language):
         context = {"action": action, "language": language, **_appointment(reminder)}
         one_click = request.method == "POST" and request.POST.get("List-Unsubscribe") == ONE_CLICK
+        if one_click and action != LinkAction.STOP:
+            # Only the stop link is a List-Unsubscribe target: a one-click body elsewhere is
+            # no participant's answer.
+            return HttpResponse(status=400)
         try:
             if request.method == "GET":
                 check_link(reminder, action, timezone.now())
@@ -71,7 +75,7 @@ def reply(request, token: str, action: str):
                 token,
                 action,
                 message=request.POST.get("message", ""),
-                one_click=one_click and action == LinkAction.STOP,
+                one_click=one_click,
             )
         except LinkRefused as refused:
             if one_click:

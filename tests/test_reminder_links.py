@@ -313,10 +313,34 @@ def test_a_link_acts_until_midnight_ending_the_appointment_day_at_the_site(
     assert ReminderLinkUse.objects.filter(reminder=reminder, action=action).exists()
 
 
+def test_the_stop_link_still_unsubscribes_after_the_visit_day_until_its_sixtieth_day_ends(
+    client, enrol, time_machine
+):
+    reminder = leuk_reminder(enrol())
+    # 23:59:59 on 10 April in Oceanside, daylight-saving time by then: 06:59:59 UTC on the 11th.
+    time_machine.move_to(datetime.datetime(2026, 4, 11, 6, 59, 59, tzinfo=UTC), tick=False)
+    response = client.post(link_path(reminder, LinkAction.STOP), {"List-Unsubscribe": "One-Click"})
+    assert (response.status_code, response.content) == (200, b"OK")
+    reminder.visit.participant.refresh_from_db()
+    assert not reminder.visit.participant.reminders_enabled
+
+
+def test_a_one_click_body_on_a_confirm_link_changes_nothing(client, enrol):
+    reminder = leuk_reminder(enrol())
+    before = state()
+    response = client.post(
+        link_path(reminder, LinkAction.CONFIRM), {"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 400
+    assert state() == before
+
+
 @pytest.mark.parametrize("action", ACTIONS)
 def test_an_expired_link_changes_nothing_and_says_so(client, enrol, time_machine, action):
     reminder = leuk_reminder(enrol())
-    time_machine.move_to(END_OF_VISIT_DAY, tick=False)  # 00:00 on 10 February in Oceanside
+    # 00:00 on 10 February in Oceanside; for the stop link, 00:00 on 11 April (PDT by then).
+    stop_end = datetime.datetime(2026, 4, 11, 7, tzinfo=UTC)
+    time_machine.move_to(stop_end if action == LinkAction.STOP else END_OF_VISIT_DAY, tick=False)
     before = state()
     for method in ("get", "post"):
         response = getattr(client, method)(link_path(reminder, action))
