@@ -7,6 +7,7 @@ Management commands subclass :class:`StaffCommand` and raise :class:`InputError`
 
 import csv
 import datetime
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,8 @@ from .services import ImportRejected, RowError
 
 RECORDED_VIA = "command line"
 T = TypeVar("T")
+# A local time of day as staff type it: two digits, a colon, two digits (09:30), nothing else.
+_HH_MM = re.compile(r"([0-9]{2}):([0-9]{2})")
 
 
 class InputError(CommandError):
@@ -151,6 +154,15 @@ def date_option(value: str, field: str) -> datetime.date:
         return parse_iso_date(value)
     except ValueError as error:
         raise InputError([f"{field}: {error}"]) from None
+
+
+def time_option(value: str, field: str) -> datetime.time:
+    """A local time written HH:MM, 00:00 to 23:59 (not 9:30, not 09:30:00, not 24:00)."""
+    match = _HH_MM.fullmatch(value)
+    hour, minute = (int(match[1]), int(match[2])) if match else (-1, -1)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise InputError([f"{field}: “{value}” is not a time (HH:MM, 00:00 to 23:59)."])
+    return datetime.time(hour, minute)
 
 
 def participant_named(subject_id: str, protocol_code: str | None = None) -> Participant:

@@ -21,6 +21,10 @@ SCHEDULE_COLUMNS = (
     "study_day",
     "actual_date",
     "status",
+    "appointment_date",
+    "appointment_time",
+    "appointment_source",
+    "appointment_note",
 )
 
 
@@ -47,13 +51,18 @@ class ScheduleRow:
     study_day: int | None
     actual_date: datetime.date | None
     status: str
+    appointment_date: datetime.date | None
+    appointment_time: str  # HH:MM, local to the site; "" when none is booked
+    appointment_source: str  # "proposed" or "booked"
+    appointment_note: str  # why it differs from the planned date, or what is wrong with it
 
 
 def schedule_rows(
     site: Site | None = None, now: datetime.datetime | None = None, *, participants=None
 ):
     """Every visit as a row of the schedule export: status as of ``now`` at each visit's site
-    (its own "today"), ordered by subject id, then planned date. One query. ``site`` and
+    (its own "today") and its appointment (day, local time, proposed or booked, and why it is
+    not the planned date), ordered by subject id, then planned date. One query. ``site`` and
     ``participants`` (a queryset) narrow it."""
     visits = Visit.objects.select_related("participant__site").order_by(
         "participant__subject_id", "participant__protocol_id", "planned_date", "id"
@@ -81,6 +90,22 @@ def schedule_rows(
                 study_day=visit.study_day,
                 actual_date=visit.actual_date,
                 status=visit.status_on(todays[participant_site.pk]),
+                appointment_date=visit.appointment_date,
+                appointment_time=(
+                    f"{visit.booked_time:%H:%M}" if visit.booked_time is not None else ""
+                ),
+                appointment_source=visit.appointment_source,
+                appointment_note=visit.appointment_note,
             )
         )
     return rows
+
+
+def open_appointments(site: Site) -> dict[int, tuple[datetime.date | None, str]]:
+    """The appointment (day, flag) of every visit still to be done at ``site``, by visit id:
+    what a change of the site's calendar may move or flag. One query."""
+    visits = Visit.objects.open().filter(participant__site=site)
+    return {
+        pk: (day, flag)
+        for pk, day, flag in visits.values_list("pk", "appointment_date", "appointment_flag")
+    }

@@ -127,7 +127,8 @@ def test_import_sites_reports_every_bad_row_by_line_and_saves_nothing(write):
 def test_import_sites_refuses_a_bad_header_on_line_1(write, header, problem):
     path = write("sites.csv", header)
     assert refused("import_sites", path) == [
-        f"{path}:1: header: {problem}; expected {SITES_HEADER} (optional: address,phone)."
+        f"{path}:1: header: {problem}; expected {SITES_HEADER} "
+        "(optional: address,phone,open_days,holidays)."
     ]
 
 
@@ -303,14 +304,15 @@ def test_export_schedule_writes_every_visit_ordered_by_subject_then_planned_date
     assert by_visit[("SLE-001-101-001", "SCR")] == [
         "SLE-001-101-001", "OCN", "screening", "SCR", "Screening: consent and eligibility",
         "2026-01-05", "2026-01-05", "2026-01-08", "-57", "2026-01-06", "completed",
+        "2026-01-05", "", "proposed", "",
     ]  # fmt: skip
-    assert by_visit[("SLE-001-101-001", "INF1")][5:] == [
+    assert by_visit[("SLE-001-101-001", "INF1")][5:11] == [
         "2026-03-03", "2026-03-03", "2026-03-03", "1", "", "missed",
     ]  # fmt: skip
     # INF2's window ends 12 March: missed in Berlin's today, still scheduled in Oceanside's.
-    assert by_visit[("SLE-001-101-001", "INF2")][7:] == ["2026-03-12", "8", "", "scheduled"]
-    assert by_visit[("SLE-001-102-001", "SCR")][-1] == "missed"
-    assert by_visit[("SLE-001-102-001", "LEUK")][-1] == "scheduled"
+    assert by_visit[("SLE-001-101-001", "INF2")][7:11] == ["2026-03-12", "8", "", "scheduled"]
+    assert by_visit[("SLE-001-102-001", "SCR")][10] == "missed"
+    assert by_visit[("SLE-001-102-001", "LEUK")][10] == "scheduled"
 
 
 @pytest.mark.django_db

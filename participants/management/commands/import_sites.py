@@ -7,7 +7,12 @@ from participants.cli import RECORDED_VIA, StaffCommand, import_all_or_nothing, 
 class Command(StaffCommand):
     help = (
         "Create or update sites by code from a CSV file with header "
-        "code,name,timezone,coordinator_email (optional columns: address,phone). "
+        "code,name,timezone,coordinator_email (optional columns: address,phone,open_days,"
+        "holidays). open_days is the clinic's weekdays, e.g. Mon-Fri, Mon,Tue,Thu or Tue-Sat; "
+        "holidays is a public-holiday calendar of the holidays package, e.g. US-CA, DE-BE or FR, "
+        "or empty for none. A column left out keeps what a site has (a new site: open Mon-Fri, "
+        "no holiday calendar). A change of open days or holidays places the appointments of the "
+        "site's participants again. "
         "All or nothing; exits 1 listing every bad row as FILE:LINE: field: message."
     )
 
@@ -18,7 +23,7 @@ class Command(StaffCommand):
         table = read_csv(
             file,
             required=("code", "name", "timezone", "coordinator_email"),
-            optional=("address", "phone"),
+            optional=("address", "phone", "open_days", "holidays"),
         )
         counts = import_all_or_nothing(
             table, lambda rows: services.import_sites(rows, via=RECORDED_VIA)
