@@ -180,6 +180,17 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's SQL log (DEBUG) prints every query's parameters: participants' addresses,
+        # reasons typed by staff. Logs carry no personal data, so LOG_LEVEL=DEBUG leaves it
+        # out; SQL_DEBUG=true asks for it by name, on a machine whose logs may hold them.
+        "django.db.backends": {
+            "level": "DEBUG" if env.bool("SQL_DEBUG", default=False) else "INFO"
+        },
+        # Its DEBUG lines ("Exception while resolving variable …") carry the template's whole
+        # context in the exception: the page's participants, forms and the signed-in user.
+        "django.template": {"level": "INFO"},
+    },
 }
 
 if not DEBUG:
