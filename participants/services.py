@@ -348,6 +348,24 @@ def site_calendar_changed(site: Site) -> None:
         _notify(participant)
 
 
+def validate_closure(closure: SiteClosure, *, now=None) -> None:
+    """Raise ValidationError (by field) unless ``closure`` may be saved: its model's checks
+    (dates from 1990, ending on or after its start), a reason, and an end no more than five
+    years ahead of its site's today."""
+    errors: dict[str, list[str]] = {}
+    try:
+        closure.full_clean()
+    except ValidationError as error:
+        errors = error.message_dict
+    if not closure.reason and "reason" not in errors:
+        errors["reason"] = ["A closure needs a reason."]
+    problem = closure.end and too_late_problem(closure.end, closure.site.today(now))
+    if problem and "end" not in errors:
+        errors["end"] = [problem]
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def add_closure(
     site: Site,
@@ -363,23 +381,39 @@ def add_closure(
     ``reason``. Proposed appointments on those days move; bookings are flagged to rebook."""
     end = end or start
     closure = SiteClosure(site=site, start=start, end=end, reason=reason.strip())
-    errors: dict[str, list[str]] = {}
-    try:
-        closure.full_clean()
-    except ValidationError as error:
-        errors = error.message_dict
-    if not closure.reason and "reason" not in errors:
-        errors["reason"] = ["A closure needs a reason."]
-    problem = too_late_problem(end, site.today(now))
-    if problem and "end" not in errors:
-        errors["end"] = [problem]
-    if errors:
-        raise ValidationError(errors)
+    validate_closure(closure, now=now)
     closure._change_reason = f"Closure added ({via})"
     if by is not None:
         closure._history_user = by
     closure.save()
     site_calendar_changed(site)
+    return closure
+
+
+@transaction.atomic
+def change_closure(
+    closure: SiteClosure,
+    *,
+    start: datetime.date,
+    end: datetime.date | None = None,
+    reason: str,
+    why: str = "",
+    by=None,
+    via: str = "admin",
+    now=None,
+) -> SiteClosure:
+    """Move or re-word ``closure`` (its site stays; the history keeps the former days and
+    ``why``). Proposals move off the days now closed and back onto the days reopened;
+    bookings on a day now closed are flagged to rebook."""
+    closure.start, closure.end, closure.reason = start, end or start, reason.strip()
+    validate_closure(closure, now=now)
+    closure._change_reason = f"Closure changed ({via})" + (
+        f": {why.strip()}" if why.strip() else ""
+    )
+    if by is not None:
+        closure._history_user = by
+    closure.save()
+    site_calendar_changed(closure.site)
     return closure
 
 

@@ -13,6 +13,8 @@ def form_data(response) -> dict:
             if isinstance(value, bool):
                 if value:
                     data[bound.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[bound.html_name] = [str(item) for item in value]  # ticked checkboxes
             elif value is not None:
                 data[bound.html_name] = str(value)
     return data

@@ -11,6 +11,7 @@ import pytest
 
 from participants.models import Status
 from participants.services import record_transition
+from scheduling.appointments import book_appointment
 from scheduling.services import record_visit
 from tests.browser import SCREENSHOTS, login, screenshot
 
@@ -150,3 +151,60 @@ def test_the_workspace_pages_fit_a_1280_pixel_screen(browser, live_server, enrol
                 too_wide.append((path, width, tables))
         page.close()
     assert too_wide == []
+
+
+def test_a_coordinator_books_a_visit_in_the_day_picker(
+    browser, live_server, make_participant, site_ocn, staff
+):
+    """Book… on the participant page opens the visit's window day by day (closed days and
+    the load of its resource shown); a day picked and booked is the visit's appointment."""
+    from participants.models import Resource, SiteCapacity
+
+    site_ocn.open_days = "12345"
+    site_ocn.save()
+    today = site_ocn.today()
+    consent = today - datetime.timedelta(days=14)
+    participant = make_participant(
+        site=site_ocn, subject_id="SLE-001-101-021", consent_date=consent
+    )
+    other = make_participant(site=site_ocn, subject_id="SLE-001-101-022", consent_date=consent)
+    apheresis, _ = Resource.objects.get_or_create(
+        name="apheresis", defaults={"plural": "apheresis slots"}
+    )
+    participant.protocol.visit_definitions.filter(code="LEUK").update(resource=apheresis)
+    SiteCapacity.objects.create(site=site_ocn, resource=apheresis, per_day=1)
+    visit = participant.visits.get(code="LEUK")  # window from today + 14 to today + 28
+    open_days = [
+        visit.window_start + datetime.timedelta(days=n)
+        for n in range((visit.window_end - visit.window_start).days + 1)
+        if (visit.window_start + datetime.timedelta(days=n)).isoweekday() <= 5
+        and visit.window_start + datetime.timedelta(days=n) != visit.appointment_date
+    ]
+    full_day, target = open_days[0], open_days[1]
+    book_appointment(other.visits.get(code="LEUK"), on=full_day)
+
+    page = login(browser, live_server, "coordinator-ocn")
+    page.goto(f"{live_server.url}/admin/participants/participant/{participant.pk}/change/")
+    page.click("tr[data-visit='LEUK'] a.book-link")
+    page.wait_for_selector("#day-picker")
+    assert "full" in page.locator(f"tr[data-date='{full_day.isoformat()}']").inner_text()
+    saturday = next(
+        visit.window_start + datetime.timedelta(days=n)
+        for n in range(7)
+        if (visit.window_start + datetime.timedelta(days=n)).isoweekday() == 6
+    )
+    assert "closed: Saturday" in page.locator(f"tr[data-date='{saturday}']").inner_text()
+    page.check(f"#day-{target.isoformat()}")
+    page.fill("#id_at", "09:30")
+    screenshot(page, "day-picker")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.click("#book-appointment")
+    page.wait_for_selector("ul.messagelist")
+    assert f"LEUK booked on {target:%a %Y-%m-%d} at 09:30." in (
+        page.locator("ul.messagelist").inner_text()
+    )
+    appointment = page.locator("tr[data-visit='LEUK'] td.appointment").inner_text()
+    assert f"{target:%a %Y-%m-%d} 09:30" in appointment and "booked" in appointment
+    screenshot(page, "participant-appointments")
+    page.locator("#visits").screenshot(path=str(SCREENSHOTS / "participant-visits.png"))
+    page.close()

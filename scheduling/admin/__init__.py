@@ -8,6 +8,8 @@ One module per concern; importing them registers their admins with ``admin.site`
 
 - ``dashboard``: the admin index as the site workspace.
 - ``participants``: the participant list (filters) and page (its forms and views).
+- ``appointments``: the day picker of a visit (a page of the participant admin): its window
+  day by day, open or closed and the load of its resource; books and clears appointments.
 - ``exports``: the schedule export action of the participant list.
 - ``visits``: the visit list and the site calendar.
 - ``reminders``: reminders, site digests and reminder rules.
@@ -15,7 +17,8 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``mixins``: the bases and error reporting the others share.
 """
 
-from . import dashboard, exports, participants, protocols, reminders, visits
+from . import appointments, dashboard, exports, participants, protocols, reminders, visits
+from .appointments import AppointmentPages, BookingForm
 from .mixins import PlanPartAdmin, ReadOnlyScopedAdmin
 from .participants import (
     NextVisitThisWeekFilter,
@@ -40,6 +43,8 @@ from .reminders import ReminderAdmin, ReminderRuleAdmin, SiteDigestAdmin
 from .visits import VisitAdmin
 
 __all__ = [
+    "AppointmentPages",
+    "BookingForm",
     "NextVisitThisWeekFilter",
     "OverdueFilter",
     "ParticipantAdmin",
@@ -61,6 +66,7 @@ __all__ = [
     "VisitDefinitionAdmin",
     "VisitDefinitionInline",
     "VisitForm",
+    "appointments",
     "dashboard",
     "exports",
     "participants",

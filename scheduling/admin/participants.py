@@ -33,6 +33,7 @@ from ..services import (
     rebuild_schedule,
     record_actual_date,
 )
+from .appointments import AppointmentPages
 from .exports import export_schedule
 from .mixins import report_errors
 
@@ -155,7 +156,7 @@ class UnscheduledVisitForm(forms.Form):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
+class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
     form = ParticipantForm
     change_form_template = "admin/scheduling/participant/change_form.html"
     list_display = [
@@ -180,7 +181,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
     actions = [export_schedule]
 
     class Media:
-        css = {"all": ["scheduling/workspace.css"]}
+        css = {"all": ["scheduling/workspace.css", "scheduling/appointments.css"]}
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -312,6 +313,7 @@ class ParticipantAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 view(self.confirm_eligibility_view),
                 name="participant_confirm_eligibility",
             ),
+            *self.appointment_urls(),
         ] + super().get_urls()
 
     def _writable(self, request, object_id) -> Participant:

@@ -20,7 +20,27 @@ class PhaseInline(admin.TabularInline):
 
 class VisitDefinitionInline(admin.TabularInline):
     model = VisitDefinition
+    fields = [
+        "phase",
+        "order",
+        "code",
+        "name",
+        "offset",
+        "unit",
+        "window_before",
+        "window_after",
+        "resource",  # counted against each site's capacity per day
+    ]
     extra = 0
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "resource" and field is not None:
+            # A resource is picked (or added) from the row; it is edited on its own page. The
+            # plan's table then fits 1280 px.
+            field.widget.can_change_related = False
+            field.widget.can_delete_related = False
+        return field
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "phase":
@@ -125,5 +145,7 @@ class VisitDefinitionAdmin(PlanPartAdmin):
         "unit",
         "window_before",
         "window_after",
+        "resource",
     ]
-    list_filter = ["protocol", "phase"]
+    list_filter = ["protocol", "phase", "resource"]
+    list_select_related = ["protocol", "phase", "resource"]

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path
+from django.utils.html import format_html
 
 from participants import roles
 
@@ -20,14 +21,42 @@ class VisitAdmin(ReadOnlyScopedAdmin):
         "planned_date",
         "window_start",
         "window_end",
+        "appointment_date",
         "booked_time",
+        "source",
+        "flag",
         "actual_date",
         "cancelled",
     ]
-    list_filter = [("participant__site", admin.RelatedOnlyFieldListFilter), "code", "cancelled"]
+    list_filter = [
+        ("participant__site", admin.RelatedOnlyFieldListFilter),
+        "code",
+        "appointment_flag",
+        "cancelled",
+    ]
     search_fields = ["participant__subject_id"]
     list_select_related = ["participant"]
     date_hierarchy = "planned_date"
+
+    class Media:
+        css = {"all": ["scheduling/appointments.css"]}
+
+    @admin.display(description="source", ordering="booked_date")
+    def source(self, obj):
+        """Booked by staff, or proposed by the clinic calendar (done visits: —)."""
+        if obj.actual_date is not None or obj.cancelled:
+            return "—"
+        return obj.appointment_source
+
+    @admin.display(description="flag", ordering="appointment_flag")
+    def flag(self, obj):
+        if not obj.appointment_flag:
+            return ""
+        return format_html(
+            '<span class="appointment-flag flag-{}">{}</span>',
+            obj.appointment_flag,
+            obj.appointment_note or obj.get_appointment_flag_display(),
+        )
 
     def get_urls(self):
         return [
