@@ -16,7 +16,16 @@ from django.utils import timezone
 
 from . import clinic
 from .dates import parse_iso_date, too_early_problem, too_late_problem
-from .models import LEFT_STATUSES, Participant, Protocol, Site, SiteClosure, Status, Transition
+from .models import (
+    LEFT_STATUSES,
+    ContactAttempt,
+    Participant,
+    Protocol,
+    Site,
+    SiteClosure,
+    Status,
+    Transition,
+)
 from .signals import timeline_changed
 from .validators import control_character_problem, validate_subject_id
 
@@ -138,16 +147,23 @@ def create_participant(
     subject_id: str,
     email: str,
     consent_date: datetime.date,
+    language: str = "",
     by=None,
     via: str = "admin",
     now=None,
 ) -> Participant:
-    """Create a participant in screening from the consent date, with its first transition record."""
+    """Create a participant in screening from the consent date, with its first transition
+    record. ``language`` is the reminders' (blank: the site's default)."""
     validate_new_participant(
         protocol=protocol, site=site, subject_id=subject_id, consent_date=consent_date, now=now
     )
     participant = Participant(
-        protocol=protocol, site=site, subject_id=subject_id, email=email, consent_date=consent_date
+        protocol=protocol,
+        site=site,
+        subject_id=subject_id,
+        email=email,
+        consent_date=consent_date,
+        language=language,
     )
     participant.full_clean(validate_unique=False, validate_constraints=False)
     participant._change_reason = "Consented and entered screening"
@@ -253,8 +269,62 @@ def set_reminders(participant: Participant, enabled: bool, *, reason: str = "", 
         return
     participant.reminders_enabled = enabled
     participant._change_reason = reason or ("Reminders turned on" if enabled else "Opted out")
+    if by is not None:
+        participant._history_user = by
     participant.save(update_fields=["reminders_enabled"])
     _notify(participant)
+
+
+# Three attempts in a row that did not reach the participant: the page suggests recording
+# lost to follow-up (it never records it by itself).
+UNANSWERED_STREAK = 3
+
+
+@transaction.atomic
+def record_contact_attempt(
+    participant: Participant,
+    *,
+    channel: str,
+    outcome: str,
+    note: str = "",
+    at: datetime.datetime | None = None,
+    by=None,
+    now=None,
+) -> ContactAttempt:
+    """Add an attempt to reach ``participant`` to their contact log (never edited)."""
+    now = now or timezone.now()
+    attempt = ContactAttempt(
+        participant=participant,
+        at=at or now,
+        channel=channel,
+        outcome=outcome,
+        note=note.strip(),
+        recorded_by=by,
+        recorded_at=now,
+    )
+    errors = {}
+    try:
+        attempt.full_clean()
+    except ValidationError as error:
+        errors = error.message_dict
+    if attempt.at and attempt.at > now + datetime.timedelta(minutes=5) and "at" not in errors:
+        errors["at"] = ["An attempt cannot be in the future."]
+    if attempt.at and attempt.at.date() < participant.consent_date and "at" not in errors:
+        errors["at"] = [f"Before consent ({participant.consent_date.isoformat()})."]
+    if errors:
+        raise ValidationError(errors)
+    attempt.save()
+    return attempt
+
+
+def unanswered_streak(attempts: Iterable[ContactAttempt]) -> int:
+    """How many of the latest ``attempts`` (newest first) in a row did not reach them."""
+    count = 0
+    for attempt in attempts:
+        if attempt.answered:
+            break
+        count += 1
+    return count
 
 
 def effective_dates_by_status(participant: Participant) -> dict[str, datetime.date]:
@@ -484,6 +554,7 @@ SITE_FIELDS = (
     "open_days",
     "holiday_country",
     "holiday_subdivision",
+    "language",
 )
 # What a change of these means for the schedule (see site_time_zone_changed and
 # site_calendar_changed): either one rebuilds every active participant's schedule.
@@ -583,7 +654,8 @@ def import_participants(
     now=None,
 ) -> list[Participant]:
     """Create one participant per ``(line, values)`` row (subject_id, site_code, email,
-    consent_date), each with its full schedule, through :func:`create_participant`. A field
+    consent_date, and optionally language: en, de, es or fr), each with its full schedule,
+    through :func:`create_participant`. A field
     holding a control character is refused. All or nothing: raises ImportRejected listing
     every error of every row."""
     errors: list[RowError] = []
@@ -632,6 +704,7 @@ def import_participants(
                         subject_id=subject_id,
                         email=values["email"],
                         consent_date=consent_date,
+                        language=values.get("language", "").lower(),
                         by=by,
                         via=via,
                         now=now,

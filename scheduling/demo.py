@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from participants import eligibility, roles
 from participants.models import (
+    ContactAttempt,
     EligibilityCriterion,
     Participant,
     Protocol,
@@ -23,11 +25,17 @@ from participants.models import (
     SiteClosure,
     Status,
 )
-from participants.services import add_closure, create_participant, record_transition
+from participants.services import (
+    add_closure,
+    create_participant,
+    record_contact_attempt,
+    record_transition,
+)
 
 from . import clinic_calendar, engine
 from .appointments import book_appointment
-from .models import Visit
+from .models import LinkAction, OutboxStatus, Reminder, Visit
+from .replies import answer_by_link, link_token
 from .services import protocol_plan, record_visit
 from .site_calendars import clinic_calendar as site_clinic_calendar
 
@@ -42,6 +50,7 @@ SITES = [
         "open_days": "12345",
         "holiday_country": "US",
         "holiday_subdivision": "CA",
+        "language": "en",
     },
     {
         "code": "BER",
@@ -53,6 +62,7 @@ SITES = [
         "open_days": "12345",
         "holiday_country": "DE",
         "holiday_subdivision": "BE",
+        "language": "de",
     },
 ]
 # Per site: resource name → how many a day.
@@ -108,6 +118,8 @@ STORIES = [
 # Site OCN gets every story, site BER the first seven: twenty participants in all.
 SITE_STORIES = {"OCN": STORIES, "BER": STORIES[:7]}
 SITE_NUMBERS = {"OCN": 101, "BER": 102}
+# Participants who read their reminders in a language other than their site's.
+LANGUAGES = {("OCN", 3): "es", ("OCN", 5): "es", ("BER", 4): "fr"}
 
 
 def ensure_sites() -> dict[str, Site]:
@@ -154,7 +166,12 @@ def _answer_eligibility(participant: Participant, story: Story, by) -> None:
 
 
 def _play(
-    story: Story, protocol: Protocol, site: Site, subject_id: str, staff: dict
+    story: Story,
+    protocol: Protocol,
+    site: Site,
+    subject_id: str,
+    staff: dict,
+    language: str = "",
 ) -> Participant:
     today = site.today()
 
@@ -167,6 +184,7 @@ def _play(
         subject_id=subject_id,
         email=f"participant.{subject_id.lower()}@example.org",
         consent_date=ago(story.consent_days_ago),
+        language=language,
         via="demo data",
     )
     coordinator = staff.get((roles.COORDINATOR, site.code))
@@ -332,10 +350,20 @@ def load_demo_data(password: str) -> dict[str, int]:
             subject_id = f"SLE-001-{SITE_NUMBERS[code]}-{index:03d}"
             if Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
                 continue
-            _play(story, protocol, sites[code], subject_id, staff)
+            _play(
+                story,
+                protocol,
+                sites[code],
+                subject_id,
+                staff,
+                language=LANGUAGES.get((code, index), ""),
+            )
             created += 1
     created += _calendar_showcase(
         protocol, sites["OCN"], staff, first_number=len(SITE_STORIES["OCN"]) + 1
+    )
+    created += _replies_showcase(
+        protocol, sites["BER"], staff, first_number=len(SITE_STORIES["BER"]) + 1
     )
     User = get_user_model()
     admin, new_admin = User.objects.get_or_create(
@@ -345,3 +373,99 @@ def load_demo_data(password: str) -> dict[str, int]:
         admin.set_password(password)
         admin.save()
     return {"participants": created, "users": int(new_admin), "staff": len(staff_names)}
+
+
+def _no_show_consent(protocol: Protocol, site: Site) -> datetime.date | None:
+    """A consent date whose leukapheresis appointment was in the last days while its window
+    is still open (a no-show, once nobody records it)."""
+    today = site.today()
+    calendar = site_clinic_calendar(site)
+    for days_ago in range(36, 44):
+        consent = today - datetime.timedelta(days=days_ago)
+        for visit in _planned_visits(protocol, consent):
+            if visit.code != "LEUK":
+                continue
+            day = clinic_calendar.propose_day(
+                visit.planned, visit.window_start, visit.window_end, calendar
+            ).day
+            if day < today <= visit.window_end:
+                return consent
+    return None
+
+
+def _replies_showcase(protocol: Protocol, site: Site, staff: dict, first_number: int) -> int:
+    """Participants of ``site`` who answered their reminders: one confirmed their next visit
+    through the link, one asked for another date with a message, and one did not come to their
+    leukapheresis (a no-show) and has not been reached in three attempts. Returns how many
+    were created."""
+    coordinator = staff.get((roles.COORDINATOR, site.code))
+    today = site.today()
+    created = 0
+    answers = [
+        (first_number, LinkAction.CONFIRM, "", today - datetime.timedelta(days=12)),
+        (
+            first_number + 1,
+            LinkAction.RESCHEDULE,
+            "Ich bin in dieser Woche verreist. Ginge es am Donnerstag danach?",
+            today - datetime.timedelta(days=15),
+        ),
+    ]
+    for number, action, message, consent in answers:
+        subject_id = f"SLE-001-{SITE_NUMBERS[site.code]}-{number:03d}"
+        if Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
+            continue
+        participant = create_participant(
+            protocol=protocol,
+            site=site,
+            subject_id=subject_id,
+            email=f"participant.{subject_id.lower()}@example.org",
+            consent_date=consent,
+            via="demo data",
+        )
+        created += 1
+        reminder = (
+            Reminder.objects.filter(
+                visit__participant=participant,
+                status=OutboxStatus.PENDING,
+                planned_date__gt=today,
+            )
+            .order_by("planned_date", "-rule__lead_days")
+            .first()
+        )
+        if reminder is not None:
+            answer_by_link(link_token(reminder), action, message=message)
+    subject_id = f"SLE-001-{SITE_NUMBERS[site.code]}-{first_number + 2:03d}"
+    consent = _no_show_consent(protocol, site)
+    if (
+        consent is not None
+        and not Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists()
+    ):
+        participant = create_participant(
+            protocol=protocol,
+            site=site,
+            subject_id=subject_id,
+            email=f"participant.{subject_id.lower()}@example.org",
+            consent_date=consent,
+            via="demo data",
+        )
+        created += 1
+        screening = Visit.objects.filter(participant=participant, code="SCR").first()
+        if screening is not None and screening.appointment_day < today:
+            record_visit(
+                participant, "SCR", on=screening.appointment_day, by=coordinator, via="demo data"
+            )
+        now = timezone.now()
+        for hours_ago, channel, outcome, note in [
+            (50, ContactAttempt.Channel.PHONE, ContactAttempt.Outcome.NO_ANSWER, ""),
+            (26, ContactAttempt.Channel.PHONE, ContactAttempt.Outcome.LEFT_MESSAGE, "Mailbox"),
+            (3, ContactAttempt.Channel.EMAIL, ContactAttempt.Outcome.NO_ANSWER, ""),
+        ]:
+            record_contact_attempt(
+                participant,
+                channel=channel,
+                outcome=outcome,
+                note=note,
+                at=now - datetime.timedelta(hours=hours_ago),
+                by=coordinator,
+            )
+    return created

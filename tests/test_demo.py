@@ -28,7 +28,8 @@ def test_demo_data_covers_every_phase_and_exit_and_loads_once(protocol):
     load_demo_data("demo-password")
     second = set(Participant.objects.values_list("subject_id", "status"))
     assert first == second
-    assert len(first) == 24  # twenty stories, and four that show the clinic calendar
+    # Twenty stories, four that show the clinic calendar and three the participants' answers.
+    assert len(first) == 27
     assert {status for _, status in first} == set(Status.values)
     assert set(Participant.objects.values_list("site__code", flat=True)) == {
         "OCN",
@@ -45,7 +46,7 @@ def test_demo_data_covers_every_phase_and_exit_and_loads_once(protocol):
     ],
     ids=str,
 )
-def test_demo_shows_the_clinic_calendar_at_work(protocol, today):
+def test_demo_shows_the_clinic_calendar_and_participants_answering(protocol, today):
     from scheduling.models import AppointmentFlag, Visit
     from scheduling.site_calendars import booked_counts
 
@@ -71,6 +72,27 @@ def test_demo_shows_the_clinic_calendar_at_work(protocol, today):
             assert (
                 visit.appointment_date not in ocn.public_holidays or visit.participant.site != ocn
             )
+        _assert_participants_answer_in_every_language()
+
+
+def _assert_participants_answer_in_every_language():
+    from participants.models import ContactAttempt
+    from participants.services import unanswered_streak
+    from scheduling.models import Confirmation, Visit
+
+    languages = {p.reminder_language for p in Participant.objects.select_related("site")}
+    assert languages == {"en", "de", "es", "fr"}
+    visits = Visit.objects.open().filter(participant__status__in=ACTIVE_STATUSES)
+    confirmed = visits.get(confirmation=Confirmation.CONFIRMED)
+    assert confirmed.confirmation_via == "reminder link"
+    asked = visits.get(confirmation=Confirmation.RESCHEDULE_REQUESTED)
+    assert asked.reschedule_message
+    ber_today = Site.objects.get(code="BER").today()
+    no_show = visits.no_shows(ber_today).get(participant__site__code="BER")
+    attempts = list(no_show.participant.contact_attempts.all())
+    assert len(attempts) == 3
+    assert unanswered_streak(attempts) == 3
+    assert ContactAttempt.objects.count() == 3
 
 
 def test_demo_participants_past_screening_have_their_eligibility_answered(protocol):
