@@ -157,6 +157,10 @@ class SiteScopedAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     def get_historical_record_context_helper(self, request, historical_record):
         return ChoiceLabelContextHelper(self.model, historical_record)
 
+    # Its versions listed without a link to each: a past version is not reverted here, and
+    # would show fields this reader may not see.
+    object_history_list_template = "admin/participants/history_list.html"
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         raise Http404("Records are not reverted from their history; change them on their page.")
 

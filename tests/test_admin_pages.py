@@ -101,15 +101,16 @@ def test_every_list_change_and_history_page_opens_for_a_superuser(admin_client, 
     assert {url: status for url, status in answers.items() if status != 200} == {}
 
 
-def test_no_admin_link_on_those_pages_answers_500(admin_client, records):
-    """One level deep: every admin URL on those pages, themselves included."""
+def test_every_admin_link_on_those_pages_opens(admin_client, records):
+    """One level deep: every admin URL on those pages, themselves included (issue 10: every
+    page the admin links to opens; a history page lists versions without dead links)."""
     admin_client.raise_request_exception = False
     links = set()
     for url in admin_pages(admin_client):
         links |= admin_links(url, admin_client.get(url).text)
     answers = {link: admin_client.get(link).status_code for link in sorted(links)}
     assert len(answers) > 100
-    assert {link: status for link, status in answers.items() if status >= 500} == {}
+    assert {link: status for link, status in answers.items() if status >= 400} == {}
 
 
 @pytest.mark.parametrize("username", ["admin", "monitor"])
