@@ -255,6 +255,7 @@ class SiteForm(ReasonForChangeForm):
             "open_days",
             "holiday_country",
             "holiday_subdivision",
+            "language",
         ]
 
     def clean(self):
@@ -335,6 +336,8 @@ class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
                 {"fields": ["code", "name", "timezone", "coordinator_email", "address", "phone"]},
             ),
             ("Clinic calendar", {"fields": calendar}),
+            # Read only for all but site managers, like the calendar: the page is theirs.
+            ("Reminders", {"fields": ["language"]}),
         ]
         if obj is not None:
             fieldsets[1][1]["fields"] += ["public_holiday_list", "closure_list"]
@@ -433,13 +436,23 @@ class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
         if not change:
             return
         changed = set(form.changed_data)
+        why = (form.cleaned_data.get("change_reason") or "").strip()
         if changed & CALENDAR_FIELDS or any(formset.has_changed() for formset in formsets):
             # Appointments are placed again (and pending reminders re-timed, in the site's
             # time zone too) in the admin's transaction.
-            site_calendar_changed(form.instance)
+            site_calendar_changed(
+                form.instance,
+                by=request.user,
+                reason=f"{form.instance.code}'s clinic calendar changed"
+                + (f": {why}" if why else ""),
+            )
         elif "timezone" in changed:
             # Pending reminders are due at the rules' local time in the new zone.
-            site_time_zone_changed(form.instance)
+            site_time_zone_changed(
+                form.instance,
+                by=request.user,
+                reason=f"{form.instance.code}'s time zone changed" + (f": {why}" if why else ""),
+            )
 
 
 class SiteClosureForm(ReasonForChangeForm):
@@ -518,11 +531,19 @@ class SiteClosureAdmin(SiteScopedAdmin):
             remove_closure(closure, by=request.user)
 
 
-@admin.register(Resource)
-class ResourceAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
-    """What visits occupy at a clinic (an infusion chair); visit definitions name one and
-    sites set how many they have per day. Superusers and site managers add them."""
+class ResourceForm(ReasonForChangeForm):
+    class Meta:
+        model = Resource
+        fields = ["name", "plural"]
 
+
+@admin.register(Resource)
+class ResourceAdmin(ReasonForChangeAdmin, OfferedFiltersOnly, SimpleHistoryAdmin):
+    """What visits occupy at a clinic (an infusion chair); visit definitions name one and
+    sites set how many they have per day. Superusers and site managers add them; a change
+    asks why."""
+
+    form = ResourceForm
     list_display = ["name", "plural"]
     search_fields = ["name"]
 
@@ -564,8 +585,17 @@ class TransitionAdmin(SiteScopedAdmin):
         return False
 
 
+class SiteMembershipForm(ReasonForChangeForm):
+    class Meta:
+        model = SiteMembership
+        fields = ["user", "site"]
+
+
 @admin.register(SiteMembership)
-class SiteMembershipAdmin(SiteScopedAdmin):
+class SiteMembershipAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
+    """Who works at which site (and so sees its participants); a change asks why."""
+
+    form = SiteMembershipForm
     list_display = ["user", "site"]
     list_filter = [("site", admin.RelatedOnlyFieldListFilter)]
     autocomplete_fields = ["user"]

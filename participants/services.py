@@ -60,8 +60,10 @@ def allowed_targets(participant: Participant) -> list[str]:
     return [value for value in Status.values if value in allowed]
 
 
-def _notify(participant: Participant) -> None:
-    timeline_changed.send(sender=Participant, participant=participant)
+def _notify(participant: Participant, *, by=None, reason: str = "") -> None:
+    """Tell the schedule; ``by`` and ``reason`` name who and why in the history of the visits
+    and reminders that move as a result."""
+    timeline_changed.send(sender=Participant, participant=participant, by=by, reason=reason)
 
 
 def future_date_problem(site: Site, day: datetime.date, now=None) -> str:
@@ -167,6 +169,8 @@ def create_participant(
     )
     participant.full_clean(validate_unique=False, validate_constraints=False)
     participant._change_reason = "Consented and entered screening"
+    if by is not None:
+        participant._history_user = by
     participant.save()
     Transition.objects.create(
         participant=participant,
@@ -177,7 +181,7 @@ def create_participant(
         recorded_by=by,
         recorded_via=via,
     )
-    _notify(participant)
+    _notify(participant, by=by, reason=f"Schedule created: consent on {consent_date} ({via})")
     return participant
 
 
@@ -256,8 +260,15 @@ def record_transition(
     participant.status = target
     participant.left_on = on if target in LEFT_STATUSES else None
     participant._change_reason = reason or f"Transition to {Status(target).label.lower()}"
+    if by is not None:
+        participant._history_user = by
     participant.save(update_fields=["status", "left_on"])
-    _notify(participant)
+    label = Status(target).label.lower()
+    _notify(
+        participant,
+        by=by,
+        reason=f"{label} on {on} ({via})" + (f": {reason}" if reason else ""),
+    )
     return transition
 
 
@@ -272,7 +283,7 @@ def set_reminders(participant: Participant, enabled: bool, *, reason: str = "", 
     if by is not None:
         participant._history_user = by
     participant.save(update_fields=["reminders_enabled"])
-    _notify(participant)
+    _notify(participant, by=by, reason=participant._change_reason)
 
 
 # Three attempts in a row that did not reach the participant: the page suggests recording
@@ -395,27 +406,29 @@ def correct_transition(
     if transition.to_status in LEFT_STATUSES and participant.left_on != on:
         participant.left_on = on
         participant._change_reason = f"Correction: {reason}"
+        if by is not None:
+            participant._history_user = by
         participant.save(update_fields=["left_on"])
-    _notify(participant)
+    _notify(participant, by=by, reason=f"Correction of a transition date to {on} ({via}): {reason}")
     return correction
 
 
-def site_time_zone_changed(site: Site) -> None:
+def site_time_zone_changed(site: Site, *, by=None, reason: str = "") -> None:
     """Tell the schedule that ``site`` now keeps another time zone: the reminders of its
     participants still in the trial are due at the rules' local time in the new zone, so each
     participant's schedule is rebuilt (in the caller's transaction) and its pending reminders
     re-timed. Call it after saving a site whose ``timezone`` changed."""
     for participant in site.participants.active():
-        _notify(participant)
+        _notify(participant, by=by, reason=reason or f"{site.code}'s time zone changed")
 
 
-def site_calendar_changed(site: Site) -> None:
+def site_calendar_changed(site: Site, *, by=None, reason: str = "") -> None:
     """Tell the schedule that ``site``'s clinic calendar changed (open days, holidays,
     closures, capacity): its participants still in the trial have their appointments placed
     again and their pending reminders re-timed, in the caller's transaction. Bookings stay
     where staff put them; one now on a closed day is flagged for rebooking."""
     for participant in site.participants.active():
-        _notify(participant)
+        _notify(participant, by=by, reason=reason or f"{site.code}'s clinic calendar changed")
 
 
 def validate_closure(closure: SiteClosure, *, now=None) -> None:
@@ -456,7 +469,7 @@ def add_closure(
     if by is not None:
         closure._history_user = by
     closure.save()
-    site_calendar_changed(site)
+    site_calendar_changed(site, by=by, reason=f"{closure} ({via})")
     return closure
 
 
@@ -483,7 +496,7 @@ def change_closure(
     if by is not None:
         closure._history_user = by
     closure.save()
-    site_calendar_changed(closure.site)
+    site_calendar_changed(closure.site, by=by, reason=f"Closure changed: {closure} ({via})")
     return closure
 
 
@@ -494,8 +507,9 @@ def remove_closure(closure: SiteClosure, *, by=None, via: str = "admin") -> None
     closure._change_reason = f"Closure removed ({via})"
     if by is not None:
         closure._history_user = by
+    described = str(closure)
     closure.delete()
-    site_calendar_changed(site)
+    site_calendar_changed(site, by=by, reason=f"Closure removed: {described} ({via})")
 
 
 # Imports from files: every row is checked, and one bad row saves nothing.
@@ -637,7 +651,7 @@ def import_sites(
         )
         site.save()
         if changed:
-            site_calendar_changed(site)
+            site_calendar_changed(site, by=by, reason=f"{site.code}'s calendar imported ({via})")
     if errors:
         # Leaving the atomic block by an exception saves nothing.
         raise ImportRejected(sorted(errors, key=lambda error: error.line))

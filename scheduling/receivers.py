@@ -3,5 +3,5 @@
 from . import services
 
 
-def rebuild_on_timeline_change(sender, participant, **kwargs):
-    services.rebuild_schedule(participant)
+def rebuild_on_timeline_change(sender, participant, by=None, reason: str = "", **kwargs):
+    services.rebuild_schedule(participant, by=by, reason=reason)

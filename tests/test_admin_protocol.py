@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from scheduling.models import Phase
+from scheduling.models import Phase, VisitDefinition
 from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,19 @@ NOW = datetime.datetime(2026, 1, 20, 20, 0, tzinfo=datetime.UTC)
 @pytest.fixture
 def protocol_page(admin_client, protocol):
     url = reverse("admin:participants_protocol_change", args=[protocol.pk])
-    return url, form_data(admin_client.get(url))
+    data = form_data(admin_client.get(url))
+    data["change_reason"] = "Amendment 2"
+    return url, data
+
+
+def test_a_plan_change_without_a_reason_is_refused(admin_client, protocol_page):
+    url, data = protocol_page
+    data["change_reason"] = ""
+    set_field(data, "visit_definitions", "LEUK", "window_after", "9")
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Say why you change the plan" in response.text
+    assert VisitDefinition.objects.get(protocol__code="SLE-001", code="LEUK").window_after == 7
 
 
 def set_field(data, prefix, match, field, value):

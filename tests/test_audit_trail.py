@@ -617,50 +617,26 @@ CHANGES = [
         "participants.SiteMembership",
         change_membership,
         id="membership",
-        marks=no_reason_asked(
-            "SiteMembershipAdmin (participants/admin.py) has no reason for change: its form is "
-            "not a ReasonForChangeForm and it is not a ReasonForChangeAdmin, so a membership's "
-            "history_change_reason stays empty (who and when are kept)"
-        ),
     ),
     pytest.param(
         "participants.Resource",
         change_resource,
         id="resource",
-        marks=no_reason_asked(
-            "ResourceAdmin (participants/admin.py) has no reason for change (ReasonForChangeForm"
-            " / ReasonForChangeAdmin), so a resource's history_change_reason stays empty"
-        ),
     ),
     pytest.param(
         "participants.Protocol",
         change_protocol,
         id="protocol",
-        marks=no_reason_asked(
-            "ProtocolAdmin (scheduling/admin/protocols.py) asks no reason for a change of the "
-            "protocol's own fields (title, subject id pattern, earliest date): save_model sets "
-            "no _change_reason, the history reason stays empty"
-        ),
     ),
     pytest.param(
         "participants.EligibilityCriterion",
         change_criterion,
         id="eligibility-criterion",
-        marks=no_reason_asked(
-            "the protocol page asks for a reason (plan_change_reason) only with the preview of "
-            "moved visits; the criteria inline is not a plan part (PLAN_PREFIXES), so a "
-            "criterion's history says 'Protocol plan changed', not why"
-        ),
     ),
     pytest.param(
         "scheduling.ReminderRule",
         change_reminder_rule,
         id="reminder-rule",
-        marks=no_reason_asked(
-            "the protocol page asks for a reason (plan_change_reason) only when a plan change "
-            "moves visits; a reminder rule change (or any plan change that moves nothing) is "
-            "saved at once with 'Protocol plan changed' as its reason"
-        ),
     ),
 ]
 
@@ -734,14 +710,6 @@ def test_a_change_on_the_command_line_names_who_made_it(make_participant):
     assert Participant.history.filter(id=participant.pk).latest().history_user is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="no why recorded for knock-on changes: participants.signals.timeline_changed "
-    "carries no user or reason, so rebuild_schedule records the visits a closure (or a "
-    "transition, a site calendar change, the reminders switch) moves with 'Schedule rebuilt' "
-    "and the user only when a request is open",
-)
 def test_visits_moved_by_a_closure_say_which_closure_moved_them(
     client, staff, make_participant, site_ocn
 ):

@@ -5,7 +5,12 @@ for reading."""
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from participants.admin import EligibilityCriterionInline, OfferedFiltersOnly
+from participants.admin import (
+    EligibilityCriterionInline,
+    OfferedFiltersOnly,
+    ReasonForChangeAdmin,
+    ReasonForChangeForm,
+)
 from participants.models import Protocol
 
 from .. import protocol_changes
@@ -54,8 +59,28 @@ class ReminderRuleInline(admin.TabularInline):
     extra = 0
 
 
+class ProtocolForm(ReasonForChangeForm):
+    class Meta:
+        model = Protocol
+        fields = [
+            "code",
+            "title",
+            "registry_id",
+            "sponsor",
+            "subject_id_pattern",
+            "earliest_date",
+        ]
+
+
 @admin.register(Protocol)
-class ProtocolAdmin(OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdmin):
+class ProtocolAdmin(
+    ReasonForChangeAdmin, OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdmin
+):
+    """The protocol and its plan on one page. Any change to a saved protocol, its own fields
+    or its plan (phases, visit definitions, reminder rules, criteria), asks why; the reason is
+    kept in the history of every record it changes."""
+
+    form = ProtocolForm
     list_display = ["code", "title", "registry_id", "sponsor"]
     inlines = [PhaseInline, VisitDefinitionInline, ReminderRuleInline, EligibilityCriterionInline]
     change_form_template = "admin/scheduling/protocol/change_form.html"
@@ -69,6 +94,15 @@ class ProtocolAdmin(OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdm
     def _create_formsets(self, request, obj, change):
         formsets, inline_instances = super()._create_formsets(request, obj, change)
         if request.method == "POST" and change:
+            request._change_reason = (
+                request.POST.get("change_reason", "").strip()
+                or request.POST.get("plan_change_reason", "").strip()
+            )
+            changed = [f for f in formsets if f.is_valid() and f.has_changed()]
+            if changed and not request._change_reason:
+                changed[0].non_form_errors().append(
+                    "Say why you change the plan: give a reason for change (kept in the history)."
+                )
             self._check_plan_change(request, obj, formsets)
         return formsets, inline_instances
 
@@ -99,12 +133,22 @@ class ProtocolAdmin(OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdm
         context["plan_change_reason"] = getattr(request, "_plan_change_reason", "")
         return super().render_change_form(request, context, *args, **kwargs)
 
+    def _reason(self, request) -> str:
+        return (
+            getattr(request, "_plan_change_reason", "")
+            or getattr(request, "_change_reason", "")
+            or "Protocol plan changed"
+        )
+
     def save_formset(self, request, form, formset, change):
-        reason = getattr(request, "_plan_change_reason", "") or "Protocol plan changed"
+        reason = self._reason(request)
         for instance in formset.save(commit=False):
             instance._change_reason = reason
+            instance._history_user = request.user
             instance.save()
         for instance in formset.deleted_objects:
+            instance._change_reason = reason
+            instance._history_user = request.user
             instance.delete()
         formset.save_m2m()
 
@@ -114,7 +158,7 @@ class ProtocolAdmin(OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdm
             count = protocol_changes.rebuild_followers(
                 form.instance,
                 by=request.user,
-                reason=request._plan_change_reason or "Protocol plan changed",
+                reason=self._reason(request),
             )
             messages.info(request, f"Schedules of {count} active participant(s) rebuilt.")
 
