@@ -6,6 +6,7 @@ the README; ``manage.py check --deploy`` passes with DEBUG=false and a real SECR
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,20 +45,28 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "participants",
     "scheduling",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "participants.two_factor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trialsite.urls"
@@ -91,6 +100,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes checks every password login first: a locked-out account is refused before its
+# password is even looked at.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -191,6 +207,66 @@ LOGGING = {
         # context in the exception: the page's participants, forms and the signed-in user.
         "django.template": {"level": "INFO"},
     },
+}
+
+# Login protection (django-axes): an account is locked after 5 failed passwords in a row,
+# counted by username only, whatever address they come from (a guesser spreading attempts
+# over many addresses is stopped too; the price is that anyone who knows a username can lock
+# it, which an administrator undoes). A lockout ends after LOGIN_LOCKOUT_MINUTES (0: only an
+# administrator unlocks: admin, Axes > Access attempts, or `manage.py axes_reset_username`).
+# A successful login clears the count.
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address among the lockout parameters. Not here: staff of a clinic
+# often share one public address (a hospital's NAT), and behind a misconfigured proxy every
+# client has the proxy's, so 5 failures from one address would lock everyone out. What the
+# address would add, slowing one machine trying a few passwords on many usernames, is left to
+# the password validators, two-factor sign-in and the proxy's rate limits.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+_lockout_minutes = env.int("LOGIN_LOCKOUT_MINUTES", default=60)
+AXES_COOLOFF_TIME = timedelta(minutes=_lockout_minutes) if _lockout_minutes > 0 else None
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "participants.login_protection.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "participants.login_protection.client_ip_address"
+# Whom a locked-out user is told to ask, on the lockout page.
+LOCKOUT_CONTACT = env.str("LOCKOUT_CONTACT", default="an administrator of this workspace")
+# How many reverse proxies in front of the web server each append the address they received
+# the request from to X-Forwarded-For. 0 (the default): the header is ignored and the client
+# is the connection's address, since any client can write the header. Only the address
+# recorded with a login attempt depends on it (lockouts are by username).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Axes' own log lines name neither the username nor the address (logs carry no personal
+# data); both are kept in its access attempt and access log tables, shown in the admin.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "user_agent"]
+AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp, TOTP): a staff user who has set up an authenticator app is
+# asked for its 6-digit code after the password; superusers and site managers must set one
+# up when REQUIRE_2FA is on, which it is by default outside DEBUG (off in DEBUG so that the
+# demo's logins work with a password alone).
+REQUIRE_2FA = env.bool("REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Trial site")
+# The admin's device pages never show a device's key or QR code: an administrator resets a
+# device (deletes it) and its owner sets up a new one.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Content-Security-Policy (django-csp) on every response: scripts and stylesheets from this
+# site only, no inline script and no <style> element. Style attributes are allowed
+# (style-src-attr): simple-history's history pages and the dashboard's bars set them; a style
+# attribute loads nothing from elsewhere (img-src and default-src stay 'self') and, unlike a
+# <style> element, has no selectors with which to read the page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 if not DEBUG:

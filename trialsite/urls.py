@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from participants import two_factor
+
 from .health import healthz
 
 admin.site.site_header = "Trial site: participant timelines and visits"
@@ -10,6 +12,9 @@ admin.site.index_title = "Site workspace"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # Two-factor sign-in (participants/two_factor.py): before the admin's catch-all URLs.
+    path("admin/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
+    path("admin/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     # A reminder's links ("I'll be there", "I need another date", "Stop reminders"): public.
