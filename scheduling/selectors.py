@@ -25,6 +25,8 @@ SCHEDULE_COLUMNS = (
     "appointment_time",
     "appointment_source",
     "appointment_note",
+    "confirmation",
+    "no_show",
 )
 
 
@@ -55,15 +57,19 @@ class ScheduleRow:
     appointment_time: str  # HH:MM, local to the site; "" when none is booked
     appointment_source: str  # "proposed" or "booked"
     appointment_note: str  # why it differs from the planned date, or what is wrong with it
+    confirmation: str  # "unconfirmed", "confirmed" or "reschedule_requested"
+    no_show: str  # "yes": appointment day passed, window still open, not done; else ""
 
 
 def schedule_rows(
     site: Site | None = None, now: datetime.datetime | None = None, *, participants=None
 ):
     """Every visit as a row of the schedule export: status as of ``now`` at each visit's site
-    (its own "today") and its appointment (day, local time, proposed or booked, and why it is
-    not the planned date), ordered by subject id, then planned date. One query. ``site`` and
-    ``participants`` (a queryset) narrow it."""
+    (its own "today"), its appointment (day, local time, proposed or booked, and why it is
+    not the planned date), the participant's confirmation of it and whether it is a no-show
+    on that today (of a participant still in the trial, as the dashboard counts them),
+    ordered by subject id, then planned date. One query. ``site`` and ``participants`` (a
+    queryset) narrow it."""
     visits = Visit.objects.select_related("participant__site").order_by(
         "participant__subject_id", "participant__protocol_id", "planned_date", "id"
     )
@@ -77,6 +83,7 @@ def schedule_rows(
         participant_site = visit.participant.site
         if participant_site.pk not in todays:
             todays[participant_site.pk] = participant_site.today(now)
+        today = todays[participant_site.pk]
         rows.append(
             ScheduleRow(
                 subject_id=visit.participant.subject_id,
@@ -89,13 +96,15 @@ def schedule_rows(
                 window_end=visit.window_end,
                 study_day=visit.study_day,
                 actual_date=visit.actual_date,
-                status=visit.status_on(todays[participant_site.pk]),
+                status=visit.status_on(today),
                 appointment_date=visit.appointment_date,
                 appointment_time=(
                     f"{visit.booked_time:%H:%M}" if visit.booked_time is not None else ""
                 ),
                 appointment_source=visit.appointment_source,
                 appointment_note=visit.appointment_note,
+                confirmation=visit.confirmation,
+                no_show=("yes" if visit.participant.is_active and visit.is_no_show(today) else ""),
             )
         )
     return rows

@@ -10,6 +10,9 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``participants``: the participant list (filters) and page (its forms and views).
 - ``appointments``: the day picker of a visit (a page of the participant admin): its window
   day by day, open or closed and the load of its resource; books and clears appointments.
+- ``contact_log``: the participant page's contact log (a page of the participant admin): the
+  attempts to reach the participant, the form that adds one, and the suggestion to record
+  lost to follow-up after attempts in a row that did not reach them.
 - ``exports``: the schedule export action of the participant list.
 - ``visits``: the visit list and the site calendar.
 - ``reminders``: reminders, site digests and reminder rules.
@@ -17,11 +20,22 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``mixins``: the bases and error reporting the others share.
 """
 
-from . import appointments, dashboard, exports, participants, protocols, reminders, visits
+from . import (
+    appointments,
+    contact_log,
+    dashboard,
+    exports,
+    participants,
+    protocols,
+    reminders,
+    visits,
+)
 from .appointments import AppointmentPages, BookingForm
 from .mixins import PlanPartAdmin, ReadOnlyScopedAdmin
 from .participants import (
+    ConfirmationForm,
     NextVisitThisWeekFilter,
+    NoShowFilter,
     OverdueFilter,
     ParticipantAdmin,
     ParticipantForm,
@@ -45,7 +59,9 @@ from .visits import VisitAdmin
 __all__ = [
     "AppointmentPages",
     "BookingForm",
+    "ConfirmationForm",
     "NextVisitThisWeekFilter",
+    "NoShowFilter",
     "OverdueFilter",
     "ParticipantAdmin",
     "ParticipantForm",
@@ -67,6 +83,7 @@ __all__ = [
     "VisitDefinitionInline",
     "VisitForm",
     "appointments",
+    "contact_log",
     "dashboard",
     "exports",
     "participants",

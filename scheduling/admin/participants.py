@@ -6,6 +6,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -14,7 +15,13 @@ from django.utils.html import format_html
 from participants import eligibility, roles
 from participants.admin import ReasonForChangeAdmin, ReasonForChangeForm, SiteScopedAdmin
 from participants.dates import parse_iso_date
-from participants.models import Participant, Status, Transition
+from participants.models import (
+    ACTIVE_STATUSES,
+    PARTICIPANT_LANGUAGES,
+    Participant,
+    Status,
+    Transition,
+)
 from participants.services import (
     allowed_targets,
     correct_transition,
@@ -26,7 +33,8 @@ from participants.services import (
 )
 
 from .. import engine, workspace
-from ..models import Phase, Visit
+from ..models import Confirmation, Phase, Visit, VisitStatus
+from ..replies import MESSAGE_MAX_LENGTH, set_confirmation
 from ..services import (
     add_unscheduled_visit,
     book_visit_time,
@@ -34,6 +42,7 @@ from ..services import (
     record_actual_date,
 )
 from .appointments import AppointmentPages
+from .contact_log import ContactLogPages, contact_log
 from .exports import export_schedule
 from .mixins import report_errors
 
@@ -90,10 +99,32 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NoShowFilter(admin.SimpleListFilter):
+    """Participants still in the trial with a no-show: an appointment day that passed with no
+    actual date while the visit's window is still open (on their site's today)."""
+
+    title = "no-show"
+    parameter_name = "no_show"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has a no-show")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        # ``site_today`` is the list's annotation (workspace.with_schedule_summary).
+        no_shows = Visit.objects.open().filter(
+            participant=OuterRef("pk"),
+            appointment_date__lt=OuterRef("site_today"),
+            window_end__gte=OuterRef("site_today"),
+        )
+        return queryset.filter(Exists(no_shows), status__in=ACTIVE_STATUSES)
+
+
 class ParticipantForm(ReasonForChangeForm):
     class Meta:
         model = Participant
-        fields = ["protocol", "site", "subject_id", "email", "consent_date"]
+        fields = ["protocol", "site", "subject_id", "email", "language", "consent_date"]
 
     def clean(self):
         cleaned = super().clean()
@@ -142,6 +173,38 @@ class VisitForm(forms.Form):
     reason = forms.CharField(required=False, label="Reason (corrections)")
 
 
+class ConfirmationForm(forms.Form):
+    """A participant's answer given another way than a reminder link (they phoned)."""
+
+    state = forms.ChoiceField(
+        label="Answer",
+        choices=[
+            (Confirmation.CONFIRMED, "Confirmed: will come"),
+            (Confirmation.RESCHEDULE_REQUESTED, "Another date requested"),
+            (Confirmation.UNCONFIRMED, "Back to unconfirmed"),
+        ],
+    )
+    message = forms.CharField(
+        label="What they said",
+        required=False,
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"size": 28, "placeholder": "what they said"}),
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 28, "placeholder": "note (kept in the history)"}),
+    )
+
+
+CONFIRMATION_SENTENCES = {
+    Confirmation.CONFIRMED: "{code}: confirmed (by staff).",
+    Confirmation.RESCHEDULE_REQUESTED: "{code}: another date requested (by staff).",
+    Confirmation.UNCONFIRMED: "{code}: back to unconfirmed.",
+}
+
+
 class UnscheduledVisitForm(forms.Form):
     on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Date"
@@ -156,7 +219,7 @@ class UnscheduledVisitForm(forms.Form):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
+class ParticipantAdmin(ContactLogPages, AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
     form = ParticipantForm
     change_form_template = "admin/scheduling/participant/change_form.html"
     list_display = [
@@ -174,6 +237,7 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
         PhaseFilter,
         NextVisitThisWeekFilter,
         OverdueFilter,
+        NoShowFilter,
     ]
     search_fields = ["subject_id"]
     list_select_related = ["site"]
@@ -181,7 +245,13 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
     actions = [export_schedule]
 
     class Media:
-        css = {"all": ["scheduling/workspace.css", "scheduling/appointments.css"]}
+        css = {
+            "all": [
+                "scheduling/workspace.css",
+                "scheduling/appointments.css",
+                "scheduling/answers.css",
+            ]
+        }
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -193,7 +263,7 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
         return request._workspace_sites
 
     def get_fields(self, request, obj=None):
-        fields = ["protocol", "site", "subject_id", "email", "consent_date"]
+        fields = ["protocol", "site", "subject_id", "email", "language", "consent_date"]
         if obj is not None:
             fields += ["status", "left_on", "reminders_enabled", "change_reason"]
             if not self.has_change_permission(request, obj):
@@ -227,6 +297,7 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
             subject_id=obj.subject_id,
             email=obj.email,
             consent_date=obj.consent_date,
+            language=obj.language,
             by=request.user,
         )
         obj.pk = created.pk
@@ -313,7 +384,13 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
                 view(self.confirm_eligibility_view),
                 name="participant_confirm_eligibility",
             ),
+            path(
+                "<path:object_id>/visit/<int:visit_id>/confirmation/",
+                view(self.confirmation_view),
+                name="participant_visit_confirmation",
+            ),
             *self.appointment_urls(),
+            *self.contact_log_urls(),
         ] + super().get_urls()
 
     def _writable(self, request, object_id) -> Participant:
@@ -409,6 +486,38 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
             report_errors(request, error)
         return self._back(participant, "visits")
 
+    def confirmation_view(self, request, object_id, visit_id):
+        participant = self._writable(request, object_id)
+        visit = get_object_or_404(Visit, pk=visit_id, participant=participant)
+        form = ConfirmationForm(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else ""
+                for error in errors:
+                    messages.error(request, f"{visit.code} {label.lower()}: {error}")
+            return self._back(participant, f"visit-{visit.pk}")
+        if not participant.is_active:
+            messages.error(request, f"{participant} has left the trial: no visit to confirm.")
+            return self._back(participant, f"visit-{visit.pk}")
+        state, said, note = (form.cleaned_data[name] for name in ("state", "message", "note"))
+        if state == Confirmation.RESCHEDULE_REQUESTED:
+            message = said
+        else:  # what they said is kept with the note, in the visit's history
+            message, note = "", "; ".join(text for text in (said, note) if text)
+        unchanged = (visit.confirmation, visit.reschedule_message) == (state, message.strip())
+        try:
+            visit = set_confirmation(visit, state, by=request.user, message=message, note=note)
+        except ValidationError as error:
+            report_errors(request, error)
+        else:
+            if unchanged:
+                messages.info(
+                    request, f"{visit.code} is already {visit.get_confirmation_display().lower()}."
+                )
+            else:
+                messages.success(request, CONFIRMATION_SENTENCES[state].format(code=visit.code))
+        return self._back(participant, f"visit-{visit.pk}")
+
     def unscheduled_view(self, request, object_id):
         participant = self._writable(request, object_id)
         form = UnscheduledVisitForm(request.POST)
@@ -481,24 +590,50 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
         timeline = workspace.participant_timeline(participant)
         reminders, cancelled_reminders = workspace.participant_reminders(participant)
         can_change = self.has_change_permission(request, participant)
-        visit_rows = [
-            (
-                visit,
-                VisitForm(
-                    initial={"actual_date": visit.actual_date, "booked_time": visit.booked_time}
+        visit_rows = []
+        for visit in timeline.visits:
+            # Chased only while the participant is in the trial, as the dashboard does.
+            visit.no_show = participant.is_active and visit.is_no_show(timeline.today)
+            # An answer is for a visit still ahead (or a no-show's): not done, not missed.
+            visit.confirmation_form = (
+                ConfirmationForm(
+                    initial={
+                        "state": Confirmation.CONFIRMED
+                        if visit.confirmation == Confirmation.UNCONFIRMED
+                        else visit.confirmation
+                    },
+                    auto_id=f"id_visit_{visit.pk}_%s",
                 )
-                if can_change and not visit.cancelled
-                else None,
+                if can_change
+                and participant.is_active
+                and visit.current_status == VisitStatus.SCHEDULED
+                else None
             )
-            for visit in timeline.visits
-        ]
+            visit_rows.append(
+                (
+                    visit,
+                    VisitForm(
+                        initial={
+                            "actual_date": visit.actual_date,
+                            "booked_time": visit.booked_time,
+                        }
+                    )
+                    if can_change and not visit.cancelled
+                    else None,
+                )
+            )
+        transition_form = (
+            TransitionForm(participant=participant, today=timeline.today) if can_change else None
+        )
+        suggested = request.GET.get("target")
+        if transition_form and suggested in dict(transition_form.fields["target"].choices):
+            transition_form.fields["target"].initial = suggested  # from the contact log's link
+        languages = dict(PARTICIPANT_LANGUAGES)
         context = {
             "timeline": timeline,
             "visit_rows": visit_rows,
             "can_change": can_change,
-            "transition_form": TransitionForm(participant=participant, today=timeline.today)
-            if can_change
-            else None,
+            "transition_form": transition_form,
             "unscheduled_form": UnscheduledVisitForm(initial={"on": timeline.today})
             if can_change and participant.is_active
             else None,
@@ -512,6 +647,10 @@ class ParticipantAdmin(AppointmentPages, ReasonForChangeAdmin, SiteScopedAdmin):
             "participant": participant,
             "calendar_url": reverse("admin:scheduling_visit_calendar")
             + f"?site={participant.site.code}",
+            "contact_log": contact_log(participant),
+            "contact_form": self.contact_log_form(request, participant),
+            "reminder_language": languages.get(participant.reminder_language, ""),
+            "language_is_sites": not participant.language,
         }
         context.update(extra_context or {})
         return super().change_view(request, object_id, form_url, context)
