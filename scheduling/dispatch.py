@@ -123,6 +123,7 @@ def _claim(model, now, *, limit, lease, token, also=()):
             model.objects.filter(id__in=[row[0] for row in rows]).update(
                 claimed_until=now + lease, claim_token=token
             )
+    log.debug("claimed %d %s row(s) until %s", len(rows), model._meta.model_name, now + lease)
     return rows
 
 
