@@ -5,21 +5,28 @@ file is involved) with exit status 1, never a traceback.
 Management commands subclass :class:`StaffCommand` and raise :class:`InputError`.
 """
 
+import codecs
 import csv
 import datetime
+import io
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import unicodedata
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 from django.db import transaction
 
-from .dates import parse_iso_date
-from .models import Participant
+from . import services
+from .dates import parse_iso_date, too_early_problem
+from .models import Participant, Protocol, Site
 from .services import ImportRejected, RowError
+from .validators import LINE_BREAKS_AND_TABS, control_character_problem
 
 RECORDED_VIA = "command line"
 T = TypeVar("T")
@@ -28,10 +35,11 @@ _HH_MM = re.compile(r"([0-9]{2}):([0-9]{2})")
 
 
 class InputError(CommandError):
-    """Bad input: ``lines`` are printed to stderr as they are, and the command exits 1."""
+    """Bad input: ``lines`` are printed to stderr, and the command exits 1. Each stays one line
+    of printable text whatever it quotes (see :func:`printable`)."""
 
     def __init__(self, lines: Iterable[str]):
-        self.lines = list(lines)
+        self.lines = [printable(line) for line in lines]
         super().__init__("\n".join(self.lines), returncode=1)
 
     @classmethod
@@ -77,6 +85,54 @@ class StaffCommand(BaseCommand):
             sys.exit(error.returncode)
 
 
+# Characters shown escaped in what a command prints: control characters (a line break would
+# split a message, an escape sequence would drive the terminal), format characters (a
+# right-to-left override), line and paragraph separators, and the lone surrogates that stand
+# for bytes of an argument that were not UTF-8.
+_NOT_SHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# A value quoted in a message (“…”) longer than this is shown by its start.
+_LONGEST_QUOTE = 80
+_QUOTED = re.compile(f"“([^”]{{{_LONGEST_QUOTE + 1},}})”")
+
+
+def printable(text: str) -> str:
+    """``text`` as one line of printable text: control characters written as Python escapes
+    (\\n, \\x00, \\u2028), a byte that was not UTF-8 as \\xff, a quoted value over 80
+    characters cut to its start."""
+    if not text.isprintable():
+        text = "".join(_escaped(char) for char in text)
+    return _QUOTED.sub(lambda quoted: f"“{quoted[1][:_LONGEST_QUOTE]}…”", text)
+
+
+def _escaped(char: str) -> str:
+    if unicodedata.category(char) not in _NOT_SHOWN:
+        return char
+    if 0xDC80 <= ord(char) <= 0xDCFF:  # surrogateescape: the byte it stands for
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def utf8_argument(value: str, field: str) -> str:
+    """An argument the terminal passed as UTF-8: bytes that are not reach Python as lone
+    surrogates, which PostgreSQL can neither store nor look up."""
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise InputError(
+            [f"{field}: holds bytes that are not UTF-8 text (check the terminal's encoding)."]
+        )
+    return value
+
+
+def text_argument(value: str, field: str, *, lines: bool = False) -> str:
+    """An argument of text, in UTF-8: one line of printable text (``lines``: line breaks and
+    tabs too, as in a reason). A NUL byte is never stored (PostgreSQL refuses it) nor found."""
+    problem = control_character_problem(
+        utf8_argument(value, field), allowed=LINE_BREAKS_AND_TABS if lines else ""
+    )
+    if problem:
+        raise InputError([f"{field}: {problem}."])
+    return value
+
+
 class CsvFile(NamedTuple):
     path: str
     rows: list[tuple[int, dict[str, str]]]  # (line number, values by column)
@@ -85,43 +141,138 @@ class CsvFile(NamedTuple):
 
 def read_csv(path: str, required: Sequence[str], optional: Sequence[str] = ()) -> CsvFile:
     """Every non-blank row of the CSV file at ``path``, with the line of the file it starts on
-    (the header is line 1). The header must name every ``required`` column and nothing beyond
-    ``required`` and ``optional``; a bad header or an unreadable file stops here.
+    (the header is line 1). The file is UTF-8 (a byte order mark is fine) with commas and any
+    line endings; the header must name every ``required`` column once and nothing beyond
+    ``required`` and ``optional``. A file that cannot be read this way stops here with one
+    line naming what to change: not UTF-8 (the line and field of the first such byte),
+    UTF-16, a workbook, another separator, a quote never closed.
     """
+    text = _text_of(path, _bytes_of(path))
     expected = ",".join(required) + (f" (optional: {','.join(optional)})" if optional else "")
+    known = {*required, *optional}
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # the line the row being read starts on (a quoted field may span lines)
     try:
-        with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+        problems = _separator_problems(text, known)
+        if not problems:
             header = [column.strip() for column in next(reader, [])]
-            problems = _header_problems(header, required, optional)
-            if problems:
-                raise InputError(f"{path}:1: header: {p}; expected {expected}." for p in problems)
-            rows, errors = [], []
-            start = reader.line_num + 1  # a row's first line (a quoted field may span lines)
-            for fields in reader:
-                line, start = start, reader.line_num + 1
-                if not any(field.strip() for field in fields):
-                    continue
-                if len(fields) != len(header):
-                    errors.append(
-                        RowError(
-                            line, "row", f"has {len(fields)} fields; the header has {len(header)}."
-                        )
+            problems = _header_problems(header, required, known, text)
+        if problems:
+            raise InputError(f"{path}:1: header: {p}; expected {expected}." for p in problems)
+        rows, errors = [], []
+        start = reader.line_num + 1
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if not any(field.strip() for field in fields):
+                continue
+            if len(fields) != len(header):
+                errors.append(
+                    RowError(
+                        line, "row", f"has {len(fields)} fields; the header has {len(header)}."
                     )
-                    continue
-                rows.append((line, dict(zip(header, fields, strict=True))))
-    except OSError as error:
-        raise InputError([f"{path}: file: cannot be read ({error.strerror}).".strip()]) from None
-    except UnicodeDecodeError:
-        raise InputError([f"{path}: file: is not UTF-8 text."]) from None
+                )
+                continue
+            rows.append((line, dict(zip(header, fields, strict=True))))
     except csv.Error as error:
-        raise InputError([f"{path}:{reader.line_num}: row: {error}."]) from None
+        raise InputError([f"{path}:{start}: row: {_csv_problem(error)}"]) from None
     return CsvFile(path, rows, errors)
 
 
-def import_all_or_nothing(table: CsvFile, save: Callable[[list], T]) -> T:
+def _bytes_of(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise InputError([f"{path}: file: cannot be read ({reason})."]) from None
+    except ValueError:  # a NUL byte in the name: no file has one
+        raise InputError(
+            [f"{path}: file: cannot be read (a file name holds no NUL byte)."]
+        ) from None
+
+
+_SAVE_AS = "save it from the spreadsheet as “CSV UTF-8”"
+
+
+def _text_of(path: str, data: bytes) -> str:
+    """The file's text: UTF-8, with or without a byte order mark."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError([f"{path}:1: file: is UTF-16 text, not UTF-8; {_SAVE_AS}."])
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError([f"{path}:1: file: is a spreadsheet workbook, not CSV; {_SAVE_AS}."])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, field, value = _where_not_utf8(data, error.start)
+        raise InputError(
+            [
+                f"{path}:{line}: {field}: is not UTF-8 text (byte 0x{data[error.start]:02X}; in "
+                f"Windows-1252 it reads “{value}”); {_SAVE_AS}."
+            ]
+        ) from None
+    if "\x00" in (text.splitlines() or [""])[0]:
+        # UTF-16 without a byte order mark: every other byte of a header in English is NUL.
+        raise InputError([f"{path}:1: header: holds NUL bytes, as UTF-16 text does; {_SAVE_AS}."])
+    return text
+
+
+def _where_not_utf8(data: bytes, position: int) -> tuple[int, str, str]:
+    """The line, the column (``header`` on line 1) and the field, read as Windows-1252, of the
+    byte at ``position`` that is not UTF-8. Read as Latin-1 every byte is one character, so
+    the CSV reader finds the field that holds it; commas, quotes and line breaks are ASCII,
+    which no UTF-8 sequence holds, so the field is the one the byte is in."""
+    text = data.decode("latin-1")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header, start = None, 1
+    try:
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if header is None:
+                header = [field.strip() for field in fields]
+            for number, field in enumerate(fields):
+                raw = field.encode("latin-1")
+                try:
+                    raw.decode("utf-8-sig" if line == 1 and number == 0 else "utf-8")
+                except UnicodeDecodeError:
+                    column = "header" if line == 1 else _column_name(header, number)
+                    return line, column, raw.decode("cp1252", errors="replace")
+    except csv.Error:
+        pass
+    return data[:position].count(b"\n") + 1, "file", ""
+
+
+def _column_name(header: list[str], number: int) -> str:
+    if number < len(header) and header[number]:
+        return header[number]
+    return f"column {number + 1}"
+
+
+def _csv_problem(error: csv.Error) -> str:
+    """The csv module's complaint in the words of someone who edits the file."""
+    message = str(error)
+    if "expected after" in message:
+        return (
+            "a quoted field goes on after its closing quote; inside quotes write a quote twice "
+            '(""), or quote the whole field.'
+        )
+    if "unexpected end of data" in message:
+        return "a quote opened in this row is never closed; the file ends inside it."
+    if limit := re.search(r"field larger than field limit \((\d+)\)", message):
+        return f"a field is longer than {int(limit[1]):,} characters."
+    return f"cannot be read as CSV ({message})."
+
+
+def import_all_or_nothing(
+    table: CsvFile,
+    save: Callable[[list], T],
+    check: Callable[[list], list[RowError]] | None = None,
+) -> T:
     """``save(rows)`` (an import service) for a file, reporting its errors together with the
-    file's own by line; if there is any, nothing is saved."""
+    file's own by line; if there is any, nothing is saved. ``check(rows)``, when given, finds
+    without writing anything every problem ``save`` would find: a file with a problem is then
+    refused before the first write, so a bad last row of a long file is reported at once
+    rather than after every row before it was saved and rolled back."""
+    if check is not None and (errors := [*table.errors, *check(table.rows)]):
+        raise InputError.from_rows(table.path, sorted(errors, key=lambda error: error.line))
     try:
         with transaction.atomic():
             result = save(table.rows)
@@ -133,27 +284,223 @@ def import_all_or_nothing(table: CsvFile, save: Callable[[list], T]) -> T:
     return result
 
 
-def _header_problems(header: list[str], required, optional) -> list[str]:
+# Other separators a spreadsheet writes "CSV" with (";" where the comma is the decimal mark).
+_OTHER_SEPARATORS = {";": "“;”", "\t": "tabs", "|": "“|”"}
+
+
+def _separator_problems(text: str, known: set[str]) -> list[str]:
+    """A first line that names columns only when split at another separator than commas:
+    refused, not read, for a file saved with another separator was saved with the same
+    locale's dates and numbers too."""
+    first_line = (text.splitlines() or [""])[0]
+
+    def columns(separator: str) -> set[str]:
+        return {column.strip().strip('"').strip() for column in first_line.split(separator)}
+
+    if columns(",") & known:
+        return []
+    for separator, name in _OTHER_SEPARATORS.items():
+        if len(columns(separator)) > 1 and columns(separator) & known:
+            return [f"the file is separated by {name}; use commas"]
+    return []
+
+
+def _header_problems(header: list[str], required, known: set[str], text: str) -> list[str]:
     if not any(header):
+        if re.sub(r'[\s,"]', "", text):
+            return ["line 1 is blank: the header must be the first line"]
         return ["the file is empty"]
+    # A known column written another way (Email, "consent date", " email") is named once.
+    renamed = {
+        column: name
+        for column in header
+        for name in known
+        if column not in known and name not in header and _normalised(column) == name
+    }
     problems = []
-    missing = [column for column in required if column not in header]
+    missing = [c for c in required if c not in header and c not in renamed.values()]
     if missing:
         problems.append(f"missing column {', '.join(missing)}")
-    unknown = [column for column in header if column not in (*required, *optional)]
+    problems.extend(f"column {_shortened(c)} must be named {name}" for c, name in renamed.items())
+    unknown = [column for column in header if column and column not in {*known, *renamed}]
     if unknown:
-        problems.append(f"unknown column {', '.join(unknown)}")
-    repeated = sorted({column for column in header if header.count(column) > 1})
+        problems.append(f"unknown column {', '.join(_shortened(c) for c in unknown)}")
+    blank = [str(number) for number, column in enumerate(header, 1) if not column]
+    if blank:
+        problems.append(f"column {', '.join(blank)} has no name (delete the empty column)")
+    repeated = sorted({column for column in header if column and header.count(column) > 1})
     if repeated:
         problems.append(f"column {', '.join(repeated)} appears twice")
     return problems
 
 
+def _shortened(text: str) -> str:
+    return text if len(text) <= _LONGEST_QUOTE else f"{text[:_LONGEST_QUOTE]}…"
+
+
+def _normalised(column: str) -> str:
+    return column.casefold().replace(" ", "_").replace("-", "_")
+
+
+# Rows of participants: the checks of services.import_participants, without writing.
+
+
+def participant_row_problems(
+    protocol: Protocol, rows: Iterable[tuple[int, Mapping[str, str]]]
+) -> list[RowError]:
+    """Every problem :func:`participants.services.import_participants` would find in ``rows``,
+    found without creating anyone: creating a participant builds their whole schedule, and a
+    refused file of 10,000 rows would build 9,999 schedules only to roll them back. The same
+    rules in the same order, in the service's sentences and through its functions, except that
+    the subject ids already in the trial are read in one query (``validate_new_participant``
+    asks once a row) and that a date a spreadsheet rewrote is named as such.
+    tests/test_csv_formats.py checks that the two agree. (Its home is a first pass of the
+    service, once that module is free to change.)"""
+    errors: list[RowError] = []
+    rows = services._printable_rows(rows, errors)
+    sites = Site.objects.in_bulk(
+        [values.get("site_code", "") for _, values in rows], field_name="code"
+    )
+    taken = set(
+        Participant.objects.filter(
+            protocol=protocol, subject_id__in=[values.get("subject_id", "") for _, values in rows]
+        ).values_list("subject_id", flat=True)
+    )
+    first_line: dict[str, int] = {}
+    for line, values in rows:
+        row_errors: list[RowError] = []
+        subject_id = values.get("subject_id", "")
+        if subject_id in first_line:
+            row_errors.append(
+                RowError(
+                    line,
+                    "subject_id",
+                    f"{subject_id} appears twice in the file (first "
+                    f"on line {first_line[subject_id]}).",
+                )
+            )
+        elif subject_id:
+            first_line[subject_id] = line
+        site = sites.get(values.get("site_code", ""))
+        if site is None:
+            row_errors.append(
+                RowError(line, "site_code", f"“{values.get('site_code', '')}” is not a site code.")
+            )
+        try:
+            validate_email(values.get("email", ""))
+        except ValidationError:
+            row_errors.append(
+                RowError(line, "email", f"“{values.get('email', '')}” is not an email address.")
+            )
+        try:
+            consent_date = parse_iso_date(values.get("consent_date", ""))
+        except ValueError:
+            problem = date_problem(values.get("consent_date", ""))
+            row_errors.append(RowError(line, "consent_date", problem))
+        if not row_errors:
+            participant = Participant(
+                protocol=protocol,
+                site=site,
+                subject_id=subject_id,
+                email=values["email"],
+                consent_date=consent_date,
+                language=values.get("language", "").lower(),
+            )
+            row_errors = _new_participant_problems(participant, line, taken)
+        errors.extend(row_errors)
+    return errors
+
+
+def _new_participant_problems(participant: Participant, line: int, taken: set) -> list[RowError]:
+    """What ``create_participant`` would refuse: ``validate_new_participant``'s rules (with the
+    subject ids already in the trial given), else the model's own checks."""
+    protocol, subject_id, day = (
+        participant.protocol,
+        participant.subject_id,
+        participant.consent_date,
+    )
+    problems = {}
+    if not subject_id.strip():
+        problems["subject_id"] = "is required."
+    elif problem := services.subject_id_problem(protocol, subject_id):
+        problems["subject_id"] = problem
+    elif subject_id in taken:
+        problems["subject_id"] = f"{subject_id} already exists in protocol {protocol.code}."
+    problem = too_early_problem(day, protocol) or services.future_date_problem(
+        participant.site, day
+    )
+    if problem:
+        problems["consent_date"] = problem
+    try:
+        if problems:
+            raise ValidationError(problems)
+        # Its site and protocol were just read: they are not looked up again.
+        participant.full_clean(
+            exclude=["protocol", "site"], validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as error:
+        return services._row_errors(line, error)
+    return []
+
+
+def without_unreadable_time_zones(table: CsvFile) -> CsvFile:
+    """``table`` with the rows whose time zone the site's own validator cannot judge moved to
+    its errors: a name too long for a file name, or one naming a folder of the time-zone
+    database (``Europe``), makes ``zoneinfo`` raise OSError, which ``validate_time_zone`` lets
+    through as a traceback. The other rows still go to the import, so that every problem of
+    the file is reported together. (Until the validator catches OSError too.)"""
+    rows, errors = [], list(table.errors)
+    for line, values in table.rows:
+        value = (values.get("timezone") or "").strip()
+        try:
+            zoneinfo.ZoneInfo(value)
+        except OSError:
+            message = f"“{value}” is not an IANA time zone such as Europe/Berlin."
+            errors.append(RowError(line, "timezone", message))
+            continue
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            pass  # the validator's to name
+        rows.append((line, values))
+    return CsvFile(table.path, rows, errors)
+
+
+# How a spreadsheet writes a date when it was not told to keep it as text.
+_SERIAL = re.compile(r"[0-9]{1,7}(?:\.[0-9]+)?")
+_DAY_MONTH_YEAR = re.compile(r"[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{2,4}")
+_SERIAL_EPOCH = datetime.date(1899, 12, 30)  # day 0 of the 1900 date system (Excel, LibreOffice)
+# Serial numbers of the days a trial date may be (1990 to 2099): 4-digit years are not among them.
+_SERIALS = range(32_874, 73_051)
+
+
+def date_problem(value: str) -> str:
+    """Why ``value`` is not a date YYYY-MM-DD, naming what a spreadsheet made of one: a serial
+    number (46066, days since 1899-12-30) or a date written with the day or month first."""
+    try:
+        parse_iso_date(value)
+    except ValueError as error:
+        problem = str(error)
+    else:
+        return ""
+    text = value.strip()
+    if _SERIAL.fullmatch(text) and int(float(text)) in _SERIALS:
+        day = _SERIAL_EPOCH + datetime.timedelta(days=int(float(text)))
+        return (
+            f"{problem[:-1]}; it looks like a spreadsheet serial date ({day.isoformat()}): "
+            "format the column as YYYY-MM-DD before saving."
+        )
+    if _DAY_MONTH_YEAR.fullmatch(text):
+        return (
+            f"{problem[:-1]}; it looks like a date a spreadsheet wrote with the day or month "
+            "first: format the column as YYYY-MM-DD before saving."
+        )
+    return problem
+
+
 def date_option(value: str, field: str) -> datetime.date:
     try:
         return parse_iso_date(value)
-    except ValueError as error:
-        raise InputError([f"{field}: {error}"]) from None
+    except ValueError:
+        raise InputError([f"{field}: {date_problem(value)}"]) from None
 
 
 def time_option(value: str, field: str) -> datetime.time:
@@ -167,9 +514,10 @@ def time_option(value: str, field: str) -> datetime.time:
 
 def participant_named(subject_id: str, protocol_code: str | None = None) -> Participant:
     """The participant with this subject id (within ``protocol_code`` when given)."""
+    text_argument(subject_id, "subject_id")
     found = Participant.objects.select_related("site", "protocol").filter(subject_id=subject_id)
     if protocol_code:
-        found = found.filter(protocol__code=protocol_code)
+        found = found.filter(protocol__code=text_argument(protocol_code, "protocol"))
     found = list(found[:2])
     if not found:
         where = f" in protocol {protocol_code}" if protocol_code else ""
@@ -179,3 +527,19 @@ def participant_named(subject_id: str, protocol_code: str | None = None) -> Part
             [f"subject_id: {subject_id} is in more than one protocol; name one with --protocol."]
         )
     return found[0]
+
+
+def protocol_named(code: str) -> Protocol:
+    text_argument(code, "protocol")
+    protocol = Protocol.objects.filter(code=code).first()
+    if protocol is None:
+        raise InputError([f"protocol: there is no protocol {code}."])
+    return protocol
+
+
+def site_named(code: str, field: str = "site") -> Site:
+    text_argument(code, field)
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        raise InputError([f"{field}: there is no site {code}."])
+    return site

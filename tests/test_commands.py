@@ -201,7 +201,9 @@ def test_import_participants_with_one_bad_row_saves_nothing(write, protocol, sit
         "SLE-001-101-006,OCN,p@example.org,05/01/2026",
     )
     assert refused("import_participants", path) == [
-        f"{path}:7: consent_date: “05/01/2026” is not a date (YYYY-MM-DD)."
+        f"{path}:7: consent_date: “05/01/2026” is not a date (YYYY-MM-DD); it looks like a "
+        "date a spreadsheet wrote with the day or month first: format the column as YYYY-MM-DD "
+        "before saving."
     ]
     assert (Participant.objects.count(), Visit.objects.count()) == (0, 0)
 

@@ -3,12 +3,12 @@
 from participants import services
 from participants.cli import (
     RECORDED_VIA,
-    InputError,
     StaffCommand,
     import_all_or_nothing,
+    participant_row_problems,
+    protocol_named,
     read_csv,
 )
-from participants.models import Protocol
 
 
 class Command(StaffCommand):
@@ -24,12 +24,11 @@ class Command(StaffCommand):
         parser.add_argument("--protocol", default="SLE-001", help="Protocol code (SLE-001).")
 
     def handle(self, *args, file, protocol, **options):
-        try:
-            plan = Protocol.objects.get(code=protocol)
-        except Protocol.DoesNotExist:
-            raise InputError([f"protocol: there is no protocol {protocol}."]) from None
+        plan = protocol_named(protocol)
         table = read_csv(file, required=("subject_id", "site_code", "email", "consent_date"))
         created = import_all_or_nothing(
-            table, lambda rows: services.import_participants(plan, rows, via=RECORDED_VIA)
+            table,
+            lambda rows: services.import_participants(plan, rows, via=RECORDED_VIA),
+            check=lambda rows: participant_row_problems(plan, rows),
         )
         self.stdout.write(f"{len(created)} participant(s) created in {plan.code}.")

@@ -1,7 +1,13 @@
 """manage.py import_sites FILE: create or update sites by code from a CSV file."""
 
 from participants import services
-from participants.cli import RECORDED_VIA, StaffCommand, import_all_or_nothing, read_csv
+from participants.cli import (
+    RECORDED_VIA,
+    StaffCommand,
+    import_all_or_nothing,
+    read_csv,
+    without_unreadable_time_zones,
+)
 
 
 class Command(StaffCommand):
@@ -26,7 +32,8 @@ class Command(StaffCommand):
             optional=("address", "phone", "open_days", "holidays"),
         )
         counts = import_all_or_nothing(
-            table, lambda rows: services.import_sites(rows, via=RECORDED_VIA)
+            without_unreadable_time_zones(table),
+            lambda rows: services.import_sites(rows, via=RECORDED_VIA),
         )
         self.stdout.write(
             f"{len(table.rows)} site(s) read: {counts['created']} created, "

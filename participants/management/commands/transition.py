@@ -9,6 +9,7 @@ from participants.cli import (
     StaffCommand,
     date_option,
     participant_named,
+    text_argument,
 )
 from participants.models import Status
 
@@ -29,6 +30,8 @@ class Command(StaffCommand):
 
     def handle(self, *args, subject_id, target, on, reason, protocol, **options):
         effective = date_option(on, "on")
+        target = text_argument(target, "target")
+        reason = text_argument(reason, "reason", lines=True)
         participant = participant_named(subject_id, protocol)
         try:
             transition = services.record_transition(

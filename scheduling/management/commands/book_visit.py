@@ -9,7 +9,9 @@ from participants.cli import (
     StaffCommand,
     date_option,
     participant_named,
+    text_argument,
     time_option,
+    utf8_argument,
 )
 from scheduling.appointments import book_appointment, clear_booking
 from scheduling.models import UNSCHEDULED_CODE, Visit
@@ -45,6 +47,9 @@ class Command(StaffCommand):
             raise InputError(["--at and --override-reason book a day with --on, not --clear."])
         day = date_option(on, "on") if not clear else None
         time = time_option(at, "at") if at is not None else None
+        visit_code = text_argument(visit_code, "visit_code")
+        # Its control characters are the booking's to refuse, in its words.
+        override_reason = utf8_argument(override_reason, "override_reason")
         participant = participant_named(subject_id, protocol)
         visit = visit_named(participant, visit_code)
         was_booked = visit.booked_date is not None or visit.booked_time is not None

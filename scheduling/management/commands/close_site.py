@@ -6,8 +6,14 @@ moved, bookings to rebook) is the schedule's: ``participants`` never imports ``s
 
 from django.core.exceptions import ValidationError
 
-from participants.cli import RECORDED_VIA, InputError, StaffCommand, date_option
-from participants.models import Site
+from participants.cli import (
+    RECORDED_VIA,
+    InputError,
+    StaffCommand,
+    date_option,
+    site_named,
+    utf8_argument,
+)
 from participants.services import add_closure
 from scheduling.models import AppointmentFlag
 from scheduling.selectors import open_appointments
@@ -33,9 +39,8 @@ class Command(StaffCommand):
     def handle(self, *args, site, start, end, reason, **options):
         first = date_option(start, "from")
         last = date_option(end, "to") if end is not None else None
-        chosen = Site.objects.filter(code=site).first()
-        if chosen is None:
-            raise InputError([f"site: there is no site {site}."])
+        reason = utf8_argument(reason, "reason")  # the closure refuses a line break itself
+        chosen = site_named(site)
         before = open_appointments(chosen)
         try:
             closure = add_closure(chosen, start=first, end=last, reason=reason, via=RECORDED_VIA)

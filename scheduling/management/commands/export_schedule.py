@@ -4,8 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from participants.cli import InputError, StaffCommand
-from participants.models import Site
+from participants.cli import InputError, StaffCommand, printable, site_named, text_argument
 from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows, write_schedule_csv
 
 FORMATS = ("csv",)
@@ -23,23 +22,23 @@ class Command(StaffCommand):
         parser.add_argument("--output", help="File to write (default: standard output).")
 
     def handle(self, *args, site, format, output, **options):
-        if format not in FORMATS:
+        if text_argument(format, "format") not in FORMATS:
             raise InputError([f"format: “{format}” is not supported; use csv."])
-        chosen = None
-        if site is not None:
-            chosen = Site.objects.filter(code=site).first()
-            if chosen is None:
-                raise InputError([f"site: there is no site {site}."])
+        chosen = site_named(site) if site is not None else None
         rows = schedule_rows(chosen)
         if output:
             try:
                 with Path(output).open("w", newline="", encoding="utf-8") as handle:
                     write_schedule_csv(handle, rows)
             except OSError as error:
+                reason = error.strerror or str(error)
+                raise InputError([f"{output}: file: cannot be written ({reason})."]) from None
+            except ValueError:  # a NUL byte in the name: no file has one
                 raise InputError(
-                    [f"{output}: file: cannot be written ({error.strerror})."]
+                    [f"{output}: file: cannot be written (a file name holds no NUL byte)."]
                 ) from None
-            self.stdout.write(f"{len(rows)} visit(s) written to {output}.")
+            # The name as given may hold bytes that are not UTF-8 (surrogates): shown escaped.
+            self.stdout.write(f"{len(rows)} visit(s) written to {printable(output)}.")
         else:
             try:
                 write_schedule_csv(self.stdout, rows)

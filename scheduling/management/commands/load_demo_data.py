@@ -1,11 +1,10 @@
 import os
 
-from django.core.management.base import BaseCommand
-
+from participants.cli import StaffCommand
 from scheduling.demo import load_demo_data
 
 
-class Command(BaseCommand):
+class Command(StaffCommand):
     help = "Load the demo sites, participants and users (idempotent). Passwords: DEMO_PASSWORD."
 
     def handle(self, *args, **options):

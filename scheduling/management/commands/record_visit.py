@@ -8,6 +8,7 @@ from participants.cli import (
     StaffCommand,
     date_option,
     participant_named,
+    text_argument,
 )
 from scheduling import services
 
@@ -27,6 +28,8 @@ class Command(StaffCommand):
 
     def handle(self, *args, subject_id, visit_code, on, reason, protocol, **options):
         actual = date_option(on, "on")
+        visit_code = text_argument(visit_code, "visit_code")
+        reason = text_argument(reason, "reason", lines=True)
         participant = participant_named(subject_id, protocol)
         try:
             visit = services.record_visit(

@@ -8,6 +8,10 @@ commands' contract (participants.cli): one plain line and exit status 1.
 from participants.cli import InputError, StaffCommand
 from scheduling.dispatch import BATCH_SIZE, dispatch_due
 
+# A batch is claimed by one query and sent over one connection: far more rows than this at a
+# time is a typing slip (and past PostgreSQL's bigint, the claim query would fail).
+LARGEST_BATCH = 10_000
+
 
 class Command(StaffCommand):
     help = (
@@ -27,5 +31,7 @@ class Command(StaffCommand):
     def handle(self, *args, batch_size, **options):
         if batch_size < 1:
             raise InputError(["--batch-size must be at least 1."])
+        if batch_size > LARGEST_BATCH:
+            raise InputError([f"--batch-size must be at most {LARGEST_BATCH:,}."])
         summary = dispatch_due(batch_size=batch_size)
         self.stdout.write(summary.line())
