@@ -538,20 +538,12 @@ def database_url() -> str:
 def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
     latin1 = tmp_path / "sites.csv"
     latin1.write_bytes(b"code,name,timezone,coordinator_email\nMUC,M\xfcnchen,UTC,m@example.org\n")
-    semicolons = tmp_path / "semicolons.csv"
-    semicolons.write_bytes(b"code;name;timezone;coordinator_email\r\n")
-    europe = tmp_path / "europe.csv"
-    europe.write_bytes(
-        b"code,name,timezone,coordinator_email\r\nMUC,Munich,Europe,m@example.org\r\n"
-    )
-    # Arguments as a terminal passes them: bytes, some of them not UTF-8.
+    # One of each way a command ends, as a terminal passes the arguments (bytes, some of them
+    # not UTF-8); each process costs a Django start, so the in-process runs do the searching.
     expected = {
         ("import_sites", str(latin1)): f"{latin1}:2: name: is not UTF-8 text (byte 0xFC;",
-        ("import_sites", str(semicolons)): f"{semicolons}:1: header: the file is separated by",
-        ("import_sites", str(europe)): f"{europe}:2: timezone: “Europe” is not an IANA time",
         ("transition", b"SLE-\xff", "enrolled", "--on=2026-03-02"): "subject_id: holds bytes",
         ("transition", "SLE-1", "enrolled", b"--on=2026-03-\xff"): "on: “2026-03-\\xff” is not",
-        ("close_site", "OCN", "--from=2026-03-20", b"--reason=\xe9"): "reason: holds bytes",
         ("send_due_reminders", f"--batch-size={10**30}"): "--batch-size must be at most 10,000.",
         ("load_demo_data", "--bogus"): "unrecognized arguments: --bogus (see manage.py load_demo",
         ("export_schedule", f"--output={tmp_path}"): f"{tmp_path}: file: cannot be written (Is",
