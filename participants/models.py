@@ -29,7 +29,8 @@ from .validators import (
 def validate_time_zone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as error:
+        # OSError: a folder of the zone database ("Europe") or a name too long for a path.
         raise ValidationError(
             f"“{value}” is not an IANA time zone such as Europe/Berlin."
         ) from error

@@ -306,7 +306,7 @@ def test_export_schedule_writes_every_visit_ordered_by_subject_then_planned_date
     assert by_visit[("SLE-001-101-001", "SCR")] == [
         "SLE-001-101-001", "OCN", "screening", "SCR", "Screening: consent and eligibility",
         "2026-01-05", "2026-01-05", "2026-01-08", "-57", "2026-01-06", "completed",
-        "2026-01-05", "", "proposed", "",
+        "2026-01-05", "", "proposed", "", "unconfirmed", "",
     ]  # fmt: skip
     assert by_visit[("SLE-001-101-001", "INF1")][5:11] == [
         "2026-03-03", "2026-03-03", "2026-03-03", "1", "", "missed",

@@ -15,7 +15,8 @@ class Command(StaffCommand):
     help = (
         "Create participants in screening from a CSV file with header "
         "subject_id,site_code,email,consent_date (YYYY-MM-DD, from 1990-01-01 or the "
-        "protocol's earliest date, not in the site's future); each gets its full schedule. "
+        "protocol's earliest date, not in the site's future), and optionally language (en, de, "
+        "es or fr; empty: the site's default language); each gets its full schedule. "
         "All or nothing; exits 1 listing every bad row as FILE:LINE: field: message."
     )
 
@@ -25,7 +26,11 @@ class Command(StaffCommand):
 
     def handle(self, *args, file, protocol, **options):
         plan = protocol_named(protocol)
-        table = read_csv(file, required=("subject_id", "site_code", "email", "consent_date"))
+        table = read_csv(
+            file,
+            required=("subject_id", "site_code", "email", "consent_date"),
+            optional=("language",),
+        )
         created = import_all_or_nothing(
             table,
             lambda rows: services.import_participants(plan, rows, via=RECORDED_VIA),

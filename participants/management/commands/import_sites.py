@@ -14,7 +14,8 @@ class Command(StaffCommand):
     help = (
         "Create or update sites by code from a CSV file with header "
         "code,name,timezone,coordinator_email (optional columns: address,phone,open_days,"
-        "holidays). open_days is the clinic's weekdays, e.g. Mon-Fri, Mon,Tue,Thu or Tue-Sat; "
+        "holidays,language). language is the reminders' default (en, de, es or fr). "
+        "open_days is the clinic's weekdays, e.g. Mon-Fri, Mon,Tue,Thu or Tue-Sat; "
         "holidays is a public-holiday calendar of the holidays package, e.g. US-CA, DE-BE or FR, "
         "or empty for none. A column left out keeps what a site has (a new site: open Mon-Fri, "
         "no holiday calendar). A change of open days or holidays places the appointments of the "
@@ -29,7 +30,7 @@ class Command(StaffCommand):
         table = read_csv(
             file,
             required=("code", "name", "timezone", "coordinator_email"),
-            optional=("address", "phone", "open_days", "holidays"),
+            optional=("address", "phone", "open_days", "holidays", "language"),
         )
         counts = import_all_or_nothing(
             without_unreadable_time_zones(table),
