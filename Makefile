@@ -8,7 +8,7 @@ PY := $(BIN)/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trialsite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: demo test lint bench install clean prerequisites
+.PHONY: demo test lint bench faults install clean prerequisites
 
 $(BIN)/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -44,6 +44,15 @@ test: install prerequisites lint
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/pytest $(PYTEST_ARGS)
+
+# The fault suite alone, long form: every scenario of tests/faults on the real stack (workers,
+# beat, a misbehaving SMTP server, Redis and PostgreSQL restarts), then its table of figures,
+# also in var/faults.json. `make test` runs the same scenarios with small counts.
+faults: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m tests.preflight
+	FAULTS=long DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
+		$(BIN)/pytest tests/faults $(PYTEST_ARGS)
 
 bench: install
 	DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) benchmarks/run.py
