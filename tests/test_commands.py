@@ -128,7 +128,7 @@ def test_import_sites_refuses_a_bad_header_on_line_1(write, header, problem):
     path = write("sites.csv", header)
     assert refused("import_sites", path) == [
         f"{path}:1: header: {problem}; expected {SITES_HEADER} "
-        "(optional: address,phone,open_days,holidays)."
+        "(optional: address,phone,open_days,holidays,language)."
     ]
 
 
