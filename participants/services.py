@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from . import clinic
 from .dates import parse_iso_date, too_early_problem, too_late_problem
@@ -52,6 +53,8 @@ EXIT_NOUNS = {
 }
 REASON_REQUIRED = frozenset(EXIT_NOUNS)
 SUBJECT_ID_MAX_LENGTH = Participant._meta.get_field("subject_id").max_length
+# Rows per INSERT when many are written at once (an import): bounded memory per statement.
+BATCH_SIZE = 2000
 
 
 def allowed_targets(participant: Participant) -> list[str]:
@@ -122,15 +125,27 @@ def subject_id_problem(protocol: Protocol, subject_id: str) -> str:
 
 
 def validate_new_participant(
-    *, protocol: Protocol, site: Site, subject_id: str, consent_date: datetime.date, now=None
+    *,
+    protocol: Protocol,
+    site: Site,
+    subject_id: str,
+    consent_date: datetime.date,
+    now=None,
+    taken: set[str] | None = None,
 ) -> None:
-    """Raise ValidationError (by field) unless a participant with these values may be created."""
+    """Raise ValidationError (by field) unless a participant with these values may be created.
+    ``taken``: the subject ids of ``protocol`` already in the trial, when the caller read them
+    (an import reads them once for every row); else they are asked for."""
     errors = {}
     if not subject_id.strip():
         errors["subject_id"] = "is required."
     elif problem := subject_id_problem(protocol, subject_id):
         errors["subject_id"] = problem
-    elif Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists():
+    elif (
+        subject_id in taken
+        if taken is not None
+        else Participant.objects.filter(protocol=protocol, subject_id=subject_id).exists()
+    ):
         errors["subject_id"] = f"{subject_id} already exists in protocol {protocol.code}."
     problem = too_early_problem(consent_date, protocol) or future_date_problem(
         site, consent_date, now
@@ -139,6 +154,77 @@ def validate_new_participant(
         errors["consent_date"] = problem
     if errors:
         raise ValidationError(errors)
+
+
+def _new_participant(
+    *,
+    protocol: Protocol,
+    site: Site,
+    subject_id: str,
+    email: str,
+    consent_date: datetime.date,
+    language: str,
+    now=None,
+    taken: set[str] | None = None,
+) -> Participant:
+    """A participant checked and ready to save (not saved): ValidationError by field if not."""
+    validate_new_participant(
+        protocol=protocol,
+        site=site,
+        subject_id=subject_id,
+        consent_date=consent_date,
+        now=now,
+        taken=taken,
+    )
+    participant = Participant(
+        protocol=protocol,
+        site=site,
+        subject_id=subject_id,
+        email=email,
+        consent_date=consent_date,
+        language=language,
+    )
+    # Its protocol and site are the objects just given: they are not looked up again.
+    participant.full_clean(
+        exclude=["protocol", "site"], validate_unique=False, validate_constraints=False
+    )
+    return participant
+
+
+def _enter_screening(participants: list[Participant], *, by, via: str) -> list[Participant]:
+    """Save checked new participants in screening from their consent dates, each with its
+    history record and its first transition, in a fixed number of queries; then one signal
+    builds their schedules in the caller's transaction."""
+    for participant in participants:
+        participant._change_reason = "Consented and entered screening"
+        if by is not None:
+            participant._history_user = by
+    bulk_create_with_history(participants, Participant, batch_size=BATCH_SIZE, default_user=by)
+    Transition.objects.bulk_create(
+        [
+            Transition(
+                participant=participant,
+                from_status="",
+                to_status=Status.SCREENING,
+                effective_date=participant.consent_date,
+                reason="Informed consent",
+                recorded_by=by,
+                recorded_via=via,
+            )
+            for participant in participants
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    timeline_changed.send(
+        sender=Participant,
+        participants=participants,
+        by=by,
+        reasons=[
+            f"Schedule created: consent on {participant.consent_date} ({via})"
+            for participant in participants
+        ],
+    )
+    return participants
 
 
 @transaction.atomic
@@ -156,47 +242,35 @@ def create_participant(
 ) -> Participant:
     """Create a participant in screening from the consent date, with its first transition
     record. ``language`` is the reminders' (blank: the site's default)."""
-    validate_new_participant(
-        protocol=protocol, site=site, subject_id=subject_id, consent_date=consent_date, now=now
-    )
-    participant = Participant(
+    participant = _new_participant(
         protocol=protocol,
         site=site,
         subject_id=subject_id,
         email=email,
         consent_date=consent_date,
         language=language,
+        now=now,
     )
-    participant.full_clean(validate_unique=False, validate_constraints=False)
-    participant._change_reason = "Consented and entered screening"
-    if by is not None:
-        participant._history_user = by
-    participant.save()
-    Transition.objects.create(
-        participant=participant,
-        from_status="",
-        to_status=Status.SCREENING,
-        effective_date=consent_date,
-        reason="Informed consent",
-        recorded_by=by,
-        recorded_via=via,
-    )
-    _notify(participant, by=by, reason=f"Schedule created: consent on {consent_date} ({via})")
-    return participant
+    return _enter_screening([participant], by=by, via=via)[0]
 
 
-def effective_transitions(participant: Participant) -> list[Transition]:
-    """The participant's lifecycle as it now stands, in order: one record per status change,
-    each the latest correction of it (corrections are new records, never edits)."""
+def _lifecycle(records: Iterable[Transition]) -> list[Transition]:
+    """One participant's records (in recorded order) as its lifecycle now stands."""
     latest: dict[int, Transition] = {}  # original record id → its latest correction
     original_of: dict[int, int] = {}
-    for record in participant.transitions.order_by("recorded_at", "id"):
+    for record in records:
         if record.corrects_id is None:
             original_of[record.id] = record.id
         else:
             original_of[record.id] = original_of[record.corrects_id]
         latest[original_of[record.id]] = record
     return list(latest.values())
+
+
+def effective_transitions(participant: Participant) -> list[Transition]:
+    """The participant's lifecycle as it now stands, in order: one record per status change,
+    each the latest correction of it (corrections are new records, never edits)."""
+    return _lifecycle(participant.transitions.order_by("recorded_at", "id"))
 
 
 def _latest_transition(participant: Participant) -> Transition | None:
@@ -343,6 +417,21 @@ def effective_dates_by_status(participant: Participant) -> dict[str, datetime.da
     (as corrected, where a correction was recorded). The schedule reads phase starts from it."""
     return {
         record.to_status: record.effective_date for record in effective_transitions(participant)
+    }
+
+
+def effective_dates_by_status_of(
+    participant_ids: Iterable[int],
+) -> dict[int, dict[str, datetime.date]]:
+    """:func:`effective_dates_by_status` of many participants, in one query."""
+    records: dict[int, list[Transition]] = {pk: [] for pk in participant_ids}
+    for record in Transition.objects.filter(participant_id__in=list(records)).order_by(
+        "participant_id", "recorded_at", "id"
+    ):
+        records[record.participant_id].append(record)
+    return {
+        pk: {record.to_status: record.effective_date for record in _lifecycle(lifecycle)}
+        for pk, lifecycle in records.items()
     }
 
 
@@ -668,16 +757,22 @@ def import_participants(
     now=None,
 ) -> list[Participant]:
     """Create one participant per ``(line, values)`` row (subject_id, site_code, email,
-    consent_date, and optionally language: en, de, es or fr), each with its full schedule,
-    through :func:`create_participant`. A field
-    holding a control character is refused. All or nothing: raises ImportRejected listing
-    every error of every row."""
+    consent_date, and optionally language: en, de, es or fr), each with its full schedule, by
+    the rules of :func:`create_participant`. A field holding a control character is refused.
+    All or nothing: raises ImportRejected listing every error of every row, before anything
+    is written. Every row is checked first; then all are saved together (a fixed number of
+    queries, and their schedules built in one go), so the time grows with the rows alone."""
     errors: list[RowError] = []
     rows = _printable_rows(rows, errors)
     sites = Site.objects.in_bulk(
         [values.get("site_code", "") for _, values in rows], field_name="code"
     )
-    created: list[Participant] = []
+    taken = set(
+        Participant.objects.filter(
+            protocol=protocol, subject_id__in=[values.get("subject_id", "") for _, values in rows]
+        ).values_list("subject_id", flat=True)
+    )
+    checked: list[Participant] = []
     first_line: dict[str, int] = {}
     for line, values in rows:
         row_errors: list[RowError] = []
@@ -711,23 +806,21 @@ def import_participants(
             consent_date = None
         if not row_errors:
             try:
-                created.append(
-                    create_participant(
+                checked.append(
+                    _new_participant(
                         protocol=protocol,
                         site=site,
                         subject_id=subject_id,
                         email=values["email"],
                         consent_date=consent_date,
                         language=values.get("language", "").lower(),
-                        by=by,
-                        via=via,
                         now=now,
+                        taken=taken,
                     )
                 )
             except ValidationError as error:
                 row_errors.extend(_row_errors(line, error))
         errors.extend(row_errors)
     if errors:
-        # Leaving the atomic block by an exception saves nothing.
         raise ImportRejected(sorted(errors, key=lambda error: error.line))
-    return created
+    return _enter_screening(checked, by=by, via=via)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from participants.models import Participant
 
 from . import engine
+from .bulk_insert import insert_new
 from .models import Audience, OutboxStatus, Reminder, ReminderRule, Visit
 
 
@@ -39,26 +40,53 @@ def _wanted(participant: Participant, visits: list[Visit], rules: list[ReminderR
     return wanted, arrived
 
 
+def _participant_rules(protocol_id: int) -> list[ReminderRule]:
+    return list(
+        ReminderRule.objects.filter(
+            protocol_id=protocol_id, audience=Audience.PARTICIPANT, active=True
+        )
+    )
+
+
+def create_reminders(schedules: list[tuple[Participant, list[Visit]]]) -> None:
+    """The reminders of schedules just created in this transaction (``create_schedules``):
+    what ``sync_reminders`` creates for each, in a fixed number of queries whatever their
+    number. Nothing is read or locked: no other transaction can see these participants' rows
+    before the commit, so there is nothing to re-time, revive, cancel or race a dispatcher
+    for."""
+    rules = {
+        protocol_id: _participant_rules(protocol_id)
+        for protocol_id in {participant.protocol_id for participant, _ in schedules}
+    }
+    to_create = []
+    for participant, visits in schedules:
+        wanted, _ = _wanted(participant, visits, rules[participant.protocol_id])
+        to_create += [
+            Reminder(visit_id=visit_id, rule_id=rule_id, planned_date=planned, due_at=due)
+            for (visit_id, rule_id, planned), due in wanted.items()
+        ]
+    insert_new(Reminder, to_create)
+
+
 def sync_reminders(participant: Participant, visits: list[Visit]) -> None:
-    """Create, re-time, revive or cancel this participant's reminders to match its visits.
+    """Create, re-time, revive or cancel this participant's reminders to match its visits
+    (``visits``: all of them).
 
     A fixed number of queries whatever the number of visits.
     """
-    rules = list(
-        ReminderRule.objects.filter(
-            protocol_id=participant.protocol_id, audience=Audience.PARTICIPANT, active=True
-        )
-    )
+    rules = _participant_rules(participant.protocol_id)
     wanted, arrived = _wanted(participant, visits, rules)
     existing = {
         (r.visit_id, r.rule_id, r.planned_date): r
         # Lock the rows: a dispatcher sending one of them right now commits first, and its
-        # row is then read as sent, never overwritten as cancelled.
+        # row is then read as sent, never overwritten as cancelled. Read by visit (every
+        # visit of the participant), on the index of reminders by visit: never a scan of
+        # the reminders of other participants.
         for r in Reminder.objects.select_for_update(of=("self",))
-        .filter(visit__participant=participant)
+        .filter(visit_id__in=[v.id for v in visits])
         .filter(
             Q(status__in=[OutboxStatus.PENDING, OutboxStatus.CANCELLED])
-            | Q(visit_id__in=[v.id for v in visits], planned_date__in={k[2] for k in wanted})
+            | Q(planned_date__in={k[2] for k in wanted})
         )
     }
     to_create, to_update = [], []

@@ -2,20 +2,28 @@
 participant's reminders in step, all inside the caller's transaction.
 """
 
+from __future__ import annotations
+
 import datetime
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from participants.dates import too_late_problem
-from participants.models import Participant
-from participants.services import effective_dates_by_status, refuse_date_out_of_range
+from participants.models import Participant, Site
+from participants.services import (
+    effective_dates_by_status,
+    effective_dates_by_status_of,
+    refuse_date_out_of_range,
+)
 from participants.validators import validate_single_line
 
 from . import engine
+from .bulk_insert import history_records, insert_new
 from .models import UNSCHEDULED_CODE, Confirmation, Phase, Visit, VisitDefinition
-from .reminders import sync_reminders
+from .reminders import create_reminders, sync_reminders
 from .site_calendars import clinic_calendar, place_appointment
 
 _REANCHORED_FIELDS = [
@@ -44,6 +52,41 @@ def protocol_plan(protocol_id: int) -> tuple[list[Phase], list[VisitDefinition]]
         .order_by("order", "id")
     )
     return phases, definitions
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    """A protocol's plan read once, as the engine takes it: used for every participant of a
+    rebuild or an import."""
+
+    phases: list[Phase]
+    definitions: list[VisitDefinition]
+    phase_plans: list[engine.PhasePlan]
+    visit_plans: list[engine.VisitPlan]
+    day_one_code: str
+
+    @classmethod
+    def read(cls, protocol_id: int) -> SchedulePlan | None:
+        """The plan of ``protocol_id`` (two queries); None when it has no phase."""
+        phases, definitions = protocol_plan(protocol_id)
+        if not phases:
+            return None
+        return cls(
+            phases=phases,
+            definitions=definitions,
+            phase_plans=[phase.as_plan() for phase in phases],
+            visit_plans=[definition.as_plan() for definition in definitions],
+            day_one_code=day_one_phase(phases).code,
+        )
+
+    def starts(self, by_status: dict[str, datetime.date]) -> dict[str, datetime.date]:
+        """Recorded phase starts from the effective date of each status (see
+        :func:`phase_actual_starts`)."""
+        return {
+            phase.code: by_status[phase.started_by]
+            for phase in self.phases
+            if phase.started_by and phase.started_by in by_status
+        }
 
 
 def phase_actual_starts(participant: Participant, phases: list[Phase]) -> dict[str, datetime.date]:
@@ -82,27 +125,101 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
         .prefetch_related("site__closures")
         .get(pk=participant.pk)
     )
-    phases, definitions = protocol_plan(participant.protocol_id)
-    if not phases:
+    plan = SchedulePlan.read(participant.protocol_id)
+    if plan is None:
         return []
     calendar = clinic_calendar(participant.site)
-    starts = phase_actual_starts(participant, phases)
-    phase_plans = [phase.as_plan() for phase in phases]
-    day_one = engine.day_one(
-        phase_plans, day_one_phase(phases).code, participant.consent_date, starts
-    )
+    starts = phase_actual_starts(participant, plan.phases)
+    current = list(participant.visits.all())
+    to_create, to_update = _reanchor(participant, plan, calendar, starts, current)
+    change_reason = reason or "Schedule rebuilt"
+    if to_create:
+        bulk_create_with_history(
+            to_create, Visit, default_user=by, default_change_reason=change_reason
+        )
+    if to_update:
+        bulk_update_with_history(
+            to_update,
+            Visit,
+            _REANCHORED_FIELDS,
+            default_user=by,
+            default_change_reason=change_reason,
+        )
+    visits = sorted(current + to_create, key=lambda v: (v.planned_date, v.id))
+    sync_reminders(participant, visits)
+    return visits
+
+
+@transaction.atomic
+def create_schedules(
+    participants: list[Participant], *, by=None, reasons: list[str] | None = None
+) -> dict[int, list[Visit]]:
+    """Build the whole schedule of participants saved in this transaction and not yet
+    scheduled (creation, one or an import's every row): what :func:`rebuild_schedule` builds
+    for each, in a fixed number of queries whatever their number. The plan of their protocol
+    and the clinic calendar of each site are read once; visits, their history and reminders
+    are written in bulk. ``reasons`` go with ``participants``, one each, into the visits'
+    history. The participants are taken as given (just saved by the caller, not read again).
+    Rows are written with COPY (``bulk_insert``). Returns each participant's visits by
+    participant id."""
+    participants = list(participants)
+    reasons = list(reasons or ["Schedule created"] * len(participants))
+    sites = Site.objects.prefetch_related("closures").in_bulk({p.site_id for p in participants})
+    calendars = {site_id: clinic_calendar(site) for site_id, site in sites.items()}
+    plans = {
+        protocol_id: SchedulePlan.read(protocol_id)
+        for protocol_id in {p.protocol_id for p in participants}
+    }
+    by_status = effective_dates_by_status_of(p.pk for p in participants)
+    schedules: dict[int, list[Visit]] = {}
+    to_create: list[Visit] = []
+    for participant, reason in zip(participants, reasons, strict=True):
+        participant.site = sites[participant.site_id]
+        plan = plans[participant.protocol_id]
+        if plan is None:
+            schedules[participant.pk] = []
+            continue
+        visits, _ = _reanchor(
+            participant,
+            plan,
+            calendars[participant.site_id],
+            plan.starts(by_status[participant.pk]),
+            [],
+        )
+        for visit in visits:
+            visit._change_reason = reason
+        schedules[participant.pk] = visits
+        to_create += visits
+    insert_new(Visit, to_create)
+    insert_new(Visit.history.model, history_records(Visit, to_create, default_user=by))
+    for visits in schedules.values():
+        visits.sort(key=lambda v: (v.planned_date, v.id))
+    create_reminders([(p, schedules[p.pk]) for p in participants])
+    return schedules
+
+
+def _reanchor(
+    participant: Participant,
+    plan: SchedulePlan,
+    calendar,
+    starts: dict[str, datetime.date],
+    current: list[Visit],
+) -> tuple[list[Visit], list[Visit]]:
+    """The rule of :func:`rebuild_schedule` in memory: the visits to create and the visits
+    changed, from the plan, the site's calendar, the recorded phase starts and the visits the
+    participant has (``current``, changed in place)."""
+    day_one = engine.day_one(plan.phase_plans, plan.day_one_code, participant.consent_date, starts)
     planned = {
         visit.code: visit
         for visit in engine.plan_visits(
-            phase_plans, [d.as_plan() for d in definitions], participant.consent_date, starts
+            plan.phase_plans, plan.visit_plans, participant.consent_date, starts
         )
     }
-    current = list(participant.visits.all())
     existing = {v.definition_id: v for v in current if v.definition_id}
     left_on = participant.left_on
     to_create, to_update = [], []
-    for definition in definitions:
-        plan = planned[definition.code]
+    for definition in plan.definitions:
+        planned_visit = planned[definition.code]
         visit = existing.get(definition.id)
         if visit is None:
             visit = Visit(
@@ -123,11 +240,11 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
             continue
         before = _reanchored_values(visit)
         planned_before, appointment_before = visit.planned_date, visit.appointment_date
-        visit.planned_date = plan.planned
-        visit.window_start = plan.window_start
-        visit.window_end = plan.window_end
-        visit.study_day = engine.study_day(plan.planned, day_one)
-        visit.cancelled = left_on is not None and plan.planned > left_on
+        visit.planned_date = planned_visit.planned
+        visit.window_start = planned_visit.window_start
+        visit.window_end = planned_visit.window_end
+        visit.study_day = engine.study_day(planned_visit.planned, day_one)
+        visit.cancelled = left_on is not None and planned_visit.planned > left_on
         place_appointment(visit, calendar)
         if visit.pk is not None and (
             visit.planned_date != planned_before or visit.appointment_date != appointment_before
@@ -138,7 +255,7 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
             _unconfirm(visit)
         if visit.pk is not None and _reanchored_values(visit) != before:
             to_update.append(visit)
-    phase_starts = engine.phase_starts(phase_plans, participant.consent_date, starts)
+    phase_starts = engine.phase_starts(plan.phase_plans, participant.consent_date, starts)
     for visit in current:
         if visit.definition_id is None:
             # Unscheduled: its date is its own; its phase, study day and cancellation follow.
@@ -154,22 +271,7 @@ def rebuild_schedule(participant: Participant, *, by=None, reason: str = "") -> 
                     _unconfirm(visit)
             if _reanchored_values(visit) != before:
                 to_update.append(visit)
-    change_reason = reason or "Schedule rebuilt"
-    if to_create:
-        bulk_create_with_history(
-            to_create, Visit, default_user=by, default_change_reason=change_reason
-        )
-    if to_update:
-        bulk_update_with_history(
-            to_update,
-            Visit,
-            _REANCHORED_FIELDS,
-            default_user=by,
-            default_change_reason=change_reason,
-        )
-    visits = sorted(current + to_create, key=lambda v: (v.planned_date, v.id))
-    sync_reminders(participant, visits)
-    return visits
+    return to_create, to_update
 
 
 def _unconfirm(visit: Visit) -> None:
