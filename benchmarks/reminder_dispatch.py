@@ -14,7 +14,8 @@ Each mode runs against the loopback server as is, and again with 5 ms before eac
 replies to EHLO, MAIL, RCPT and DATA: a mail relay a few milliseconds away, still without
 the TLS handshake and login a real relay adds to every new connection.
 
-Run: ``make bench`` (or ``python benchmarks/run.py``). Uses its own database (bench_<name>).
+Run: ``python benchmarks/reminder_dispatch.py`` (a study kept beside ``make bench``, whose
+table it is not part of). Uses its own database (bench_<name>).
 """
 
 import datetime
