@@ -5,8 +5,8 @@ participants writes some 540,000 rows of 15 to 25 columns, and that preparation 
 its time. :func:`insert_new` hands the same rows to COPY, which psycopg formats in C, and
 leaves the objects as ``bulk_create`` does (ids set, ``auto_now`` fields filled, saved). The
 statement goes through the connection's execute wrappers and into its query log like any
-other, so query counts and the SQL log still see it. On another database it is
-``bulk_create``.
+other, so query counts and the SQL log still see it. For a few rows (one participant's
+schedule), and on another database, it is ``bulk_create``: one statement.
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ from django.db import connection
 from django.utils import timezone
 from simple_history.utils import get_change_reason_from_object
 
+# From how many rows COPY (two statements) beats one INSERT: a few hundred.
+COPY_FROM = 200
+
 
 def insert_new(model, objects: list) -> list:
     """Insert ``objects`` (new instances of ``model``) in two statements: their ids taken
     from the table's sequence, then one COPY of every row."""
     if not objects:
         return objects
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(objects) < COPY_FROM:
         return model._default_manager.bulk_create(objects)
     opts = model._meta
     with connection.cursor() as cursor:
