@@ -13,17 +13,15 @@ import re
 import sys
 import unicodedata
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.core.validators import validate_email
 from django.db import transaction
 
-from . import services
-from .dates import parse_iso_date, too_early_problem
+from .dates import date_problem, parse_iso_date
 from .models import Participant, Protocol, Site
 from .services import ImportRejected, RowError
 from .validators import LINE_BREAKS_AND_TABS, control_character_problem
@@ -267,12 +265,16 @@ def import_all_or_nothing(
     check: Callable[[list], list[RowError]] | None = None,
 ) -> T:
     """``save(rows)`` (an import service) for a file, reporting its errors together with the
-    file's own by line; if there is any, nothing is saved. ``check(rows)``, when given, finds
-    without writing anything every problem ``save`` would find: a file with a problem is then
-    refused before the first write, so a bad last row of a long file is reported at once
-    rather than after every row before it was saved and rolled back."""
-    if check is not None and (errors := [*table.errors, *check(table.rows)]):
-        raise InputError.from_rows(table.path, sorted(errors, key=lambda error: error.line))
+    file's own by line; if there is any, nothing is saved. A file with a row that could not be
+    read (``table.errors``) is refused whatever its other rows hold: ``check(rows)``, when
+    given, then finds without writing anything every problem ``save`` would find in them (the
+    service's own first pass, not a copy of its rules), so that a long file whose only bad row
+    has a field too few is refused before the first write rather than after every other row
+    was saved and rolled back. Otherwise ``save`` alone checks the rows; an import service
+    that checks every row before its first write refuses a bad row before writing anything."""
+    if table.errors and check is not None:
+        errors = sorted([*table.errors, *check(table.rows)], key=lambda error: error.line)
+        raise InputError.from_rows(table.path, errors)
     try:
         with transaction.atomic():
             result = save(table.rows)
@@ -342,107 +344,6 @@ def _normalised(column: str) -> str:
     return column.casefold().replace(" ", "_").replace("-", "_")
 
 
-# Rows of participants: the checks of services.import_participants, without writing.
-
-
-def participant_row_problems(
-    protocol: Protocol, rows: Iterable[tuple[int, Mapping[str, str]]]
-) -> list[RowError]:
-    """Every problem :func:`participants.services.import_participants` would find in ``rows``,
-    found without creating anyone: creating a participant builds their whole schedule, and a
-    refused file of 10,000 rows would build 9,999 schedules only to roll them back. The same
-    rules in the same order, in the service's sentences and through its functions, except that
-    the subject ids already in the trial are read in one query (``validate_new_participant``
-    asks once a row) and that a date a spreadsheet rewrote is named as such.
-    tests/test_csv_formats.py checks that the two agree. (Its home is a first pass of the
-    service, once that module is free to change.)"""
-    errors: list[RowError] = []
-    rows = services._printable_rows(rows, errors)
-    sites = Site.objects.in_bulk(
-        [values.get("site_code", "") for _, values in rows], field_name="code"
-    )
-    taken = set(
-        Participant.objects.filter(
-            protocol=protocol, subject_id__in=[values.get("subject_id", "") for _, values in rows]
-        ).values_list("subject_id", flat=True)
-    )
-    first_line: dict[str, int] = {}
-    for line, values in rows:
-        row_errors: list[RowError] = []
-        subject_id = values.get("subject_id", "")
-        if subject_id in first_line:
-            row_errors.append(
-                RowError(
-                    line,
-                    "subject_id",
-                    f"{subject_id} appears twice in the file (first "
-                    f"on line {first_line[subject_id]}).",
-                )
-            )
-        elif subject_id:
-            first_line[subject_id] = line
-        site = sites.get(values.get("site_code", ""))
-        if site is None:
-            row_errors.append(
-                RowError(line, "site_code", f"“{values.get('site_code', '')}” is not a site code.")
-            )
-        try:
-            validate_email(values.get("email", ""))
-        except ValidationError:
-            row_errors.append(
-                RowError(line, "email", f"“{values.get('email', '')}” is not an email address.")
-            )
-        try:
-            consent_date = parse_iso_date(values.get("consent_date", ""))
-        except ValueError:
-            problem = date_problem(values.get("consent_date", ""))
-            row_errors.append(RowError(line, "consent_date", problem))
-        if not row_errors:
-            participant = Participant(
-                protocol=protocol,
-                site=site,
-                subject_id=subject_id,
-                email=values["email"],
-                consent_date=consent_date,
-                language=values.get("language", "").lower(),
-            )
-            row_errors = _new_participant_problems(participant, line, taken)
-        errors.extend(row_errors)
-    return errors
-
-
-def _new_participant_problems(participant: Participant, line: int, taken: set) -> list[RowError]:
-    """What ``create_participant`` would refuse: ``validate_new_participant``'s rules (with the
-    subject ids already in the trial given), else the model's own checks."""
-    protocol, subject_id, day = (
-        participant.protocol,
-        participant.subject_id,
-        participant.consent_date,
-    )
-    problems = {}
-    if not subject_id.strip():
-        problems["subject_id"] = "is required."
-    elif problem := services.subject_id_problem(protocol, subject_id):
-        problems["subject_id"] = problem
-    elif subject_id in taken:
-        problems["subject_id"] = f"{subject_id} already exists in protocol {protocol.code}."
-    problem = too_early_problem(day, protocol) or services.future_date_problem(
-        participant.site, day
-    )
-    if problem:
-        problems["consent_date"] = problem
-    try:
-        if problems:
-            raise ValidationError(problems)
-        # Its site and protocol were just read: they are not looked up again.
-        participant.full_clean(
-            exclude=["protocol", "site"], validate_unique=False, validate_constraints=False
-        )
-    except ValidationError as error:
-        return services._row_errors(line, error)
-    return []
-
-
 def without_unreadable_time_zones(table: CsvFile) -> CsvFile:
     """``table`` with the rows whose time zone the site's own validator cannot judge moved to
     its errors: a name too long for a file name, or one naming a folder of the time-zone
@@ -462,38 +363,6 @@ def without_unreadable_time_zones(table: CsvFile) -> CsvFile:
             pass  # the validator's to name
         rows.append((line, values))
     return CsvFile(table.path, rows, errors)
-
-
-# How a spreadsheet writes a date when it was not told to keep it as text.
-_SERIAL = re.compile(r"[0-9]{1,7}(?:\.[0-9]+)?")
-_DAY_MONTH_YEAR = re.compile(r"[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{2,4}")
-_SERIAL_EPOCH = datetime.date(1899, 12, 30)  # day 0 of the 1900 date system (Excel, LibreOffice)
-# Serial numbers of the days a trial date may be (1990 to 2099): 4-digit years are not among them.
-_SERIALS = range(32_874, 73_051)
-
-
-def date_problem(value: str) -> str:
-    """Why ``value`` is not a date YYYY-MM-DD, naming what a spreadsheet made of one: a serial
-    number (46066, days since 1899-12-30) or a date written with the day or month first."""
-    try:
-        parse_iso_date(value)
-    except ValueError as error:
-        problem = str(error)
-    else:
-        return ""
-    text = value.strip()
-    if _SERIAL.fullmatch(text) and int(float(text)) in _SERIALS:
-        day = _SERIAL_EPOCH + datetime.timedelta(days=int(float(text)))
-        return (
-            f"{problem[:-1]}; it looks like a spreadsheet serial date ({day.isoformat()}): "
-            "format the column as YYYY-MM-DD before saving."
-        )
-    if _DAY_MONTH_YEAR.fullmatch(text):
-        return (
-            f"{problem[:-1]}; it looks like a date a spreadsheet wrote with the day or month "
-            "first: format the column as YYYY-MM-DD before saving."
-        )
-    return problem
 
 
 def date_option(value: str, field: str) -> datetime.date:

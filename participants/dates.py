@@ -62,3 +62,35 @@ def too_late_problem(day: datetime.date, today: datetime.date) -> str:
         f"{day.isoformat()} is more than {YEARS_AHEAD} years ahead (the latest date that can "
         f"be booked today is {latest.isoformat()})."
     )
+
+
+# How a spreadsheet writes a date when it was not told to keep it as text.
+_SERIAL = re.compile(r"[0-9]{1,7}(?:\.[0-9]+)?")
+_DAY_MONTH_YEAR = re.compile(r"[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{2,4}")
+_SERIAL_EPOCH = datetime.date(1899, 12, 30)  # day 0 of the 1900 date system (Excel, LibreOffice)
+# Serial numbers of the days a trial date may be (1990 to 2099): 4-digit years are not among them.
+_SERIALS = range(32_874, 73_051)
+
+
+def date_problem(value: str) -> str:
+    """Why ``value`` is not a date YYYY-MM-DD, naming what a spreadsheet made of one: a serial
+    number (46066, days since 1899-12-30) or a date written with the day or month first."""
+    try:
+        parse_iso_date(value)
+    except ValueError as error:
+        problem = str(error)
+    else:
+        return ""
+    text = value.strip()
+    if _SERIAL.fullmatch(text) and int(float(text)) in _SERIALS:
+        day = _SERIAL_EPOCH + datetime.timedelta(days=int(float(text)))
+        return (
+            f"{problem[:-1]}; it looks like a spreadsheet serial date ({day.isoformat()}): "
+            "format the column as YYYY-MM-DD before saving."
+        )
+    if _DAY_MONTH_YEAR.fullmatch(text):
+        return (
+            f"{problem[:-1]}; it looks like a date a spreadsheet wrote with the day or month "
+            "first: format the column as YYYY-MM-DD before saving."
+        )
+    return problem

@@ -16,7 +16,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from . import clinic
-from .dates import parse_iso_date, too_early_problem, too_late_problem
+from .dates import date_problem, parse_iso_date, too_early_problem, too_late_problem
 from .models import (
     LEFT_STATUSES,
     ContactAttempt,
@@ -762,6 +762,27 @@ def import_participants(
     All or nothing: raises ImportRejected listing every error of every row, before anything
     is written. Every row is checked first; then all are saved together (a fixed number of
     queries, and their schedules built in one go), so the time grows with the rows alone."""
+    checked, errors = _checked_participants(protocol, rows, now=now)
+    if errors:
+        raise ImportRejected(errors)
+    return _enter_screening(checked, by=by, via=via)
+
+
+def participant_import_problems(
+    protocol: Protocol, rows: Iterable[tuple[int, Mapping[str, str]]], *, now=None
+) -> list[RowError]:
+    """Every problem :func:`import_participants` would find in ``rows``, by line, found without
+    writing anything: its own first pass."""
+    return _checked_participants(protocol, rows, now=now)[1]
+
+
+def _checked_participants(
+    protocol: Protocol, rows: Iterable[tuple[int, Mapping[str, str]]], *, now=None
+) -> tuple[list[Participant], list[RowError]]:
+    """The first pass of :func:`import_participants`: the participants of ``rows`` checked and
+    ready to save, and every problem of every row by line (a date a spreadsheet rewrote named
+    as such). It reads (the sites named, the subject ids already in the trial: once for all
+    rows) and writes nothing."""
     errors: list[RowError] = []
     rows = _printable_rows(rows, errors)
     sites = Site.objects.in_bulk(
@@ -801,8 +822,9 @@ def import_participants(
             )
         try:
             consent_date = parse_iso_date(values.get("consent_date", ""))
-        except ValueError as error:
-            row_errors.append(RowError(line, "consent_date", str(error)))
+        except ValueError:
+            problem = date_problem(values.get("consent_date", ""))
+            row_errors.append(RowError(line, "consent_date", problem))
             consent_date = None
         if not row_errors:
             try:
@@ -821,6 +843,4 @@ def import_participants(
             except ValidationError as error:
                 row_errors.extend(_row_errors(line, error))
         errors.extend(row_errors)
-    if errors:
-        raise ImportRejected(sorted(errors, key=lambda error: error.line))
-    return _enter_screening(checked, by=by, via=via)
+    return checked, sorted(errors, key=lambda error: error.line)

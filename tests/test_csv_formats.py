@@ -10,24 +10,17 @@ row of 10,000 is found before anything is written.
 """
 
 import codecs
-import contextlib
 import datetime
 import time
 from io import StringIO
 
 import pytest
 import time_machine
-from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import transaction
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from participants import services
-from participants.cli import InputError, participant_row_problems
+from participants.cli import InputError
 from participants.models import Participant, Site
 from scheduling.models import Visit
-from tests.test_bad_input_commands import PARTICIPANT_VALUES
 
 pytestmark = pytest.mark.django_db
 
@@ -375,55 +368,3 @@ def test_a_huge_field_is_named_by_line_and_a_huge_value_is_shown_by_its_start(pe
     assert refused_file(path) == [f"{path}:2: row: a field is longer than 131,072 characters."]
     path = people(lines(HEADER, f"SLE-001-101-001,{'X' * 5_000},p1@example.org,2026-01-05"))
     assert refused_file(path) == [f"{path}:2: site_code: “{'X' * 80}…” is not a site code."]
-
-
-# The check before the first write finds what the import service would.
-
-
-def read_from_a_file(values: dict) -> dict:
-    """Values as a CSV file gives them: text decoded from UTF-8 holds no lone surrogate."""
-    return {key: value.encode("utf-8", "replace").decode() for key, value in values.items()}
-
-
-@settings(
-    max_examples=60,
-    deadline=None,
-    # Each example runs in a savepoint rolled back at its end.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    rows=st.lists(
-        st.fixed_dictionaries(
-            PARTICIPANT_VALUES,
-            optional={"language": st.sampled_from(["", "en", "DE", "es", "fr", "xx", "english"])},
-        ).map(read_from_a_file),
-        min_size=1,
-        max_size=4,
-    ),
-    taken=st.booleans(),
-)
-def test_the_check_before_writing_finds_what_the_import_finds(protocol, site_ocn, rows, taken):
-    numbered = list(enumerate(rows, 2))
-    with transaction.atomic():
-        if taken:  # the file's first subject id is already in the trial
-            with contextlib.suppress(ValidationError):
-                services.create_participant(
-                    protocol=protocol,
-                    site=site_ocn,
-                    subject_id=rows[0]["subject_id"],
-                    email="p@example.org",
-                    consent_date=D(2026, 1, 5),
-                )
-        checked = sorted(participant_row_problems(protocol, numbered), key=lambda e: e.line)
-        try:
-            services.import_participants(protocol, numbered)
-            imported = []
-        except services.ImportRejected as rejected:
-            imported = rejected.errors
-        transaction.set_rollback(True)
-    assert [(e.line, e.field) for e in checked] == [(e.line, e.field) for e in imported]
-    for mine, theirs in zip(checked, imported, strict=True):
-        # The same sentence; one about a date a spreadsheet rewrote goes on to say so.
-        assert mine.message == theirs.message or (
-            mine.field == "consent_date" and mine.message.startswith(theirs.message[:-1] + ";")
-        )

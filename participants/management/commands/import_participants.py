@@ -5,7 +5,6 @@ from participants.cli import (
     RECORDED_VIA,
     StaffCommand,
     import_all_or_nothing,
-    participant_row_problems,
     protocol_named,
     read_csv,
 )
@@ -34,6 +33,6 @@ class Command(StaffCommand):
         created = import_all_or_nothing(
             table,
             lambda rows: services.import_participants(plan, rows, via=RECORDED_VIA),
-            check=lambda rows: participant_row_problems(plan, rows),
+            check=lambda rows: services.participant_import_problems(plan, rows),
         )
         self.stdout.write(f"{len(created)} participant(s) created in {plan.code}.")
