@@ -32,19 +32,21 @@ the mail server to take part in our transaction; SMTP has no such protocol.
 """
 
 import datetime
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, fields
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+
+from participants.models import Participant
 
 from . import emails, engine
 from .digest import create_due_digests, digest_content, redact_addresses
 from .mailer import MAILBOX, UNCLEAR, UNKNOWN, DeliveryError, Mailer
-from .models import MailRelay, OutboxStatus, Reminder, SiteDigest, Visit
+from .models import MailRelay, OutboxStatus, Reminder, ReminderRule, SiteDigest, Visit
 
 log = logging.getLogger(__name__)
 
@@ -153,19 +155,38 @@ def _extend_claim(model, row_id: int, *, token: str, until: datetime.datetime) -
     return rows.update(claimed_until=until) == 1
 
 
+@functools.cache
+def _update_sql(model, names: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in names)
+    table, key = quote(model._meta.db_table), quote(model._meta.pk.column)
+    return f"UPDATE {table} SET {columns} WHERE {key} = %s"  # noqa: S608 (names from models)
+
+
+def _store(row, names: list[str]) -> None:
+    """Write these fields of ``row``, and ``updated_at``, in one UPDATE: what
+    ``save(update_fields=…)`` does (outbox rows have no signals or history), without building
+    the statement anew for every row of the dispatcher's busiest write."""
+    names = (*names, "updated_at")
+    fields = [row._meta.get_field(name) for name in names]
+    values = [field.get_db_prep_save(field.pre_save(row, False), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(type(row), names), [*values, row.pk])
+
+
 def _close(row, status: str, note: str = "") -> None:
     row.status = status
     row.claimed_until = None
     row.claim_token = ""
     if note:
         row.last_error = note
-    row.save(update_fields=["status", "claimed_until", "claim_token", "last_error", "updated_at"])
+    _store(row, ["status", "claimed_until", "claim_token", "last_error"])
 
 
 def _release(row) -> None:
     row.claimed_until = None
     row.claim_token = ""
-    row.save(update_fields=["claimed_until", "claim_token", "updated_at"])
+    _store(row, ["claimed_until", "claim_token"])
 
 
 def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -> str:
@@ -223,8 +244,9 @@ def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -
         row.next_attempt_at = None
         outcome = SENT
         log.info("%s %s sent attempt %d", row._meta.model_name, row.pk, row.attempts)
-    row.save(
-        update_fields=[
+    _store(
+        row,
+        [
             "status",
             "attempts",
             "last_attempt_at",
@@ -235,8 +257,7 @@ def _deliver(row, message, mailer: Mailer, now: datetime.datetime, give_up_at) -
             "last_error",
             "sent_at",
             "message_id",
-            "updated_at",
-        ]
+        ],
     )
     return outcome
 
@@ -298,8 +319,102 @@ def _record_mail_relay(mailer: Mailer) -> None:
         )
 
 
+# What the locked read of ``process_reminder`` refreshes: every value its decision and its
+# email depend on that a schedule change, a booking or a staff edit can alter. (The site and
+# the visit's name come from the batch's read: they change with a protocol or site edit.)
+_REMINDER_STATE = (
+    "status", "claim_token", "claimed_until", "due_at", "planned_date", "attempts",
+    "next_attempt_at", "last_attempt_at", "last_error", "outcome_unknown_at", "sent_at",
+    "message_id",
+)  # fmt: skip
+_VISIT_STATE = ("cancelled", "actual_date", "appointment_date", "planned_date", "booked_time",
+                "sequence")  # fmt: skip
+_PARTICIPANT_STATE = ("status", "reminders_enabled", "email", "language")
+_RULE_STATE = ("active", "lead_days")
+
+
+@functools.cache
+def _visit_lock_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(Visit._meta.db_table)
+    return f"SELECT 1 FROM {table} WHERE id = %s FOR NO KEY UPDATE"  # noqa: S608 (a model's table)
+
+
+@functools.cache
+def _locked_state_sql() -> str:
+    """One statement: lock the reminder and read what decides it, with the "newer reminder"
+    check (see ``process_reminder``) as a column."""
+    quote = connection.ops.quote_name
+
+    def columns(alias, model, names):
+        return [f"{alias}.{quote(model._meta.get_field(name).column)}" for name in names]
+
+    selected = ", ".join(
+        columns("r", Reminder, _REMINDER_STATE)
+        + columns("v", Visit, _VISIT_STATE)
+        + columns("p", Participant, _PARTICIPANT_STATE)
+        + columns("u", ReminderRule, _RULE_STATE)
+    )
+    reminders, rules = quote(Reminder._meta.db_table), quote(ReminderRule._meta.db_table)
+    # Table and column names from the models' metadata; every value a parameter.
+    return f"""
+        SELECT {selected}, EXISTS (
+            SELECT 1 FROM {reminders} n JOIN {rules} nu ON nu.id = n.rule_id
+            WHERE n.visit_id = r.visit_id AND n.planned_date = r.planned_date
+              AND n.due_at <= %(now)s AND nu.lead_days < u.lead_days
+              AND (n.status = %(sent)s OR (n.status = %(pending)s AND nu.active))
+        )
+        FROM {reminders} r
+        JOIN {quote(Visit._meta.db_table)} v ON v.id = r.visit_id
+        JOIN {quote(Participant._meta.db_table)} p ON p.id = v.participant_id
+        JOIN {rules} u ON u.id = r.rule_id
+        WHERE r.id = %(id)s
+        FOR UPDATE OF r"""  # noqa: S608
+
+
+def load_reminders(ids) -> dict[int, Reminder]:
+    """Claimed reminders with what their emails need (visit, participant, site, rule), in one
+    read without locks: ``process_reminder`` refreshes what can change under its locks."""
+    return Reminder.objects.select_related("visit__participant__site", "rule").in_bulk(ids)
+
+
+def _lock_and_refresh(reminder: Reminder, now: datetime.datetime) -> bool | None:
+    """Lock ``reminder`` (its visit is locked already) and refresh it from the database;
+    whether a newer reminder of the same visit and day is also due. None if it is gone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _locked_state_sql(),
+            {
+                "id": reminder.pk,
+                "now": now,
+                "sent": OutboxStatus.SENT,
+                "pending": OutboxStatus.PENDING,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = iter(row)
+    visit = reminder.visit
+    for target, names in (
+        (reminder, _REMINDER_STATE),
+        (visit, _VISIT_STATE),
+        (visit.participant, _PARTICIPANT_STATE),
+        (reminder.rule, _RULE_STATE),
+    ):
+        for name in names:
+            setattr(target, name, next(values))
+    return next(values)
+
+
 def process_reminder(
-    reminder_id: int, *, visit_id: int, token: str, now: datetime.datetime, mailer: Mailer
+    reminder_id: int,
+    *,
+    visit_id: int,
+    token: str,
+    now: datetime.datetime,
+    mailer: Mailer,
+    loaded: Reminder | None = None,
 ) -> str:
     """Decide and, where due, send one claimed reminder, in its own transaction.
 
@@ -309,16 +424,22 @@ def process_reminder(
     "Also due" counts one already sent too: processed in either order, or with the longer-lead
     one retrying after a failure, the older reminder never follows the newer one. It does not
     count a pending one whose rule is switched off: that one will never go out.
+
+    ``loaded``: the row as ``load_reminders`` read it for the batch; everything that decides
+    the outcome is read again under the locks. Four statements: lock the visit, lock and read
+    the reminder (with the newer-reminder check), record the outcome, commit.
     """
     with transaction.atomic():
         # Lock order visit → reminder, as rebuild_schedule (update visits, then sync_reminders).
-        list(Visit.objects.select_for_update(no_key=True).filter(pk=visit_id).values_list("pk"))
-        reminder = (
-            Reminder.objects.select_for_update(of=("self",))
-            .select_related("visit__participant__site", "rule")
-            .get(pk=reminder_id)
-        )
-        if reminder.status != OutboxStatus.PENDING or reminder.claim_token != token:
+        with connection.cursor() as cursor:
+            cursor.execute(_visit_lock_sql(), [visit_id])
+        reminder = loaded or load_reminders([reminder_id]).get(reminder_id)
+        newer = None if reminder is None else _lock_and_refresh(reminder, now)
+        if (
+            newer is None
+            or reminder.status != OutboxStatus.PENDING
+            or reminder.claim_token != token
+        ):
             return SKIPPED
         if reminder.due_at > now:
             # Re-timed since the claim (a rule's send time changed): not due yet after all.
@@ -344,16 +465,9 @@ def process_reminder(
             _close(reminder, OutboxStatus.EXPIRED)
             log.info("reminder %s expired", reminder.pk)
             return EXPIRED
-        newer = Reminder.objects.filter(
+        if newer:
             # A pending one counts only if it can still go out: one whose rule was switched
             # off is cancelled when its turn comes, and must not take this one down with it.
-            Q(status=OutboxStatus.SENT) | Q(status=OutboxStatus.PENDING, rule__active=True),
-            visit_id=visit.pk,
-            planned_date=reminder.planned_date,
-            due_at__lte=now,
-            rule__lead_days__lt=reminder.rule.lead_days,
-        ).exists()
-        if newer:
             _close(reminder, OutboxStatus.SUPERSEDED)
             log.info("reminder %s superseded", reminder.pk)
             return SUPERSEDED
@@ -432,7 +546,7 @@ def dispatch_due(
     token = uuid.uuid4().hex
     mailer = Mailer(connection)
 
-    def reminder(row, moment):
+    def reminder(row, moment, loaded):
         reminder_id, visit_id = row
         return _guarded(
             Reminder,
@@ -442,25 +556,27 @@ def dispatch_due(
             process=process_reminder,
             visit_id=visit_id,
             mailer=mailer,
+            loaded=loaded.get(reminder_id),
         )
 
-    def digest(digest_id, moment):
+    def digest(digest_id, moment, loaded):
         return _guarded(
             SiteDigest, digest_id, token=token, now=moment, process=process_digest, mailer=mailer
         )
 
     steps = (
-        (Reminder, claim_due_reminders, lambda row: row[0], reminder),
-        (SiteDigest, claim_due_digests, lambda row: row, digest),
+        (Reminder, claim_due_reminders, lambda row: row[0], load_reminders, reminder),
+        (SiteDigest, claim_due_digests, lambda row: row, lambda ids: {}, digest),
     )
     try:
         create_due_digests(now or timezone.now())
-        for model, claim, row_id, process in steps:
+        for model, claim, row_id, load, process in steps:
             while True:
                 moment = now or timezone.now()
                 lease = claim_lease()
                 claimed = claim(moment, limit=batch_size, lease=lease, token=token)
                 claimed_until = moment + lease
+                loaded = load([row_id(row) for row in claimed]) if claimed else {}
                 for row in claimed:
                     moment = now or timezone.now()
                     if claimed_until - moment < send_budget() and not _extend_claim(
@@ -468,7 +584,7 @@ def dispatch_due(
                     ):
                         summary.add(SKIPPED)
                         continue
-                    summary.add(process(row, moment))
+                    summary.add(process(row, moment, loaded))
                     for held in mailer.confirmed_refusals():
                         if _fail_held(held):
                             summary.retrying -= 1

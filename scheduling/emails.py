@@ -6,6 +6,7 @@ screens and by anyone who glances at an inbox.
 """
 
 import datetime
+import secrets
 from email.mime.text import MIMEText
 from email.utils import parseaddr
 
@@ -21,6 +22,20 @@ from .replies import link_url
 
 LONG_DATE = "l j F Y"  # Monday 9 February 2026
 PRODID = "-//trialsite//visit reminders//EN"
+
+
+class OutboxEmail(EmailMultiAlternatives):
+    """An ``EmailMultiAlternatives`` whose multipart boundaries are chosen here, as random
+    128-bit tokens. Left to itself, the email package makes each boundary by compiling a
+    regular expression to prove it absent from the parts: a tenth of the dispatcher's time
+    per reminder (``make bench``). A random token of that length does not occur in them."""
+
+    def message(self, *args, **kwargs):
+        message = super().message(*args, **kwargs)
+        for part in message.walk():
+            if part.is_multipart() and part.get_boundary() is None:
+                part.set_boundary(f"=_{secrets.token_hex(16)}")
+        return message
 
 
 def message_domain() -> str:
@@ -105,9 +120,7 @@ def _calendar_part(content: bytes) -> MIMEText:
     return part
 
 
-def reminder_email(
-    reminder: Reminder, *, now: datetime.datetime, connection=None
-) -> EmailMultiAlternatives:
+def reminder_email(reminder: Reminder, *, now: datetime.datetime, connection=None) -> OutboxEmail:
     """The participant's reminder of ``reminder.visit`` in their language: plain text, HTML
     and visit.ics, with the three answer links and a one-click ``List-Unsubscribe``."""
     visit = reminder.visit
@@ -126,7 +139,7 @@ def reminder_email(
             "links": links,
             "language": language,
         }
-        message = EmailMultiAlternatives(
+        message = OutboxEmail(
             subject=reminder_subject(visit),
             body=render_to_string("scheduling/email/reminder.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
@@ -156,7 +169,7 @@ def digest_subject(digest: SiteDigest) -> str:
     return f"Daily visit digest for {digest.site.name}: {day}"
 
 
-def digest_email(digest: SiteDigest, content, *, connection=None) -> EmailMultiAlternatives:
+def digest_email(digest: SiteDigest, content, *, connection=None) -> OutboxEmail:
     """The coordinator digest of one site and day. Subject ids only: no participant emails."""
     context = {
         "digest": digest,
@@ -165,7 +178,7 @@ def digest_email(digest: SiteDigest, content, *, connection=None) -> EmailMultiA
         "content": content,
         "site_url": settings.SITE_URL.rstrip("/"),
     }
-    message = EmailMultiAlternatives(
+    message = OutboxEmail(
         subject=digest_subject(digest),
         body=render_to_string("scheduling/email/digest.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
