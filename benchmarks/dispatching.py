@@ -195,3 +195,34 @@ def plain_smtplib(port: int):
         return {"start": start, "end": time.time(), "sent": len(messages)}
 
     return run
+
+
+def commit_floor(count: int = 500):
+    """What exactly-once costs before any email is built: the dispatcher records each sent
+    reminder in a transaction of its own, committed durably before the next send (a crash then
+    re-sends at most the message in flight). ``count`` one-row UPDATE-and-COMMIT transactions
+    on this database, with the server's own durability settings: milliseconds per commit."""
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+
+    def run():
+        with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as db:
+            # A real table (a temporary one writes no WAL), as the reminders table is.
+            db.execute("CREATE TABLE IF NOT EXISTS bench_commit_floor (id int PRIMARY KEY, n int)")
+            db.execute("INSERT INTO bench_commit_floor VALUES (1, 0) ON CONFLICT DO NOTHING")
+            db.commit()
+            settings = {
+                name: db.execute(f"SHOW {name}").fetchone()[0]
+                for name in ("synchronous_commit", "fsync", "wal_sync_method")
+            }
+            began = time.perf_counter()
+            for _ in range(count):
+                db.execute("UPDATE bench_commit_floor SET n = n + 1 WHERE id = 1")
+                db.commit()
+            seconds = time.perf_counter() - began
+            db.execute("DROP TABLE bench_commit_floor")
+            db.commit()
+        return {"ms_per_commit": 1000 * seconds / count, "settings": settings}
+
+    return run
