@@ -2,7 +2,10 @@
 reporting a user's mistakes as ``FILE:LINE: field: message`` lines (or one plain line where no
 file is involved) with exit status 1, never a traceback.
 
-Management commands subclass :class:`StaffCommand` and raise :class:`InputError`.
+Management commands subclass :class:`StaffCommand` and raise :class:`InputError`. Those that
+change data name who makes the change with ``--by USERNAME`` (:func:`add_by_option`,
+:func:`staff_user_named`): the history and the transitions record that user, as the audit trail
+requires who changed what and why.
 """
 
 import codecs
@@ -17,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -404,6 +408,35 @@ def protocol_named(code: str) -> Protocol:
     if protocol is None:
         raise InputError([f"protocol: there is no protocol {code}."])
     return protocol
+
+
+BY_HELP = (
+    "Required: the username of the active staff user making the change, recorded as who made "
+    "it in the history (the audit trail names who changed what and why)."
+)
+
+
+def add_by_option(parser) -> None:
+    """``--by USERNAME``, required: a command that changes data records who made the change.
+    It is looked up (:func:`staff_user_named`) after the command's other arguments, just
+    before the change is made."""
+    parser.add_argument("--by", metavar="USERNAME", required=True, help=BY_HELP)
+
+
+def staff_user_named(username: str, field: str = "by"):
+    """The active staff user ``username`` (``--by``): who a command's change is recorded as
+    made by. A user who does not exist, whose account is inactive or who is not staff is
+    refused in one line naming the option."""
+    text_argument(username, field)
+    user_model = get_user_model()
+    user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+    if user is None:
+        raise InputError([f"{field}: there is no user {username}."])
+    if not user.is_active:
+        raise InputError([f"{field}: the user {username} is inactive."])
+    if not user.is_staff:
+        raise InputError([f"{field}: the user {username} is not staff."])
+    return user
 
 
 def site_named(code: str, field: str = "site") -> Site:

@@ -55,6 +55,18 @@ def site_ber(db):
     return SiteFactory(code="BER", name="Berlin", timezone="Europe/Berlin")
 
 
+# The staff user the tests name with --by, the option of every staff command that changes data.
+CLERK = "clerk"
+
+
+@pytest.fixture
+def clerk(db):
+    """An active staff user (no role, no site): who a staff command's change is made by."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(CLERK, is_staff=True)
+
+
 @pytest.fixture
 def make_participant(protocol, site_ocn):
     """Create participants through the service, as staff would (schedule and reminders too)."""

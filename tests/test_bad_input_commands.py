@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from participants.cli import InputError
 from participants.models import Status
 from participants.services import record_transition
+from tests.conftest import CLERK
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,11 @@ VISIT_CODES = mostly(
 )
 REASONS = mostly(st.sampled_from(["", "Moved away", "inspection", "Typo in the date"]), NASTY_TEXT)
 PROTOCOLS = st.one_of(st.sampled_from(["SLE-001", "NOPE-1", "sle-001"]), NASTY_TEXT)
+# Who makes a change (--by): the world's staff user, or one that is unknown, inactive or not staff.
+USERS = mostly(
+    st.just(CLERK),
+    st.one_of(st.sampled_from(["nobody", "former", "visitor", "Clerk", f" {CLERK}"]), NASTY_TEXT),
+)
 TIMES = mostly(
     st.builds("{:02d}:{:02d}".format, st.integers(0, 23), st.integers(0, 59)),
     st.one_of(
@@ -319,12 +325,15 @@ def check_contract(name: str, args: list[str], file: str | None = None) -> Run:
         assert lines and all(line.strip() for line in lines), run.stderr
         assert not run.stderr.startswith("CommandError"), run.stderr
         assert changed_tables(before, after) == [], run.stderr
-        if file is not None and not lines[0].startswith(("protocol:", "the following", "unrec")):
+        if file is not None and not lines[0].startswith(
+            ("protocol:", "by:", "the following", "unrec")
+        ):
             assert all(line.startswith(f"{file}:") for line in lines), run.stderr
     return run
 
 
-# The data the arguments may name: OCN and BER, and one participant in treatment at OCN.
+# The data the arguments may name: OCN and BER, one participant in treatment at OCN, and the
+# users --by may name: the clerk (active staff), former (inactive) and visitor (not staff).
 
 
 @pytest.fixture(autouse=True)
@@ -334,8 +343,10 @@ def clock():
 
 
 @pytest.fixture
-def world(protocol, make_participant):
+def world(protocol, make_participant, clerk, django_user_model):
     SiteFactory(code="BER", name="Berlin", timezone="Europe/Berlin", open_days="12345")
+    django_user_model.objects.create_user("former", is_staff=True, is_active=False)
+    django_user_model.objects.create_user("visitor")
     participant = make_participant(subject_id=SUBJECT, consent_date=D(2026, 1, 5))
     record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
     record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
@@ -365,6 +376,7 @@ ARGUMENTS = {
         option("on", DATES, required=True),
         option("reason", REASONS),
         option("protocol", PROTOCOLS),
+        option("by", USERS, required=True),
     ),
     "record_visit": lambda: argv(
         one(SUBJECT_IDS),
@@ -372,6 +384,7 @@ ARGUMENTS = {
         option("on", DATES, required=True),
         option("reason", REASONS),
         option("protocol", PROTOCOLS),
+        option("by", USERS, required=True),
     ),
     "book_visit": lambda: argv(
         one(SUBJECT_IDS),
@@ -380,12 +393,14 @@ ARGUMENTS = {
         option("at", TIMES),
         option("override-reason", REASONS),
         option("protocol", PROTOCOLS),
+        option("by", USERS, required=True),
     ),
     "close_site": lambda: argv(
         one(SITE_CODES),
         option("from", DATES, required=True),
         option("to", DATES),
         option("reason", REASONS, required=True),
+        option("by", USERS, required=True),
     ),
     "send_due_reminders": lambda: argv(option("batch-size", NUMBERS)),
     # A demo loader: with no argument it loads the demo (not input); any argument is refused.
@@ -395,10 +410,13 @@ ARGUMENTS = {
 }
 # The ones with files: (required columns, a field's strategy, options after the file).
 FILE_COMMANDS = {
-    "import_sites": (SITE_VALUES, st.just([])),
+    "import_sites": (SITE_VALUES, option("by", USERS, required=True)),
     "import_participants": (
         PARTICIPANT_VALUES,
-        mostly(st.just([]), option("protocol", PROTOCOLS, required=True)),
+        st.tuples(
+            mostly(st.just([]), option("protocol", PROTOCOLS, required=True)),
+            option("by", USERS, required=True),
+        ).map(lambda options: [*options[0], *options[1]]),
     ),
 }
 OUTPUT_COMMANDS = {"export_schedule"}
@@ -470,33 +488,70 @@ def test_bad_export_options_exit_1_with_one_plain_line(world, tmp_path, data):
 # What the search found, kept as worked examples: each was a traceback (or a message split
 # over lines) before.
 
+BY = f"--by={CLERK}"
+
 
 @pytest.mark.parametrize(
     ("name", "args", "line"),
     [
-        ("transition", ["SLE\x00", "enrolled", "--on=2026-03-02"], "subject_id: contains a NUL"),
-        ("transition", [SUBJECT, "follow_up", "--on=2026-03-02", "--reason=a\x00"], "reason: "),
-        ("record_visit", [SUBJECT, "INF1\x00", "--on=2026-03-02"], "visit_code: contains a NUL"),
-        ("record_visit", [SUBJECT, "INF1", "--on=2026-03-02", "--protocol=\x00"], "protocol: "),
-        ("book_visit", [SUBJECT, "\x00", "--clear"], "visit_code: contains a NUL"),
-        ("close_site", ["\x00", "--from=2026-03-20", "--reason=x"], "site: contains a NUL"),
+        (
+            "transition",
+            ["SLE\x00", "enrolled", "--on=2026-03-02", BY],
+            "subject_id: contains a NUL",
+        ),
+        ("transition", [SUBJECT, "follow_up", "--on=2026-03-02", "--reason=a\x00", BY], "reason: "),
+        (
+            "record_visit",
+            [SUBJECT, "INF1\x00", "--on=2026-03-02", BY],
+            "visit_code: contains a NUL",
+        ),
+        ("record_visit", [SUBJECT, "INF1", "--on=2026-03-02", "--protocol=\x00", BY], "protocol: "),
+        ("book_visit", [SUBJECT, "\x00", "--clear", BY], "visit_code: contains a NUL"),
+        ("close_site", ["\x00", "--from=2026-03-20", "--reason=x", BY], "site: contains a NUL"),
         ("export_schedule", ["--site=OC\x00N"], "site: contains a NUL"),
         ("export_schedule", ["--output=out\x00.csv"], "out\\x00.csv: file: cannot be written"),
-        ("import_sites", ["sites\x00.csv"], "sites\\x00.csv: file: cannot be read"),
-        ("import_participants", ["p.csv", "--protocol=\x00"], "protocol: contains a NUL"),
-        ("transition", [SUBJECT, "enrolled", "--on=\udcff"], "on: “\\xff” is not a date"),
-        ("transition", ["SLE-\udcff", "enrolled", "--on=2026-03-02"], "subject_id: holds bytes"),
+        ("import_sites", ["sites\x00.csv", BY], "sites\\x00.csv: file: cannot be read"),
+        ("import_participants", ["p.csv", "--protocol=\x00", BY], "protocol: contains a NUL"),
+        ("transition", [SUBJECT, "enrolled", "--on=\udcff", BY], "on: “\\xff” is not a date"),
+        (
+            "transition",
+            ["SLE-\udcff", "enrolled", "--on=2026-03-02", BY],
+            "subject_id: holds bytes",
+        ),
         (
             "book_visit",
-            [SUBJECT, "INF1", "--on=2026-03-20", "--override-reason=\udce9"],
+            [SUBJECT, "INF1", "--on=2026-03-20", "--override-reason=\udce9", BY],
             "override_reason: holds bytes",
         ),
-        ("transition", [SUBJECT, "follow_up", "--on=2026-03\r\n02"], "on: “2026-03\\r\\n02”"),
+        ("transition", [SUBJECT, "follow_up", "--on=2026-03\r\n02", BY], "on: “2026-03\\r\\n02”"),
         ("send_due_reminders", [f"--batch-size={10**30}"], "--batch-size must be at most"),
         ("load_demo_data", ["extra"], "unrecognized arguments: extra"),
     ],
 )
 def test_what_the_search_found_is_refused_in_one_plain_line(world, name, args, line):
+    run = check_contract(name, args)
+    assert (run.code, len(run.stderr.splitlines())) == (1, 1), run.stderr
+    assert run.stderr.startswith(line), run.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "line"),
+    [
+        ("transition", [SUBJECT, "follow_up", "--on=2026-03-02"], "the following arguments are "
+         "required: --by"),
+        ("transition", [SUBJECT, "follow_up", "--on=2026-03-02", "--by=nobody"],
+         "by: there is no user nobody."),
+        ("close_site", ["OCN", "--from=2026-03-20", "--reason=x", "--by=former"],
+         "by: the user former is inactive."),
+        ("book_visit", [SUBJECT, "INF1", "--clear", "--by=visitor"],
+         "by: the user visitor is not staff."),
+        ("record_visit", [SUBJECT, "INF1", "--on=2026-03-02", "--by=cl\x00erk"],
+         "by: contains a NUL byte"),
+        ("transition", [SUBJECT, "follow_up", "--on=2026-03-02", "--by=\udcff"],
+         "by: holds bytes that are not UTF-8"),
+    ],
+)  # fmt: skip
+def test_who_makes_a_change_is_an_active_staff_user_or_one_plain_line(world, name, args, line):
     run = check_contract(name, args)
     assert (run.code, len(run.stderr.splitlines())) == (1, 1), run.stderr
     assert run.stderr.startswith(line), run.stderr
@@ -517,7 +572,7 @@ def test_a_time_zone_zoneinfo_cannot_open_is_refused_by_line(world, tmp_path, ti
         f"MUC,Munich,{timezone},m@example.org\n"
         "HAM,Hamburg,Europe/Berlin,nobody\n"
     )
-    run = check_contract("import_sites", [str(path)], file=str(path))
+    run = check_contract("import_sites", [str(path), BY], file=str(path))
     assert run.stderr.splitlines() == [
         f"{path}:2: {line}",
         f"{path}:3: coordinator_email: Enter a valid email address.",
@@ -541,9 +596,9 @@ def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
     # One of each way a command ends, as a terminal passes the arguments (bytes, some of them
     # not UTF-8); each process costs a Django start, so the in-process runs do the searching.
     expected = {
-        ("import_sites", str(latin1)): f"{latin1}:2: name: is not UTF-8 text (byte 0xFC;",
-        ("transition", b"SLE-\xff", "enrolled", "--on=2026-03-02"): "subject_id: holds bytes",
-        ("transition", "SLE-1", "enrolled", b"--on=2026-03-\xff"): "on: “2026-03-\\xff” is not",
+        ("import_sites", str(latin1), BY): f"{latin1}:2: name: is not UTF-8 text (byte 0xFC;",
+        ("transition", b"SLE-\xff", "enrolled", "--on=2026-03-02", BY): "subject_id: holds bytes",
+        ("transition", "SLE-1", "enrolled", b"--on=2026-03-\xff", BY): "on: “2026-03-\\xff” is",
         ("send_due_reminders", f"--batch-size={10**30}"): "--batch-size must be at most 10,000.",
         ("load_demo_data", "--bogus"): "unrecognized arguments: --bogus (see manage.py load_demo",
         ("export_schedule", f"--output={tmp_path}"): f"{tmp_path}: file: cannot be written (Is",

@@ -17,14 +17,19 @@ from django.core.management import call_command
 from django.db import connection
 
 from participants.cli import InputError
-from participants.models import Participant, Site, Status, Transition
+from participants.models import Participant, Site, SiteClosure, Status, Transition
 from participants.services import record_transition
 from scheduling.models import Visit
 from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows
 from scheduling.services import record_visit
+from tests.conftest import CLERK
+
+# Every test here may run a command that changes data, which names its user with --by.
+pytestmark = pytest.mark.usefixtures("clerk")
 
 D = datetime.date
 NOW = datetime.datetime(2026, 3, 12, 5, tzinfo=datetime.UTC)  # Oceanside: still 11 March
+BY = ("--by", CLERK)
 SITES_HEADER = "code,name,timezone,coordinator_email"
 PARTICIPANTS_HEADER = "subject_id,site_code,email,consent_date"
 
@@ -69,7 +74,7 @@ def test_import_sites_creates_sites_with_optional_address_and_phone(write):
         "OCN,Oceanside,America/Los_Angeles,ocn@example.org,1 Beach Road,+1 555 0101",
         "BER,Berlin,Europe/Berlin,ber@example.org,,",
     )
-    assert run("import_sites", path) == "2 site(s) read: 2 created, 0 updated, 0 unchanged.\n"
+    assert run("import_sites", path, *BY) == "2 site(s) read: 2 created, 0 updated, 0 unchanged.\n"
     ocn = Site.objects.get(code="OCN")
     assert (ocn.timezone, ocn.address, ocn.phone) == (
         "America/Los_Angeles",
@@ -84,14 +89,14 @@ def test_import_sites_updates_by_code_and_keeps_columns_the_file_does_not_have(w
     path = write(
         "sites.csv", SITES_HEADER, "OCN,Oceanside Clinic,America/Los_Angeles,new@example.org"
     )
-    assert "1 updated" in run("import_sites", path)
+    assert "1 updated" in run("import_sites", path, *BY)
     site_ocn.refresh_from_db()
     assert (site_ocn.name, site_ocn.coordinator_email, site_ocn.address) == (
         "Oceanside Clinic",
         "new@example.org",
         "1 Clinic Road",
     )
-    assert "1 unchanged" in run("import_sites", path)
+    assert "1 unchanged" in run("import_sites", path, *BY)
 
 
 @pytest.mark.django_db
@@ -105,7 +110,7 @@ def test_import_sites_reports_every_bad_row_by_line_and_saves_nothing(write):
         "OCN,Again,UTC,ocn@example.org",
         "MUC,Munich,Europe/Berlin",
     )
-    assert refused("import_sites", path) == [
+    assert refused("import_sites", path, *BY) == [
         f"{path}:4: timezone: “Europe/Berlinn” is not an IANA time zone such as Europe/Berlin.",
         f"{path}:4: coordinator_email: Enter a valid email address.",
         f"{path}:5: code: OCN appears twice in the file (first on line 2).",
@@ -126,7 +131,7 @@ def test_import_sites_reports_every_bad_row_by_line_and_saves_nothing(write):
 )
 def test_import_sites_refuses_a_bad_header_on_line_1(write, header, problem):
     path = write("sites.csv", header)
-    assert refused("import_sites", path) == [
+    assert refused("import_sites", path, *BY) == [
         f"{path}:1: header: {problem}; expected {SITES_HEADER} "
         "(optional: address,phone,open_days,holidays,language)."
     ]
@@ -135,7 +140,7 @@ def test_import_sites_refuses_a_bad_header_on_line_1(write, header, problem):
 @pytest.mark.django_db
 def test_a_missing_file_is_one_plain_line(tmp_path):
     path = tmp_path / "nowhere.csv"
-    assert refused("import_sites", str(path)) == [
+    assert refused("import_sites", str(path), *BY) == [
         f"{path}: file: cannot be read (No such file or directory)."
     ]
 
@@ -153,7 +158,7 @@ def test_import_participants_creates_each_with_its_full_schedule(
         "SLE-001-101-001,OCN,p1@example.org,2026-01-05",
         "SLE-001-102-001,BER,p2@example.org,2026-03-12",
     )
-    assert run("import_participants", path) == "2 participant(s) created in SLE-001.\n"
+    assert run("import_participants", path, *BY) == "2 participant(s) created in SLE-001.\n"
     first = Participant.objects.get(subject_id="SLE-001-101-001")
     assert (first.protocol, first.site, first.status) == (protocol, site_ocn, Status.SCREENING)
     assert Visit.objects.filter(participant=first).count() == 14
@@ -177,7 +182,7 @@ def test_import_participants_reports_every_bad_row_and_saves_nothing(
         "SLE-001-101-009,OCN,p9@example.org,2026-01-05",
         ",OCN,p0@example.org,2026-01-05",
     )
-    assert refused("import_participants", path) == [
+    assert refused("import_participants", path, *BY) == [
         f"{path}:3: subject_id: SLE-001-101-001 appears twice in the file (first on line 2).",
         f"{path}:4: site_code: “XXX” is not a site code.",
         f"{path}:4: email: “not-an-email” is not an email address.",
@@ -200,7 +205,7 @@ def test_import_participants_with_one_bad_row_saves_nothing(write, protocol, sit
         *[f"SLE-001-101-{n:03d},OCN,p@example.org,2026-01-05" for n in range(1, 6)],
         "SLE-001-101-006,OCN,p@example.org,05/01/2026",
     )
-    assert refused("import_participants", path) == [
+    assert refused("import_participants", path, *BY) == [
         f"{path}:7: consent_date: “05/01/2026” is not a date (YYYY-MM-DD); it looks like a "
         "date a spreadsheet wrote with the day or month first: format the column as YYYY-MM-DD "
         "before saving."
@@ -211,7 +216,7 @@ def test_import_participants_with_one_bad_row_saves_nothing(write, protocol, sit
 @pytest.mark.django_db
 def test_import_participants_names_an_unknown_protocol_in_one_line(write, site_ocn):
     path = write("participants.csv", PARTICIPANTS_HEADER)
-    assert refused("import_participants", path, "--protocol", "NOPE-1") == [
+    assert refused("import_participants", path, "--protocol", "NOPE-1", *BY) == [
         "protocol: there is no protocol NOPE-1."
     ]
 
@@ -222,7 +227,7 @@ def test_import_participants_names_an_unknown_protocol_in_one_line(write, site_o
 @pytest.mark.django_db
 def test_transition_moves_a_participant_and_records_the_command_line(make_participant):
     participant = make_participant(subject_id="SLE-001-101-004")
-    output = run("transition", "SLE-001-101-004", "enrolled", "--on", "2026-02-01")
+    output = run("transition", "SLE-001-101-004", "enrolled", "--on", "2026-02-01", *BY)
     assert output == "SLE-001-101-004: screening → enrolled on 2026-02-01.\n"
     transition = participant.transitions.last()
     assert (transition.to_status, transition.recorded_via) == ("enrolled", "command line")
@@ -249,13 +254,13 @@ def test_transition_moves_a_participant_and_records_the_command_line(make_partic
 )  # fmt: skip
 def test_transition_refuses_bad_input_in_one_plain_line(make_participant, args, line):
     make_participant(subject_id="SLE-001-101-004")
-    assert refused("transition", *args) == [line]
+    assert refused("transition", *args, *BY) == [line]
 
 
 @pytest.mark.django_db
 def test_record_visit_records_the_date_and_flags_a_deviation(make_participant):
     participant = make_participant(subject_id="SLE-001-101-004", consent_date=D(2026, 1, 5))
-    output = run("record_visit", "SLE-001-101-004", "SCR", "--on", "2026-01-09")
+    output = run("record_visit", "SLE-001-101-004", "SCR", "--on", "2026-01-09", *BY)
     assert output == (
         "SLE-001-101-004 SCR recorded on 2026-01-09. Protocol deviation: outside its window "
         "2026-01-05 … 2026-01-08.\n"
@@ -268,8 +273,60 @@ def test_record_visit_records_the_date_and_flags_a_deviation(make_participant):
 @pytest.mark.django_db
 def test_record_visit_names_the_visits_a_participant_has(make_participant):
     make_participant(subject_id="SLE-001-101-004")
-    [line] = refused("record_visit", "SLE-001-101-004", "INF9", "--on", "2026-01-09")
+    [line] = refused("record_visit", "SLE-001-101-004", "INF9", "--on", "2026-01-09", *BY)
     assert line.startswith("visit_code: SLE-001-101-004 has no visit INF9 (visits: SCR, LEUK, ")
+
+
+# --by: every command that changes data names the active staff user who makes the change.
+
+
+def changing_commands(write) -> dict[str, list[str]]:
+    """Each command that changes data, with arguments it accepts (--by aside)."""
+    return {
+        "transition": ["SLE-001-101-004", "enrolled", "--on", "2026-02-01"],
+        "record_visit": ["SLE-001-101-004", "SCR", "--on", "2026-01-09"],
+        "book_visit": ["SLE-001-101-004", "LEUK", "--clear"],
+        "close_site": ["OCN", "--from", "2026-04-01", "--reason", "inspection"],
+        "import_sites": [write("sites.csv", SITES_HEADER, "MUC,Munich,UTC,muc@example.org")],
+        "import_participants": [
+            write("people.csv", PARTICIPANTS_HEADER, "SLE-001-101-005,OCN,p@example.org,2026-01-05")
+        ],
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("by", "line"),
+    [
+        ([], "the following arguments are required: --by"),
+        (["--by", "nobody"], "by: there is no user nobody."),
+        (["--by", "former"], "by: the user former is inactive."),
+        (["--by", "visitor"], "by: the user visitor is not staff."),
+        (["--by", "cl\x00erk"], "by: contains a NUL byte (U+0000)."),
+    ],
+    ids=["left out", "unknown", "inactive", "not staff", "NUL"],
+)
+def test_a_change_is_refused_unless_by_names_an_active_staff_user(
+    write, make_participant, django_user_model, by, line
+):
+    make_participant(subject_id="SLE-001-101-004")
+    django_user_model.objects.create_user("former", is_staff=True, is_active=False)
+    django_user_model.objects.create_user("visitor")
+    before = (Transition.objects.count(), Site.objects.count(), Participant.objects.count())
+    for name, args in changing_commands(write).items():
+        assert refused(name, *args, *by) == [line], name
+    assert (Transition.objects.count(), Site.objects.count(), Participant.objects.count()) == before
+    assert not Visit.objects.filter(actual_date__isnull=False).exists()
+    assert not SiteClosure.objects.exists()
+
+
+@pytest.mark.django_db
+def test_by_is_documented_as_required_in_each_commands_help(write, capsys):
+    for name in changing_commands(write):
+        with pytest.raises(SystemExit):
+            call_command(name, "--help")
+        usage = capsys.readouterr().out
+        assert "--by USERNAME" in usage and "Required: the username of the active staff" in usage
 
 
 # export_schedule
@@ -375,7 +432,8 @@ def manage(*args) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.django_db
+# Committed, for the process to see the user --by names: the file's rows are checked after it.
+@pytest.mark.django_db(transaction=True)
 def test_a_bad_file_exits_1_with_file_line_field_messages_and_no_traceback(write):
     path = write(
         "sites.csv",
@@ -384,7 +442,7 @@ def test_a_bad_file_exits_1_with_file_line_field_messages_and_no_traceback(write
         "BER,Berlin,Mars/Olympus,ber@example.org",
         "MUC,Munich,Europe/Berlin,nobody",
     )
-    result = manage("import_sites", path)
+    result = manage("import_sites", path, *BY)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"{path}:3: timezone: “Mars/Olympus” is not an IANA time zone such as Europe/Berlin.",
@@ -395,8 +453,8 @@ def test_a_bad_file_exits_1_with_file_line_field_messages_and_no_traceback(write
 
 @pytest.mark.django_db
 def test_bad_arguments_exit_1_with_one_plain_line_and_no_traceback():
-    missing = manage("transition", "SLE-001-999-999", "enrolled", "--on", "2026-02-01")
-    usage = manage("record_visit", "SLE-001-999-999")
+    missing = manage("transition", "SLE-001-999-999", "enrolled", "--on", "2026-02-01", *BY)
+    usage = manage("record_visit", "SLE-001-999-999", *BY)
     assert (missing.returncode, missing.stderr) == (
         1,
         "subject_id: there is no participant SLE-001-999-999.\n",
@@ -433,8 +491,8 @@ def test_export_to_a_reader_that_stops_early_ends_quietly():
 def test_a_date_option_is_read_only_as_yyyy_mm_dd(make_participant, value):
     make_participant(subject_id="SLE-001-101-004")
     expected = [f"on: “{value}” is not a date (YYYY-MM-DD)."]
-    assert refused("transition", "SLE-001-101-004", "enrolled", "--on", value) == expected
-    assert refused("record_visit", "SLE-001-101-004", "SCR", "--on", value) == expected
+    assert refused("transition", "SLE-001-101-004", "enrolled", "--on", value, *BY) == expected
+    assert refused("record_visit", "SLE-001-101-004", "SCR", "--on", value, *BY) == expected
 
 
 @pytest.mark.django_db
@@ -442,7 +500,7 @@ def test_an_iso_week_date_in_a_csv_is_not_a_date(write, protocol, site_ocn):
     path = write(
         "participants.csv", PARTICIPANTS_HEADER, "SLE-001-101-001,OCN,p1@example.org,2026-W02-1"
     )
-    assert refused("import_participants", path) == [
+    assert refused("import_participants", path, *BY) == [
         f"{path}:2: consent_date: “2026-W02-1” is not a date (YYYY-MM-DD)."
     ]
     assert not Participant.objects.exists()
@@ -450,7 +508,7 @@ def test_an_iso_week_date_in_a_csv_is_not_a_date(write, protocol, site_ocn):
 
 @pytest.mark.django_db
 def test_an_iso_week_date_exits_1_with_one_plain_line():
-    result = manage("transition", "SLE-001-101-004", "enrolled", "--on", "2026-W45-1")
+    result = manage("transition", "SLE-001-101-004", "enrolled", "--on", "2026-W45-1", *BY)
     assert (result.returncode, result.stderr) == (
         1,
         "on: “2026-W45-1” is not a date (YYYY-MM-DD).\n",
@@ -469,7 +527,7 @@ def test_control_characters_in_a_sites_file_are_refused_by_line_and_field(tmp_pa
         "FRA,Frankfurt,Mars/Olympus,fra@example.org,,\n",
         encoding="utf-8",
     )
-    assert refused("import_sites", str(path)) == [
+    assert refused("import_sites", str(path), *BY) == [
         f"{path}:3: name: contains a NUL byte (U+0000); a field holds one line of printable text.",
         f"{path}:4: name: contains a line break (U+000A); a field holds one line of printable "
         "text.",
@@ -493,7 +551,7 @@ def test_a_nul_byte_in_a_participants_file_is_refused_and_nothing_is_saved(
         "SLE-001-101-003\x00,OCN,p3@example.org,2026-01-05\n",
         encoding="utf-8",
     )
-    assert refused("import_participants", str(path)) == [
+    assert refused("import_participants", str(path), *BY) == [
         f"{path}:3: site_code: contains a NUL byte (U+0000); a field holds one line of "
         "printable text.",
         f"{path}:4: subject_id: contains a NUL byte (U+0000); a field holds one line of "
@@ -502,11 +560,12 @@ def test_a_nul_byte_in_a_participants_file_is_refused_and_nothing_is_saved(
     assert (Participant.objects.count(), Visit.objects.count()) == (0, 0)
 
 
-@pytest.mark.django_db
+# Committed, for the process to see the user --by names: the file's rows are checked after it.
+@pytest.mark.django_db(transaction=True)
 def test_a_nul_byte_exits_1_with_file_line_field_and_no_traceback(tmp_path):
     path = tmp_path / "sites.csv"
     path.write_text(f"{SITES_HEADER}\nOCN,Ocean\x00side,UTC,ocn@example.org\n", encoding="utf-8")
-    result = manage("import_sites", str(path))
+    result = manage("import_sites", str(path), *BY)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.splitlines() == [
         f"{path}:2: name: contains a NUL byte (U+0000); a field holds one line of printable text."
@@ -521,7 +580,7 @@ def test_import_participants_refuses_a_consent_date_before_1990(write, protocol,
         "SLE-001-101-001,OCN,p1@example.org,0001-01-01",
         "SLE-001-101-002,OCN,p2@example.org,1990-01-01",
     )
-    assert refused("import_participants", path) == [
+    assert refused("import_participants", path, *BY) == [
         f"{path}:2: consent_date: 0001-01-01 is before 1990-01-01, the earliest date this "
         "protocol accepts."
     ]
@@ -542,7 +601,7 @@ def test_import_participants_refuses_a_subject_id_a_spreadsheet_would_run(
         "SLE 001 101 002,OCN,p2@example.org,2026-01-05",
         "SLE-001-101-003,OCN,p3@example.org,2026-01-05",
     )
-    assert refused("import_participants", path) == [
+    assert refused("import_participants", path, *BY) == [
         f"{path}:2: subject_id: “{FORMULA}” is not a subject id: use letters, digits, “-”, "
         "“_” and “.”, beginning with a letter or digit.",
         f"{path}:3: subject_id: “SLE 001 101 002” is not a subject id: use letters, digits, "

@@ -19,7 +19,10 @@ import time_machine
 
 from participants.models import Resource, Site, SiteCapacity, SiteClosure
 from scheduling.models import AppointmentFlag, Reminder, Visit, VisitDefinition
-from tests.test_commands import manage, refused, run
+from tests.test_commands import BY, manage, refused, run
+
+# Every test here may run a command that changes data, which names its user with --by.
+pytestmark = pytest.mark.usefixtures("clerk")
 
 D = datetime.date
 NOW = datetime.datetime(2026, 6, 1, 17, tzinfo=datetime.UTC)  # Oceanside: 10:00, Monday 1 June
@@ -94,7 +97,7 @@ def test_import_sites_reads_open_days_and_holiday_calendars(write):
         "PAR,Paris,Europe/Paris,par@example.org,Tue-Sat,FR",
         "MUC,Munich,Europe/Berlin,muc@example.org,Sat-Mon,",
     )
-    assert run("import_sites", path) == "4 site(s) read: 4 created, 0 updated, 0 unchanged.\n"
+    assert run("import_sites", path, *BY) == "4 site(s) read: 4 created, 0 updated, 0 unchanged.\n"
     stored = {
         site.code: (site.open_days, site.holiday_country, site.holiday_subdivision)
         for site in Site.objects.all()
@@ -111,7 +114,7 @@ def test_import_sites_reads_open_days_and_holiday_calendars(write):
 @pytest.mark.django_db
 def test_a_sites_file_without_the_calendar_columns_opens_a_new_site_monday_to_friday(write):
     path = write("sites.csv", SITES_HEADER, "OCN,Oceanside,America/Los_Angeles,ocn@example.org")
-    run("import_sites", path)
+    run("import_sites", path, *BY)
     site = Site.objects.get(code="OCN")
     assert (site.open_days, site.holiday_country, site.holiday_subdivision) == ("12345", "", "")
 
@@ -126,7 +129,7 @@ def test_import_sites_reports_bad_open_days_and_holidays_by_line_and_saves_nothi
         "PAR,Paris,Europe/Paris,par@example.org,Mon-Fri,XX",
         "SFO,San Francisco,America/Los_Angeles,sfo@example.org,Mon-Fri,US-ZZ",
     )
-    [days, country, subdivision] = refused("import_sites", path)
+    [days, country, subdivision] = refused("import_sites", path, *BY)
     assert days == (
         f"{path}:3: open_days: “Mon-Funday” is not a list of weekdays: “Funday” is not one of "
         "Mon, Tue, Wed, Thu, Fri, Sat, Sun (write e.g. Mon-Fri, Mon,Tue,Thu or Tue-Sat)."
@@ -141,7 +144,8 @@ def test_import_sites_reports_bad_open_days_and_holidays_by_line_and_saves_nothi
     ]
 
 
-@pytest.mark.django_db
+# Committed, for the process to see the user --by names: the file's rows are checked after it.
+@pytest.mark.django_db(transaction=True)
 def test_bad_open_days_exit_1_with_file_line_field_and_no_traceback(write):
     path = write(
         "sites.csv",
@@ -149,7 +153,7 @@ def test_bad_open_days_exit_1_with_file_line_field_and_no_traceback(write):
         "OCN,Oceanside,America/Los_Angeles,ocn@example.org,Mon-Funday,US-CA",
         "BER,Berlin,Europe/Berlin,ber@example.org,Mon-Fri,XX",
     )
-    result = manage("import_sites", path)
+    result = manage("import_sites", path, *BY)
     assert (result.returncode, result.stdout) == (1, "")
     assert [line.split(": ")[:2] for line in result.stderr.splitlines()] == [
         [f"{path}:2", "open_days"],
@@ -173,7 +177,7 @@ def test_changing_a_sites_open_days_and_holidays_moves_the_proposals_of_its_part
         f"{SITES_HEADER},open_days,holidays",
         "OCN,Oceanside,America/Los_Angeles,coordinator-ocn@example.org,Mon-Fri,US-CA",
     )
-    assert "1 updated" in run("import_sites", path)
+    assert "1 updated" in run("import_sites", path, *BY)
     assert appointment(FRIDAY, "LEUK") == (
         D(2026, 7, 2),
         "proposed",
@@ -190,7 +194,7 @@ def test_changing_a_sites_open_days_and_holidays_moves_the_proposals_of_its_part
 
 @pytest.mark.django_db
 def test_booking_a_holiday_is_refused_with_the_holidays_name(friday):
-    assert refused("book_visit", FRIDAY, "LEUK", "--on", "2026-07-03") == [HOLIDAY_REFUSED]
+    assert refused("book_visit", FRIDAY, "LEUK", "--on", "2026-07-03", *BY) == [HOLIDAY_REFUSED]
     assert visit(FRIDAY, "LEUK").booked_date is None
 
 
@@ -199,6 +203,7 @@ def test_an_override_reason_books_a_holiday(friday):
     output = run(
         "book_visit", FRIDAY, "LEUK", "--on", "2026-07-03", "--at", "09:30",
         "--override-reason", "the apheresis team comes in that day",
+        *BY,
     )  # fmt: skip
     assert output == (
         f"{FRIDAY} LEUK: booked on 2026-07-03 at 09:30 "
@@ -219,19 +224,19 @@ def test_an_override_reason_books_a_holiday(friday):
 
 @pytest.mark.django_db
 def test_booking_on_an_open_day_of_the_window_needs_no_reason(friday):
-    output = run("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06")
+    output = run("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06", *BY)
     assert output == f"{FRIDAY} LEUK: booked on 2026-07-06 (planned 2026-07-03).\n"
     assert appointment(FRIDAY, "LEUK") == (D(2026, 7, 6), "booked", "")
 
 
 @pytest.mark.django_db
 def test_booking_outside_the_window_with_an_override_is_a_planned_deviation(friday):
-    [line] = refused("book_visit", FRIDAY, "LEUK", "--on", "2026-07-13")
+    [line] = refused("book_visit", FRIDAY, "LEUK", "--on", "2026-07-13", *BY)
     assert line.startswith(
         "on: 2026-07-13 is outside the window of LEUK (2026-06-26 to 2026-07-10). "
     )
     output = run(
-        "book_visit", FRIDAY, "LEUK", "--on", "2026-07-13", "--override-reason", "on holiday"
+        "book_visit", FRIDAY, "LEUK", "--on", "2026-07-13", "--override-reason", "on holiday", *BY
     )
     assert output == (
         f"{FRIDAY} LEUK: booked on 2026-07-13 (planned 2026-07-03; planned deviation: outside "
@@ -242,8 +247,8 @@ def test_booking_outside_the_window_with_an_override_is_a_planned_deviation(frid
 
 @pytest.mark.django_db
 def test_a_day_whose_resource_is_full_is_refused(friday, saturday):
-    run("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06")
-    assert refused("book_visit", SATURDAY, "LEUK", "--on", "2026-07-06") == [
+    run("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06", *BY)
+    assert refused("book_visit", SATURDAY, "LEUK", "--on", "2026-07-06", *BY) == [
         "on: 2026-07-06 is full at OCN: 1 of 1 apheresis booked. Nearest days with room: "
         "2026-07-02, 2026-07-01, 2026-07-07. Give an override reason to book anyway."
     ]
@@ -252,8 +257,8 @@ def test_a_day_whose_resource_is_full_is_refused(friday, saturday):
 
 @pytest.mark.django_db
 def test_clear_goes_back_to_the_proposal(friday):
-    run("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06", "--at", "14:00")
-    output = run("book_visit", FRIDAY, "LEUK", "--clear")
+    run("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06", "--at", "14:00", *BY)
+    output = run("book_visit", FRIDAY, "LEUK", "--clear", *BY)
     assert output == (
         f"{FRIDAY} LEUK: booking cleared; proposed on 2026-07-02 (planned 2026-07-03; "
         "holiday: Independence Day (observed)).\n"
@@ -265,13 +270,14 @@ def test_clear_goes_back_to_the_proposal(friday):
         "proposed",
         "holiday: Independence Day (observed)",
     )
-    assert run("book_visit", FRIDAY, "LEUK", "--clear").startswith(f"{FRIDAY} LEUK: not booked;")
+    output = run("book_visit", FRIDAY, "LEUK", "--clear", *BY)
+    assert output.startswith(f"{FRIDAY} LEUK: not booked;")
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("at", ["00:00", "23:59"])
 def test_a_time_is_any_hh_mm_of_the_day(friday, at):
-    output = run("book_visit", FRIDAY, "INF1", "--on", "2026-07-24", "--at", at)
+    output = run("book_visit", FRIDAY, "INF1", "--on", "2026-07-24", "--at", at, *BY)
     assert output == f"{FRIDAY} INF1: booked on 2026-07-24 at {at}.\n"
 
 
@@ -309,7 +315,7 @@ def test_a_time_is_any_hh_mm_of_the_day(friday, at):
     ],
 )  # fmt: skip
 def test_book_visit_refuses_bad_input_in_one_plain_line(friday, args, line):
-    assert refused("book_visit", *args) == [line]
+    assert refused("book_visit", *args, *BY) == [line]
     assert not Visit.objects.filter(booked_date__isnull=False).exists()
 
 
@@ -318,14 +324,14 @@ def test_a_visit_already_done_is_not_booked(friday):
     from scheduling.services import record_visit
 
     record_visit(friday, "SCR", on=D(2026, 5, 29))
-    assert refused("book_visit", FRIDAY, "SCR", "--on", "2026-06-02") == [
+    assert refused("book_visit", FRIDAY, "SCR", "--on", "2026-06-02", *BY) == [
         "visit_code: SCR was done on 2026-05-29."
     ]
 
 
 @pytest.mark.django_db
 def test_book_visit_exits_1_with_one_plain_line_and_no_traceback(friday):
-    result = manage("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06", "--at", "25:00")
+    result = manage("book_visit", FRIDAY, "LEUK", "--on", "2026-07-06", "--at", "25:00", *BY)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == "at: “25:00” is not a time (HH:MM, 00:00 to 23:59).\n"
 
@@ -335,9 +341,9 @@ def test_book_visit_exits_1_with_one_plain_line_and_no_traceback(friday):
 
 @pytest.mark.django_db
 def test_close_site_moves_proposals_and_flags_a_booking_on_that_day_to_rebook(friday, saturday):
-    run("book_visit", SATURDAY, "LEUK", "--on", "2026-07-02")
+    run("book_visit", SATURDAY, "LEUK", "--on", "2026-07-02", *BY)
     assert appointment(FRIDAY, "LEUK")[0] == D(2026, 7, 2)  # proposed, off the holiday
-    output = run("close_site", "OCN", "--from", "2026-07-02", "--reason", "inspection")
+    output = run("close_site", "OCN", "--from", "2026-07-02", "--reason", "inspection", *BY)
     assert output == (
         "OCN closed 2026-07-02 to 2026-07-02: inspection; 1 appointment(s) moved, "
         "1 booking(s) to rebook.\n"
@@ -365,7 +371,7 @@ def test_close_site_moves_proposals_and_flags_a_booking_on_that_day_to_rebook(fr
 @pytest.mark.django_db
 def test_a_closure_over_a_whole_window_leaves_visits_with_no_open_day(friday):
     output = run(
-        "close_site", "OCN", "--from", "2026-07-20", "--to", "2026-07-31", "--reason", "works"
+        "close_site", "OCN", "--from", "2026-07-20", "--to", "2026-07-31", "--reason", "works", *BY
     )
     assert output == (
         "OCN closed 2026-07-20 to 2026-07-31: works; 0 appointment(s) moved, "
@@ -402,13 +408,13 @@ def test_a_closure_over_a_whole_window_leaves_visits_with_no_open_day(friday):
     ],
 )  # fmt: skip
 def test_close_site_refuses_bad_input_in_one_plain_line_and_saves_nothing(ocn, args, line):
-    assert refused("close_site", *args) == [line]
+    assert refused("close_site", *args, *BY) == [line]
     assert not SiteClosure.objects.exists()
 
 
 @pytest.mark.django_db
 def test_close_site_exits_1_with_one_plain_line_and_no_traceback(ocn):
-    result = manage("close_site", "NOPE", "--from", "2026-07-02", "--reason", "inspection")
+    result = manage("close_site", "NOPE", "--from", "2026-07-02", "--reason", "inspection", *BY)
     assert (result.returncode, result.stdout, result.stderr) == (
         1,
         "",
@@ -421,9 +427,9 @@ def test_close_site_exits_1_with_one_plain_line_and_no_traceback(ocn):
 
 @pytest.mark.django_db
 def test_export_schedule_writes_each_visits_appointment(friday, saturday):
-    run("book_visit", SATURDAY, "INF2", "--on", "2026-07-31")
-    run("book_visit", FRIDAY, "INF3", "--on", "2026-08-06", "--at", "09:30")
-    run("close_site", "OCN", "--from", "2026-07-31", "--reason", "inspection")
+    run("book_visit", SATURDAY, "INF2", "--on", "2026-07-31", *BY)
+    run("book_visit", FRIDAY, "INF3", "--on", "2026-08-06", "--at", "09:30", *BY)
+    run("close_site", "OCN", "--from", "2026-07-31", "--reason", "inspection", *BY)
     rows = list(csv.reader(StringIO(run("export_schedule", "--site", "OCN"))))
     assert rows[0][11:15] == [
         "appointment_date",
@@ -447,7 +453,7 @@ def test_export_schedule_writes_each_visits_appointment(friday, saturday):
 
 @pytest.mark.django_db
 def test_an_appointment_note_a_spreadsheet_would_run_is_exported_as_text(friday):
-    run("close_site", "OCN", "--from", "2026-07-31", "--reason", "=1+1")
+    run("close_site", "OCN", "--from", "2026-07-31", "--reason", "=1+1", *BY)
     rows = {row[3]: row for row in csv.reader(StringIO(run("export_schedule")))}
     assert rows["INF2"][14] == "closed: =1+1"  # starts with text: not a formula
     Visit.objects.filter(code="INF2").update(appointment_note="=HYPERLINK(1)")

@@ -21,14 +21,17 @@ from django.core.management import call_command
 from participants.cli import InputError
 from participants.models import Participant, Site
 from scheduling.models import Visit
+from tests.conftest import CLERK
 
-pytestmark = pytest.mark.django_db
+# The imports change data: they name the staff user who makes the change with --by.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clerk")]
 
 D = datetime.date
 NOW = datetime.datetime(2026, 3, 12, 17, tzinfo=datetime.UTC)  # Oceanside: 10:00, 12 March
 HEADER = "subject_id,site_code,email,consent_date"
 SITES_HEADER = "code,name,timezone,coordinator_email"
 SAVE_AS = "save it from the spreadsheet as “CSV UTF-8”."
+BY = ("--by", CLERK)
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +74,7 @@ def refused(*args) -> list[str]:
 
 def refused_file(path: str) -> list[str]:
     """What import_participants says of the file, having saved nothing."""
-    problems = refused("import_participants", path)
+    problems = refused("import_participants", path, *BY)
     assert (Participant.objects.count(), Visit.objects.count()) == (0, 0)
     return problems
 
@@ -97,7 +100,7 @@ def test_a_byte_order_mark_and_any_line_ending_are_read(people, bom, ending):
     rows = [HEADER, "SLE-001-101-001,OCN,p1@example.org,2026-01-05"]
     rows.append("SLE-001-101-002,OCN,p2@example.org,2026-01-06")
     path = people(bom + ending.join(row.encode() for row in rows) + ending)
-    assert run("import_participants", path) == "2 participant(s) created in SLE-001.\n"
+    assert run("import_participants", path, *BY) == "2 participant(s) created in SLE-001.\n"
     assert list(Participant.objects.values_list("subject_id", flat=True).order_by("pk")) == [
         "SLE-001-101-001",
         "SLE-001-101-002",
@@ -120,13 +123,16 @@ def test_a_sites_file_saved_by_excel_with_a_bom_windows_line_endings_and_quotes_
         + b'OCN,Oceanside,America/Los_Angeles,ocn@example.org,"100 Mission Ave, Oceanside"\r\n'
         + "BER,Charité,Europe/Berlin,ber@example.org,\r\n".encode()
     )
-    assert run("import_sites", str(path)) == "2 site(s) read: 2 created, 0 updated, 0 unchanged.\n"
+    assert (
+        run("import_sites", str(path), *BY)
+        == "2 site(s) read: 2 created, 0 updated, 0 unchanged.\n"
+    )
     assert Site.objects.get(code="OCN").address == "100 Mission Ave, Oceanside"
     assert Site.objects.get(code="BER").name == "Charité"
 
 
 def test_a_file_with_only_its_header_creates_no_one(people):
-    assert run("import_participants", people(lines(HEADER))) == (
+    assert run("import_participants", people(lines(HEADER)), *BY) == (
         "0 participant(s) created in SLE-001.\n"
     )
 
@@ -188,7 +194,7 @@ def test_a_number_that_is_no_trial_days_serial_is_only_not_a_date(people, value)
 
 def test_a_serial_date_on_the_command_line_is_named_too(make_participant):
     make_participant(subject_id="SLE-001-101-004")
-    assert refused("transition", "SLE-001-101-004", "enrolled", "--on", "46066") == [
+    assert refused("transition", "SLE-001-101-004", "enrolled", "--on", "46066", *BY) == [
         "on: “46066” is not a date (YYYY-MM-DD); it looks like a spreadsheet serial date "
         "(2026-02-13): format the column as YYYY-MM-DD before saving."
     ]
@@ -305,7 +311,7 @@ def test_windows_1252_quotes_in_a_sites_file_are_named(tmp_path):
         f"{SITES_HEADER}\nOCN,".encode() + "“Oceanside”".encode("cp1252") + b",UTC,o@example.org\n"
     )
     with pytest.raises(InputError) as excinfo:
-        call_command("import_sites", str(path), stdout=StringIO(), stderr=StringIO())
+        call_command("import_sites", str(path), *BY, stdout=StringIO(), stderr=StringIO())
     assert excinfo.value.lines == [
         f"{path}:2: name: is not UTF-8 text (byte 0x93; in Windows-1252 it reads "
         f"““Oceanside””); {SAVE_AS}"

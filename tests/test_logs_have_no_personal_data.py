@@ -228,12 +228,16 @@ def run_a_working_day(tmp_path, smtp_server, time_machine) -> None:
         call_command(
             "import_participants",
             write_csv(tmp_path, "refused.csv", [NOT_IMPORTED, DELIVERED]),
+            "--by",
+            staff.username,
             stdout=StringIO(),
             stderr=StringIO(),
         )
     call_command(
         "import_participants",
         write_csv(tmp_path, "people.csv", [DELIVERED, REFUSED, GREYLISTED]),
+        "--by",
+        staff.username,
         stdout=StringIO(),
         stderr=StringIO(),
     )
@@ -328,6 +332,8 @@ def run_a_working_day(tmp_path, smtp_server, time_machine) -> None:
         today,
         "--reason",
         WITHDRAWAL_REASON,
+        "--by",
+        staff.username,
         stdout=StringIO(),
     )
 

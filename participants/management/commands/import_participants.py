@@ -1,12 +1,15 @@
-"""manage.py import_participants FILE [--protocol SLE-001]: enrol consented participants."""
+"""manage.py import_participants FILE [--protocol SLE-001] --by USERNAME: enrol consented
+participants."""
 
 from participants import services
 from participants.cli import (
     RECORDED_VIA,
     StaffCommand,
+    add_by_option,
     import_all_or_nothing,
     protocol_named,
     read_csv,
+    staff_user_named,
 )
 
 
@@ -22,17 +25,19 @@ class Command(StaffCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV file (UTF-8).")
         parser.add_argument("--protocol", default="SLE-001", help="Protocol code (SLE-001).")
+        add_by_option(parser)
 
-    def handle(self, *args, file, protocol, **options):
+    def handle(self, *args, file, protocol, by, **options):
         plan = protocol_named(protocol)
         table = read_csv(
             file,
             required=("subject_id", "site_code", "email", "consent_date"),
             optional=("language",),
         )
+        user = staff_user_named(by)
         created = import_all_or_nothing(
             table,
-            lambda rows: services.import_participants(plan, rows, via=RECORDED_VIA),
+            lambda rows: services.import_participants(plan, rows, by=user, via=RECORDED_VIA),
             check=lambda rows: services.participant_import_problems(plan, rows),
         )
         self.stdout.write(f"{len(created)} participant(s) created in {plan.code}.")

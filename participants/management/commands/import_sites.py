@@ -1,11 +1,13 @@
-"""manage.py import_sites FILE: create or update sites by code from a CSV file."""
+"""manage.py import_sites FILE --by USERNAME: create or update sites by code from a CSV file."""
 
 from participants import services
 from participants.cli import (
     RECORDED_VIA,
     StaffCommand,
+    add_by_option,
     import_all_or_nothing,
     read_csv,
+    staff_user_named,
     without_unreadable_time_zones,
 )
 
@@ -25,16 +27,18 @@ class Command(StaffCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV file (UTF-8).")
+        add_by_option(parser)
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, by, **options):
         table = read_csv(
             file,
             required=("code", "name", "timezone", "coordinator_email"),
             optional=("address", "phone", "open_days", "holidays", "language"),
         )
+        user = staff_user_named(by)
         counts = import_all_or_nothing(
             without_unreadable_time_zones(table),
-            lambda rows: services.import_sites(rows, via=RECORDED_VIA),
+            lambda rows: services.import_sites(rows, by=user, via=RECORDED_VIA),
         )
         self.stdout.write(
             f"{len(table.rows)} site(s) read: {counts['created']} created, "

@@ -1,4 +1,4 @@
-"""manage.py transition SUBJECT_ID TARGET --on YYYY-MM-DD [--reason TEXT]."""
+"""manage.py transition SUBJECT_ID TARGET --on YYYY-MM-DD [--reason TEXT] --by USERNAME."""
 
 from django.core.exceptions import ValidationError
 
@@ -7,8 +7,10 @@ from participants.cli import (
     RECORDED_VIA,
     InputError,
     StaffCommand,
+    add_by_option,
     date_option,
     participant_named,
+    staff_user_named,
     text_argument,
 )
 from participants.models import Status
@@ -27,15 +29,17 @@ class Command(StaffCommand):
         parser.add_argument("--on", required=True, help="Effective date, YYYY-MM-DD.")
         parser.add_argument("--reason", default="")
         parser.add_argument("--protocol", help="Protocol code, if the subject id is ambiguous.")
+        add_by_option(parser)
 
-    def handle(self, *args, subject_id, target, on, reason, protocol, **options):
+    def handle(self, *args, subject_id, target, on, reason, protocol, by, **options):
         effective = date_option(on, "on")
         target = text_argument(target, "target")
         reason = text_argument(reason, "reason", lines=True)
         participant = participant_named(subject_id, protocol)
+        user = staff_user_named(by)
         try:
             transition = services.record_transition(
-                participant, target, on=effective, reason=reason, via=RECORDED_VIA
+                participant, target, on=effective, reason=reason, by=user, via=RECORDED_VIA
             )
         except ValidationError as error:
             raise InputError.from_validation(error) from None

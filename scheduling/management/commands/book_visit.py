@@ -1,5 +1,5 @@
 """manage.py book_visit SUBJECT_ID VISIT_CODE --on YYYY-MM-DD [--at HH:MM]
-[--override-reason TEXT], or --clear to go back to the proposed day."""
+[--override-reason TEXT] --by USERNAME, or --clear to go back to the proposed day."""
 
 from django.core.exceptions import ValidationError
 
@@ -7,8 +7,10 @@ from participants.cli import (
     RECORDED_VIA,
     InputError,
     StaffCommand,
+    add_by_option,
     date_option,
     participant_named,
+    staff_user_named,
     text_argument,
     time_option,
     utf8_argument,
@@ -39,9 +41,20 @@ class Command(StaffCommand):
             "--override-reason", metavar="TEXT", default="", help="Why, to book anyway."
         )
         parser.add_argument("--protocol", help="Protocol code, if the subject id is ambiguous.")
+        add_by_option(parser)
 
     def handle(
-        self, *args, subject_id, visit_code, on, clear, at, override_reason, protocol, **options
+        self,
+        *args,
+        subject_id,
+        visit_code,
+        on,
+        clear,
+        at,
+        override_reason,
+        protocol,
+        by,
+        **options,
     ):
         if clear and (at is not None or override_reason):
             raise InputError(["--at and --override-reason book a day with --on, not --clear."])
@@ -53,12 +66,18 @@ class Command(StaffCommand):
         participant = participant_named(subject_id, protocol)
         visit = visit_named(participant, visit_code)
         was_booked = visit.booked_date is not None or visit.booked_time is not None
+        user = staff_user_named(by)
         try:
             if clear:
-                visit = clear_booking(visit, via=RECORDED_VIA)
+                visit = clear_booking(visit, by=user, via=RECORDED_VIA)
             else:
                 visit = book_appointment(
-                    visit, on=day, at=time, override_reason=override_reason, via=RECORDED_VIA
+                    visit,
+                    on=day,
+                    at=time,
+                    override_reason=override_reason,
+                    by=user,
+                    via=RECORDED_VIA,
                 )
         except ValidationError as error:
             raise InputError.from_validation(error) from None

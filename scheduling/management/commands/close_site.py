@@ -1,4 +1,4 @@
-"""manage.py close_site SITE --from YYYY-MM-DD [--to YYYY-MM-DD] --reason TEXT.
+"""manage.py close_site SITE --from YYYY-MM-DD [--to YYYY-MM-DD] --reason TEXT --by USERNAME.
 
 It lives in the scheduling app, not beside import_sites, because what it reports (appointments
 moved, bookings to rebook) is the schedule's: ``participants`` never imports ``scheduling``.
@@ -10,8 +10,10 @@ from participants.cli import (
     RECORDED_VIA,
     InputError,
     StaffCommand,
+    add_by_option,
     date_option,
     site_named,
+    staff_user_named,
     utf8_argument,
 )
 from participants.services import add_closure
@@ -35,15 +37,19 @@ class Command(StaffCommand):
             "--to", dest="end", metavar="YYYY-MM-DD", help="Last day (default: --from)."
         )
         parser.add_argument("--reason", required=True, help="e.g. inspection.")
+        add_by_option(parser)
 
-    def handle(self, *args, site, start, end, reason, **options):
+    def handle(self, *args, site, start, end, reason, by, **options):
         first = date_option(start, "from")
         last = date_option(end, "to") if end is not None else None
         reason = utf8_argument(reason, "reason")  # the closure refuses a line break itself
         chosen = site_named(site)
+        user = staff_user_named(by)
         before = open_appointments(chosen)
         try:
-            closure = add_closure(chosen, start=first, end=last, reason=reason, via=RECORDED_VIA)
+            closure = add_closure(
+                chosen, start=first, end=last, reason=reason, by=user, via=RECORDED_VIA
+            )
         except ValidationError as error:
             raise InputError.from_validation(by_option(error, to_given=end is not None)) from None
         after = open_appointments(chosen)

@@ -1,4 +1,4 @@
-"""manage.py record_visit SUBJECT_ID VISIT_CODE --on YYYY-MM-DD."""
+"""manage.py record_visit SUBJECT_ID VISIT_CODE --on YYYY-MM-DD [--reason TEXT] --by USERNAME."""
 
 from django.core.exceptions import ValidationError
 
@@ -6,8 +6,10 @@ from participants.cli import (
     RECORDED_VIA,
     InputError,
     StaffCommand,
+    add_by_option,
     date_option,
     participant_named,
+    staff_user_named,
     text_argument,
 )
 from scheduling import services
@@ -25,15 +27,17 @@ class Command(StaffCommand):
         parser.add_argument("--on", required=True, help="Date of the visit, YYYY-MM-DD.")
         parser.add_argument("--reason", default="", help="Needed to correct a recorded date.")
         parser.add_argument("--protocol", help="Protocol code, if the subject id is ambiguous.")
+        add_by_option(parser)
 
-    def handle(self, *args, subject_id, visit_code, on, reason, protocol, **options):
+    def handle(self, *args, subject_id, visit_code, on, reason, protocol, by, **options):
         actual = date_option(on, "on")
         visit_code = text_argument(visit_code, "visit_code")
         reason = text_argument(reason, "reason", lines=True)
         participant = participant_named(subject_id, protocol)
+        user = staff_user_named(by)
         try:
             visit = services.record_visit(
-                participant, visit_code, on=actual, reason=reason, via=RECORDED_VIA
+                participant, visit_code, on=actual, reason=reason, by=user, via=RECORDED_VIA
             )
         except ValidationError as error:
             raise InputError.from_validation(error) from None
