@@ -12,6 +12,7 @@ import pytest
 from django.db import connections
 
 from participants import roles
+from tests.passwords import reused_password_hashes
 
 PASSWORD = "workspace-test-password"
 CHROMIUM = "/usr/bin/chromium"
@@ -23,7 +24,8 @@ def staff(db, site_ocn, site_ber):
     """username → user, for coordinator-ocn, coordinator-ber, investigator-ocn and monitor."""
     from django.contrib.auth import get_user_model
 
-    names = roles.ensure_demo_staff(PASSWORD)
+    with reused_password_hashes():  # one PBKDF2 hash of PASSWORD a session, not five a test
+        names = roles.ensure_demo_staff(PASSWORD)
     return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
 
 

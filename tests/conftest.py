@@ -9,6 +9,7 @@ from django.apps import apps as django_apps
 
 from tests import preflight
 from tests.browser import browser, staff  # noqa: F401 (fixtures for the workspace tests)
+from tests.passwords import reused_password_hashes
 
 
 def pytest_configure(config):
@@ -34,6 +35,21 @@ def load_sle001():
     from participants.models import Protocol
 
     return Protocol.objects.get(code="SLE-001")
+
+
+@pytest.fixture
+def admin_user(db, django_user_model, django_username_field):
+    """pytest-django's superuser (username "admin", password "password"), its password hashed
+    once a session rather than once a test (tests/passwords.py)."""
+    manager = django_user_model._default_manager
+    try:
+        return manager.get_by_natural_key("admin")
+    except django_user_model.DoesNotExist:
+        fields = {django_username_field: "admin", "password": "password"}
+        if "email" in django_user_model.REQUIRED_FIELDS:
+            fields["email"] = "admin@example.com"
+        with reused_password_hashes():
+            return manager.create_superuser(**fields)
 
 
 @pytest.fixture
