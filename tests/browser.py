@@ -6,7 +6,9 @@ downloaded at run time.
 """
 
 import os
+from collections import defaultdict
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.db import connections
@@ -19,12 +21,49 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
 
+_ensure_roles = roles.ensure_roles  # the real one, which the staff fixture stands in for
+
+
+def roles_in_place() -> bool:
+    """Whether every role group exists with exactly the permissions ``roles.sync_roles`` gives
+    it, read in three queries (sync_roles itself makes one per permission, some 110)."""
+    from django.contrib.auth.models import Group, Permission
+
+    by_name = defaultdict(set)
+    for pk, app_label, codename in Permission.objects.values_list(
+        "pk", "content_type__app_label", "codename"
+    ):
+        by_name[f"{app_label}.{codename}"].add(pk)
+    wanted = {
+        role: {pk for name in names for pk in by_name.get(name, ())}
+        for role, names in roles.ROLE_PERMISSIONS.items()
+    }
+    groups = set(Group.objects.filter(name__in=wanted).values_list("name", flat=True))
+    have = defaultdict(set)
+    for name, pk in Group.permissions.through.objects.filter(group__name__in=wanted).values_list(
+        "group__name", "permission_id"
+    ):
+        have[name].add(pk)
+    return groups == set(wanted) and all(have[role] == wanted[role] for role in wanted)
+
+
+def ensure_roles_if_needed() -> None:
+    """``roles.ensure_roles`` where the groups are not already as it makes them (after a
+    transactional test's flush, say): the same end state without its 110 queries a test."""
+    if not roles_in_place():
+        _ensure_roles()
+
+
 @pytest.fixture
 def staff(db, site_ocn, site_ber):
-    """username → user, for coordinator-ocn, coordinator-ber, investigator-ocn and monitor."""
+    """username → user, for coordinator-ocn, coordinator-ber, investigator-ocn, manager-ocn
+    and monitor, made by ``roles.ensure_demo_staff`` as the demo makes them."""
     from django.contrib.auth import get_user_model
 
-    with reused_password_hashes():  # one PBKDF2 hash of PASSWORD a session, not five a test
+    with (
+        reused_password_hashes(),  # one PBKDF2 hash of PASSWORD a session, not five a test
+        mock.patch.object(roles, "ensure_roles", ensure_roles_if_needed),
+    ):
         names = roles.ensure_demo_staff(PASSWORD)
     return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
 

@@ -1,12 +1,12 @@
 """Roles as groups, and site isolation in every admin view."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from participants import roles
 from participants.models import Participant, SiteMembership, Status, Transition
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, ensure_roles_if_needed, roles_in_place
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,29 @@ def test_the_migration_creates_the_three_roles():
     monitor = Group.objects.get(name=roles.MONITOR)
     assert monitor.permissions.exists()
     assert not monitor.permissions.exclude(codename__startswith="view_").exists()
+
+
+def test_the_staff_fixtures_shortcut_sees_any_difference_from_ensure_roles():
+    """The staff fixture skips roles.ensure_roles where the groups are already as it makes
+    them (tests/browser.py): the check agrees with it and sees a change to any group."""
+    roles.ensure_roles()
+    assert roles_in_place()
+    monitor = Group.objects.get(name=roles.MONITOR)
+    monitor.permissions.remove(monitor.permissions.first())
+    assert not roles_in_place()  # one permission too few
+    ensure_roles_if_needed()
+    assert roles_in_place()
+    Group.objects.get(name=roles.INVESTIGATOR).permissions.add(
+        Permission.objects.exclude(group__name=roles.INVESTIGATOR).first()
+    )
+    assert not roles_in_place()  # one permission too many
+    ensure_roles_if_needed()
+    assert roles_in_place()
+    Group.objects.filter(name=roles.SITE_MANAGER).delete()
+    assert not roles_in_place()
+    ensure_roles_if_needed()
+    assert roles_in_place()
+    assert Group.objects.filter(name=roles.SITE_MANAGER).exists()
 
 
 def test_only_investigators_may_confirm_eligibility(staff):
