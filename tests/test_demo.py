@@ -18,8 +18,18 @@ import time_machine
 
 from participants.models import ACTIVE_STATUSES, Participant, Site, Status, Transition
 from scheduling.demo import load_demo_data
+from tests.passwords import reused_password_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def one_hash_per_password():
+    """load_demo_data gives its six users one password: hashed once a session here
+    (tests/passwords.py), not six times a load (0.6 s each). The demo run in its own process
+    below hashes as it always does."""
+    with reused_password_hashes():
+        yield
 
 
 def test_demo_data_covers_every_phase_and_exit_and_loads_once(protocol):
