@@ -54,10 +54,10 @@ def ensure_roles_if_needed() -> None:
         _ensure_roles()
 
 
-@pytest.fixture
-def staff(db, site_ocn, site_ber):
+def demo_staff() -> dict:
     """username → user, for coordinator-ocn, coordinator-ber, investigator-ocn, manager-ocn
-    and monitor, made by ``roles.ensure_demo_staff`` as the demo makes them."""
+    and monitor, made by ``roles.ensure_demo_staff`` as the demo makes them (OCN and BER must
+    exist for their memberships)."""
     from django.contrib.auth import get_user_model
 
     with (
@@ -66,6 +66,12 @@ def staff(db, site_ocn, site_ber):
     ):
         names = roles.ensure_demo_staff(PASSWORD)
     return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
+
+
+@pytest.fixture
+def staff(db, site_ocn, site_ber):
+    """The demo's staff users (``demo_staff``), username → user."""
+    return demo_staff()
 
 
 @pytest.fixture

@@ -37,19 +37,23 @@ def load_sle001():
     return Protocol.objects.get(code="SLE-001")
 
 
-@pytest.fixture
-def admin_user(db, django_user_model, django_username_field):
+def superuser(user_model, username_field: str = "username"):
     """pytest-django's superuser (username "admin", password "password"), its password hashed
     once a session rather than once a test (tests/passwords.py)."""
-    manager = django_user_model._default_manager
+    manager = user_model._default_manager
     try:
         return manager.get_by_natural_key("admin")
-    except django_user_model.DoesNotExist:
-        fields = {django_username_field: "admin", "password": "password"}
-        if "email" in django_user_model.REQUIRED_FIELDS:
+    except user_model.DoesNotExist:
+        fields = {username_field: "admin", "password": "password"}
+        if "email" in user_model.REQUIRED_FIELDS:
             fields["email"] = "admin@example.com"
         with reused_password_hashes():
             return manager.create_superuser(**fields)
+
+
+@pytest.fixture
+def admin_user(db, django_user_model, django_username_field):
+    return superuser(django_user_model, django_username_field)
 
 
 @pytest.fixture

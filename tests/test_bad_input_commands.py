@@ -38,6 +38,7 @@ from participants.services import record_transition
 from tests.conftest import CLERK
 from tests.factories import SiteFactory
 from tests.passwords import reused_password_hashes
+from tests.tables import table_digests
 
 pytestmark = pytest.mark.django_db
 
@@ -264,17 +265,11 @@ PARTICIPANT_VALUES = {
 
 
 def database_dump() -> dict[str, tuple[int, str]]:
-    """Every table: its number of rows and the MD5 of its rows' text (PostgreSQL's text form
-    of each whole row, sorted, so the same rows in any order give the same digest and a change
-    to any column of any row gives another). Worked out by PostgreSQL in one statement: the
-    rows themselves, fetched and compared here table by table, took about 20 ms a dump, two
-    dumps an example (some 30 s of the module)."""
-    digest = "md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), ''))"
+    """Every table of the database: its number of rows and a digest of what they hold
+    (tests/tables.py; fetching every row and sorting its repr here took about 20 ms a dump,
+    two dumps an example, some 30 s of the module)."""
     with connection.cursor() as cursor:
-        tables = sorted(connection.introspection.table_names(cursor))
-        selects = [f'SELECT %s, count(*), {digest} FROM "{table}" t' for table in tables]  # noqa: S608 (names from the catalogue)
-        cursor.execute(" UNION ALL ".join(selects), tables)
-        return {table: (rows, md5) for table, rows, md5 in cursor.fetchall()}
+        return table_digests(connection.introspection.table_names(cursor))
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:
