@@ -23,7 +23,8 @@ never asserted: targets are printed beside the figures.
 Environment: ``BENCH_SIZE`` (``full``, ``small``), ``BENCH_ONLY`` (workload names,
 comma-separated: imports, idle_tick, pages, dispatch, memory), ``BENCH_OUTPUT`` (the JSON
 file), ``BENCH_MEMORY_SECONDS`` (how long the memory workload may dispatch; 0: to the end),
-``BENCH_ROUNDS`` (rounds of the import and dispatch workloads).
+``BENCH_ROUNDS`` (rounds of the import and dispatch workloads), ``BENCH_PROFILE`` (a file for
+the cProfile statistics of the first one-dispatcher run: ``python -m pstats FILE``).
 """
 
 from __future__ import annotations
@@ -325,10 +326,16 @@ def pages_workload(bench: Bench) -> None:
             bench.drop(env)
 
 
-def _dispatch_run(env: dict, sink: Child, processes: int, keep: bool = False) -> dict:
-    """``processes`` dispatchers started together on the due rows; their combined figures."""
+def _dispatch_run(
+    env: dict, sink: Child, processes: int, keep: bool = False, profile: str = ""
+) -> dict:
+    """``processes`` dispatchers started together on the due rows; their combined figures.
+    ``profile``: a file for the cProfile statistics of the first dispatcher."""
     sink.request(command="reset", keep=keep)
-    children = [Child(env, "dispatching", "dispatcher") for _ in range(processes)]
+    children = [
+        Child(env, "dispatching", "dispatcher", profile=profile if number == 0 else "")
+        for number in range(processes)
+    ]
     try:
         for child in children:
             child.send()
@@ -381,7 +388,8 @@ def dispatch_workload(bench: Bench) -> None:
                     for processes in DISPATCHERS:
                         reset.request()
                         keep = round_number == 0 and processes == 1
-                        run = _dispatch_run(env, sink, processes, keep=keep)
+                        profile = os.environ.get("BENCH_PROFILE", "") if keep else ""
+                        run = _dispatch_run(env, sink, processes, keep=keep, profile=profile)
                         server = run["server"]
                         # Exactly once under load: every reminder sent, no Message-ID twice.
                         assert run["sent"] == due == server["messages"] == server["distinct"], run
