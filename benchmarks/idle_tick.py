@@ -66,6 +66,15 @@ def prepare(pending: int):
                     local_date=site.today(now) + datetime.timedelta(days=days),
                     defaults={"due_at": now, "status": OutboxStatus.SENT, "sent_at": now},
                 )
+    # A site opened today, no participant yet: the tick must learn that without reading the
+    # participants of the others.
+    Site.objects.create(
+        code="NEW",
+        name="New site",
+        timezone="Europe/Berlin",
+        coordinator_email="coordinator-new@example.org",
+        open_days="12345",
+    )
     with connection.cursor() as cursor:
         # A year of digests sent: the history a tick must not read.
         cursor.execute(

@@ -5,8 +5,9 @@ import datetime
 
 import pytest
 
+from participants.models import Participant, Status
 from participants.services import record_transition
-from scheduling.digest import digest_content
+from scheduling.digest import create_due_digests, digest_content
 from scheduling.dispatch import dispatch_due
 from scheduling.models import OutboxStatus, Reminder, SiteDigest
 from tests.smtp_server import (  # noqa: F401
@@ -67,6 +68,34 @@ def test_each_site_gets_its_digest_at_its_own_seven_oclock(
         "coordinator-ber@example.org",
         "coordinator-ocn@example.org",
     ]
+
+
+def test_only_sites_with_a_participant_still_in_the_trial_get_a_digest(
+    make_participant, site_ber, site_ocn, time_machine
+):
+    from tests.factories import SiteFactory
+
+    time_machine.move_to(at(2026, 3, 1, 12), tick=False)
+    make_participant(consent_date=datetime.date(2026, 3, 1), site=site_ber)
+    left = make_participant(consent_date=datetime.date(2026, 3, 1), site=site_ocn)
+    record_transition(left, Status.SCREEN_FAILED, on=datetime.date(2026, 3, 1), reason="Lab")
+    SiteFactory(code="NEW", name="New site", timezone="Europe/Berlin")  # no participant yet
+    # 20:00 in Berlin and 12:00 in Oceanside: every site's digest time has come.
+    time_machine.move_to(at(2026, 3, 2, 20), tick=False)
+    assert create_due_digests(at(2026, 3, 2, 20)) == 1
+    [digest] = SiteDigest.objects.all()
+    assert (digest.site, digest.local_date) == (site_ber, datetime.date(2026, 3, 2))
+    # Once the last one has left, a site's digests stop; a new participant starts them again.
+    record_transition(
+        Participant.objects.get(site=site_ber),
+        Status.SCREEN_FAILED,
+        on=datetime.date(2026, 3, 2),
+        reason="Lab",
+    )
+    assert create_due_digests(at(2026, 3, 3, 20)) == 0
+    make_participant(consent_date=datetime.date(2026, 3, 2), site=site_ocn)
+    assert create_due_digests(at(2026, 3, 3, 20)) == 1
+    assert SiteDigest.objects.get(local_date=datetime.date(2026, 3, 3)).site == site_ocn
 
 
 def test_a_days_digest_not_sent_by_the_end_of_that_day_is_dropped(
