@@ -68,7 +68,8 @@ def create_due_digests(now: datetime.datetime) -> int:
     # primary key's) as the start of a walk through all participants that stops at the first
     # match: for a site with none in the trial (new, or all its participants gone), a read
     # of the whole table at every tick. Only participant_in_trial_idx gives this order
-    # without a sort, so the plan is one probe of it whatever the statistics say.
+    # without a sort, so the plan is one probe of it (any other plan reads and sorts all of
+    # a site's participants, which the planner takes only for a site it thinks nearly empty).
     in_trial = {
         f"in_trial_{protocol_id}": Subquery(
             Participant.objects.filter(
