@@ -80,7 +80,7 @@ def test_only_sites_with_a_participant_still_in_the_trial_get_a_digest(
     left = make_participant(consent_date=datetime.date(2026, 3, 1), site=site_ocn)
     record_transition(left, Status.SCREEN_FAILED, on=datetime.date(2026, 3, 1), reason="Lab")
     SiteFactory(code="NEW", name="New site", timezone="Europe/Berlin")  # no participant yet
-    # 20:00 in Berlin and 12:00 in Oceanside: every site's digest time has come.
+    # 21:00 in Berlin (CET) and 12:00 in Oceanside (PST): every site's digest time has come.
     time_machine.move_to(at(2026, 3, 2, 20), tick=False)
     assert create_due_digests(at(2026, 3, 2, 20)) == 1
     [digest] = SiteDigest.objects.all()
