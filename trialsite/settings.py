@@ -1,8 +1,10 @@
 """Settings, read from the environment (django-environ).
 
-Local defaults need nothing: SQLite under var/, an embedded Redis broker, mail written to
-var/mail/ and echoed to the console. Production sets DEBUG=false and the variables listed in
-the README; ``manage.py check --deploy`` passes with DEBUG=false and a real SECRET_KEY.
+Local defaults need nothing: an embedded PostgreSQL under var/postgres, an embedded Redis
+broker, mail written to var/mail/ and echoed to the console. Production sets DEBUG=false and the
+variables listed in the README; ``manage.py check --deploy`` passes with DEBUG=false, a real
+SECRET_KEY, DATABASE_URL and SITE_URL. A setting that cannot work stops start-up with one line
+(trialsite.startup.StartupRefused).
 """
 
 import sys
@@ -10,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from trialsite import embedded_postgres
+from trialsite.startup import StartupRefused
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -22,14 +26,19 @@ env = environ.Env(
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
     CSRF_TRUSTED_ORIGINS=(list, []),
 )
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# .env beside manage.py (never committed): docker compose's settings in a deployment, or the
+# ones `make demo` writes in a developer's checkout. ENV_FILE names another file; empty, none
+# (the tests set it so that a demo's .env in the checkout never changes what they check).
+ENV_FILE = environ.Env().str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env("DEBUG")
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise StartupRefused("SECRET_KEY must be set when DEBUG is off.")
     # Development only: a throwaway key, never used outside DEBUG.
     SECRET_KEY = "insecure-development-key-not-for-production"  # noqa: S105
 
@@ -88,17 +97,30 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "trialsite.wsgi.application"
 
-# Database: DATABASE_URL, else an SQLite file under var/ (the embedded default).
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'trialsite.sqlite3'}")
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    # Web server, worker and beat share the file in the demo: wait for locks instead of failing,
-    # and take the write lock at BEGIN so two writers never deadlock on an upgrade.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+# Database: PostgreSQL only (dispatch locks rows with SELECT … FOR NO KEY UPDATE SKIP LOCKED).
+# DATABASE_URL, else the embedded server of trialsite/embedded_postgres.py under var/postgres,
+# which manage.py, the worker, beat and `make demo` start when nothing runs it.
+_database_url = env.str("DATABASE_URL", default="")
+EMBEDDED_POSTGRES = not _database_url
+if EMBEDDED_POSTGRES:
+    if not DEBUG:
+        raise StartupRefused(
+            "DATABASE_URL must be set when DEBUG is off (the embedded PostgreSQL under var/ is "
+            "for development)."
+        )
+    DATABASES = {"default": embedded_postgres.database_settings(VAR_DIR)}
+else:
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        scheme = _database_url.split(":", 1)[0]
+        raise StartupRefused(
+            f"DATABASE_URL is a {scheme} URL: this project runs on PostgreSQL only (postgres://…);"
+            " unset DATABASE_URL to use the embedded PostgreSQL under var/postgres."
+        )
+    # A server on a Unix socket (postgres://user@/name?host=/folder): the folder is its HOST.
+    _socket = DATABASES["default"].get("OPTIONS", {}).pop("host", None)
+    if _socket:
+        DATABASES["default"]["HOST"] = _socket
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes checks every password login first: a locked-out account is refused before its
@@ -156,7 +178,7 @@ if env.str("EMAIL_URL", default=""):
     _email = env.email_url("EMAIL_URL")
     if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
         # Django's, with RFC 5321's long wait for the reply to the end of the data.
-        _email["EMAIL_BACKEND"] = "scheduling.smtp.EmailBackend"
+        _email["EMAIL_BACKEND"] = "scheduling.mail.smtp.EmailBackend"
     vars().update(_email)
 else:
     EMAIL_BACKEND = "trialsite.mail.FolderAndConsoleBackend"
@@ -185,16 +207,48 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Beat dispatches every minute; with no completed run for this long, the dashboard, the
+# Reminders list and /healthz/dispatch say so (a stopped worker or beat).
+DISPATCH_STALE_AFTER = env.int("DISPATCH_STALE_AFTER", default=300)
 
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The address put in links in emails (participants' reply links, the digest's admin link): one
+# setting in production, required outside DEBUG; in development it follows PORT, the port the
+# demo serves on.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+if not SITE_URL:
+    if not DEBUG:
+        raise StartupRefused(
+            "SITE_URL must be set when DEBUG is off: the address of this site in the links "
+            "that emails carry (e.g. https://trial.example.org)."
+        )
+    SITE_URL = f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Reply-link tokens never reach a log line (trialsite/log_redaction.py): Django's request
+    # log and the development server's access log write request paths.
+    "filters": {"link_tokens": {"()": "trialsite.log_redaction.RedactLinkTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["link_tokens"],
+        },
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["link_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's SQL log (DEBUG) prints every query's parameters: participants' addresses,
@@ -206,6 +260,14 @@ LOGGING = {
         # Its DEBUG lines ("Exception while resolving variable …") carry the template's whole
         # context in the exception: the page's participants, forms and the signed-in user.
         "django.template": {"level": "INFO"},
+        # Django's own loggers write to the console above only (Django's default adds a
+        # handler of its own, unfiltered, in DEBUG).
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # runserver's access log (make demo), on its own handler as Django has it.
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        # Django's request log: its records are made on this logger, so the filter is here too
+        # (a handler added elsewhere, by an operator's config, gets them redacted).
+        "django.request": {"filters": ["link_tokens"]},
     },
 }
 
@@ -271,7 +333,7 @@ CONTENT_SECURITY_POLICY = {
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container health checks speak plain HTTP
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/dispatch)?$"]  # container health checks speak plain HTTP
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

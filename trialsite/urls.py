@@ -4,11 +4,13 @@ from django.views.generic import RedirectView
 
 from participants import two_factor
 
-from .health import healthz
+from . import health
+from .admin_dates import bound_date_hierarchies
 
 admin.site.site_header = "Trial site: participant timelines and visits"
 admin.site.site_title = "Trial site"
 admin.site.index_title = "Site workspace"
+bound_date_hierarchies(admin.site)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -16,7 +18,8 @@ urlpatterns = [
     path("admin/two-factor/setup/", two_factor.setup, name="two_factor_setup"),
     path("admin/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("healthz/dispatch", health.dispatch, name="healthz_dispatch"),
     # A reminder's links ("I'll be there", "I need another date", "Stop reminders"): public.
-    path("r/", include("scheduling.urls")),
+    path("r/", include("scheduling.replies.urls")),
 ]
