@@ -1,6 +1,8 @@
-"""The command line's side of the contract: reading CSV files, naming participants, and
-reporting a user's mistakes as ``FILE:LINE: field: message`` lines (or one plain line where no
-file is involved) with exit status 1, never a traceback.
+"""The command line's side of the contract: reading arguments and options (text, dates, times),
+naming participants, protocols, sites and users, and reporting a user's mistakes as
+``FILE:LINE: field: message`` lines (or one plain line where no file is involved) with exit
+status 1, never a traceback. Whatever a message quotes stays one line of printable text.
+(Reading a CSV file: ``csv_input``; importing one all or nothing: ``file_imports``.)
 
 Management commands subclass :class:`StaffCommand` and raise :class:`InputError`. Those that
 change data name who makes the change with ``--by USERNAME`` (:func:`add_by_option`,
@@ -8,30 +10,22 @@ change data name who makes the change with ``--by USERNAME`` (:func:`add_by_opti
 requires who changed what and why.
 """
 
-import codecs
-import csv
 import datetime
-import io
 import re
 import sys
 import unicodedata
-import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
-from typing import NamedTuple, TypeVar
+from collections.abc import Iterable, Sequence
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from .dates import date_problem, parse_iso_date
+from .imports import RowError
 from .models import Participant, Protocol, Site
-from .services import ImportRejected, RowError
 from .validators import LINE_BREAKS_AND_TABS, control_character_problem
 
 RECORDED_VIA = "command line"
-T = TypeVar("T")
 # A local time of day as staff type it: two digits, a colon, two digits (09:30), nothing else.
 _HH_MM = re.compile(r"([0-9]{2}):([0-9]{2})")
 
@@ -93,8 +87,8 @@ class StaffCommand(BaseCommand):
 # for bytes of an argument that were not UTF-8.
 _NOT_SHOWN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # A value quoted in a message (“…”) longer than this is shown by its start.
-_LONGEST_QUOTE = 80
-_QUOTED = re.compile(f"“([^”]{{{_LONGEST_QUOTE + 1},}})”")
+LONGEST_QUOTE = 80
+_QUOTED = re.compile(f"“([^”]{{{LONGEST_QUOTE + 1},}})”")
 
 
 def printable(text: str) -> str:
@@ -103,7 +97,7 @@ def printable(text: str) -> str:
     characters cut to its start."""
     if not text.isprintable():
         text = "".join(_escaped(char) for char in text)
-    return _QUOTED.sub(lambda quoted: f"“{quoted[1][:_LONGEST_QUOTE]}…”", text)
+    return _QUOTED.sub(lambda quoted: f"“{quoted[1][:LONGEST_QUOTE]}…”", text)
 
 
 def _escaped(char: str) -> str:
@@ -135,238 +129,13 @@ def text_argument(value: str, field: str, *, lines: bool = False) -> str:
     return value
 
 
-class CsvFile(NamedTuple):
-    path: str
-    rows: list[tuple[int, dict[str, str]]]  # (line number, values by column)
-    errors: list[RowError]  # rows that could not be read as rows
+def refuse_outside_sites(user, sites, permissions=()) -> None:
+    """One line (``by: …``) when ``user`` may not do this at ``sites`` (roles.refusal)."""
+    from participants import roles
 
-
-def read_csv(path: str, required: Sequence[str], optional: Sequence[str] = ()) -> CsvFile:
-    """Every non-blank row of the CSV file at ``path``, with the line of the file it starts on
-    (the header is line 1). The file is UTF-8 (a byte order mark is fine) with commas and any
-    line endings; the header must name every ``required`` column once and nothing beyond
-    ``required`` and ``optional``. A file that cannot be read this way stops here with one
-    line naming what to change: not UTF-8 (the line and field of the first such byte),
-    UTF-16, a workbook, another separator, a quote never closed.
-    """
-    text = _text_of(path, _bytes_of(path))
-    expected = ",".join(required) + (f" (optional: {','.join(optional)})" if optional else "")
-    known = {*required, *optional}
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    start = 1  # the line the row being read starts on (a quoted field may span lines)
-    try:
-        problems = _separator_problems(text, known)
-        if not problems:
-            header = [column.strip() for column in next(reader, [])]
-            problems = _header_problems(header, required, known, text)
-        if problems:
-            raise InputError(f"{path}:1: header: {p}; expected {expected}." for p in problems)
-        rows, errors = [], []
-        start = reader.line_num + 1
-        for fields in reader:
-            line, start = start, reader.line_num + 1
-            if not any(field.strip() for field in fields):
-                continue
-            if len(fields) != len(header):
-                errors.append(
-                    RowError(
-                        line, "row", f"has {len(fields)} fields; the header has {len(header)}."
-                    )
-                )
-                continue
-            rows.append((line, dict(zip(header, fields, strict=True))))
-    except csv.Error as error:
-        raise InputError([f"{path}:{start}: row: {_csv_problem(error)}"]) from None
-    return CsvFile(path, rows, errors)
-
-
-def _bytes_of(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise InputError([f"{path}: file: cannot be read ({reason})."]) from None
-    except ValueError:  # a NUL byte in the name: no file has one
-        raise InputError(
-            [f"{path}: file: cannot be read (a file name holds no NUL byte)."]
-        ) from None
-
-
-_SAVE_AS = "save it from the spreadsheet as “CSV UTF-8”"
-
-
-def _text_of(path: str, data: bytes) -> str:
-    """The file's text: UTF-8, with or without a byte order mark."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError([f"{path}:1: file: is UTF-16 text, not UTF-8; {_SAVE_AS}."])
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError([f"{path}:1: file: is a spreadsheet workbook, not CSV; {_SAVE_AS}."])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line, field, value = _where_not_utf8(data, error.start)
-        raise InputError(
-            [
-                f"{path}:{line}: {field}: is not UTF-8 text (byte 0x{data[error.start]:02X}; in "
-                f"Windows-1252 it reads “{value}”); {_SAVE_AS}."
-            ]
-        ) from None
-    if "\x00" in (text.splitlines() or [""])[0]:
-        # UTF-16 without a byte order mark: every other byte of a header in English is NUL.
-        raise InputError([f"{path}:1: header: holds NUL bytes, as UTF-16 text does; {_SAVE_AS}."])
-    return text
-
-
-def _where_not_utf8(data: bytes, position: int) -> tuple[int, str, str]:
-    """The line, the column (``header`` on line 1) and the field, read as Windows-1252, of the
-    byte at ``position`` that is not UTF-8. Read as Latin-1 every byte is one character, so
-    the CSV reader finds the field that holds it; commas, quotes and line breaks are ASCII,
-    which no UTF-8 sequence holds, so the field is the one the byte is in."""
-    text = data.decode("latin-1")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header, start = None, 1
-    try:
-        for fields in reader:
-            line, start = start, reader.line_num + 1
-            if header is None:
-                header = [field.strip() for field in fields]
-            for number, field in enumerate(fields):
-                raw = field.encode("latin-1")
-                try:
-                    raw.decode("utf-8-sig" if line == 1 and number == 0 else "utf-8")
-                except UnicodeDecodeError:
-                    column = "header" if line == 1 else _column_name(header, number)
-                    return line, column, raw.decode("cp1252", errors="replace")
-    except csv.Error:
-        pass
-    return data[:position].count(b"\n") + 1, "file", ""
-
-
-def _column_name(header: list[str], number: int) -> str:
-    if number < len(header) and header[number]:
-        return header[number]
-    return f"column {number + 1}"
-
-
-def _csv_problem(error: csv.Error) -> str:
-    """The csv module's complaint in the words of someone who edits the file."""
-    message = str(error)
-    if "expected after" in message:
-        return (
-            "a quoted field goes on after its closing quote; inside quotes write a quote twice "
-            '(""), or quote the whole field.'
-        )
-    if "unexpected end of data" in message:
-        return "a quote opened in this row is never closed; the file ends inside it."
-    if limit := re.search(r"field larger than field limit \((\d+)\)", message):
-        return f"a field is longer than {int(limit[1]):,} characters."
-    return f"cannot be read as CSV ({message})."
-
-
-def import_all_or_nothing(
-    table: CsvFile,
-    save: Callable[[list], T],
-    check: Callable[[list], list[RowError]] | None = None,
-) -> T:
-    """``save(rows)`` (an import service) for a file, reporting its errors together with the
-    file's own by line; if there is any, nothing is saved. A file with a row that could not be
-    read (``table.errors``) is refused whatever its other rows hold: ``check(rows)``, when
-    given, then finds without writing anything every problem ``save`` would find in them (the
-    service's own first pass, not a copy of its rules), so that a long file whose only bad row
-    has a field too few is refused before the first write rather than after every other row
-    was saved and rolled back. Otherwise ``save`` alone checks the rows; an import service
-    that checks every row before its first write refuses a bad row before writing anything."""
-    if table.errors and check is not None:
-        errors = sorted([*table.errors, *check(table.rows)], key=lambda error: error.line)
-        raise InputError.from_rows(table.path, errors)
-    try:
-        with transaction.atomic():
-            result = save(table.rows)
-            if table.errors:
-                raise ImportRejected([])
-    except ImportRejected as rejected:
-        errors = sorted([*table.errors, *rejected.errors], key=lambda error: error.line)
-        raise InputError.from_rows(table.path, errors) from None
-    return result
-
-
-# Other separators a spreadsheet writes "CSV" with (";" where the comma is the decimal mark).
-_OTHER_SEPARATORS = {";": "“;”", "\t": "tabs", "|": "“|”"}
-
-
-def _separator_problems(text: str, known: set[str]) -> list[str]:
-    """A first line that names columns only when split at another separator than commas:
-    refused, not read, for a file saved with another separator was saved with the same
-    locale's dates and numbers too."""
-    first_line = (text.splitlines() or [""])[0]
-
-    def columns(separator: str) -> set[str]:
-        return {column.strip().strip('"').strip() for column in first_line.split(separator)}
-
-    if columns(",") & known:
-        return []
-    for separator, name in _OTHER_SEPARATORS.items():
-        if len(columns(separator)) > 1 and columns(separator) & known:
-            return [f"the file is separated by {name}; use commas"]
-    return []
-
-
-def _header_problems(header: list[str], required, known: set[str], text: str) -> list[str]:
-    if not any(header):
-        if re.sub(r'[\s,"]', "", text):
-            return ["line 1 is blank: the header must be the first line"]
-        return ["the file is empty"]
-    # A known column written another way (Email, "consent date", " email") is named once.
-    renamed = {
-        column: name
-        for column in header
-        for name in known
-        if column not in known and name not in header and _normalised(column) == name
-    }
-    problems = []
-    missing = [c for c in required if c not in header and c not in renamed.values()]
-    if missing:
-        problems.append(f"missing column {', '.join(missing)}")
-    problems.extend(f"column {_shortened(c)} must be named {name}" for c, name in renamed.items())
-    unknown = [column for column in header if column and column not in {*known, *renamed}]
-    if unknown:
-        problems.append(f"unknown column {', '.join(_shortened(c) for c in unknown)}")
-    blank = [str(number) for number, column in enumerate(header, 1) if not column]
-    if blank:
-        problems.append(f"column {', '.join(blank)} has no name (delete the empty column)")
-    repeated = sorted({column for column in header if column and header.count(column) > 1})
-    if repeated:
-        problems.append(f"column {', '.join(repeated)} appears twice")
-    return problems
-
-
-def _shortened(text: str) -> str:
-    return text if len(text) <= _LONGEST_QUOTE else f"{text[:_LONGEST_QUOTE]}…"
-
-
-def _normalised(column: str) -> str:
-    return column.casefold().replace(" ", "_").replace("-", "_")
-
-
-def without_unreadable_time_zones(table: CsvFile) -> CsvFile:
-    """``table`` with the rows whose time zone the site's own validator cannot judge moved to
-    its errors: a name too long for a file name, or one naming a folder of the time-zone
-    database (``Europe``), makes ``zoneinfo`` raise OSError, which ``validate_time_zone`` lets
-    through as a traceback. The other rows still go to the import, so that every problem of
-    the file is reported together. (Until the validator catches OSError too.)"""
-    rows, errors = [], list(table.errors)
-    for line, values in table.rows:
-        value = (values.get("timezone") or "").strip()
-        try:
-            zoneinfo.ZoneInfo(value)
-        except OSError:
-            message = f"“{value}” is not an IANA time zone such as Europe/Berlin."
-            errors.append(RowError(line, "timezone", message))
-            continue
-        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-            pass  # the validator's to name
-        rows.append((line, values))
-    return CsvFile(table.path, rows, errors)
+    refused = roles.refusal(user, permissions, sites)
+    if refused:
+        raise InputError([f"by: {refused}"])
 
 
 def date_option(value: str, field: str) -> datetime.date:
@@ -423,10 +192,12 @@ def add_by_option(parser) -> None:
     parser.add_argument("--by", metavar="USERNAME", required=True, help=BY_HELP)
 
 
-def staff_user_named(username: str, field: str = "by"):
+def staff_user_named(username: str, field: str = "by", *, may=(), at=()):
     """The active staff user ``username`` (``--by``): who a command's change is recorded as
     made by. A user who does not exist, whose account is inactive or who is not staff is
-    refused in one line naming the option."""
+    refused in one line naming the option; so is one whose role lacks any of the permissions
+    ``may`` or who does not work at one of the sites ``at`` (roles.refusal: the admin's
+    rule, so a command never does more than its user could do in the admin)."""
     text_argument(username, field)
     user_model = get_user_model()
     user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
@@ -436,6 +207,11 @@ def staff_user_named(username: str, field: str = "by"):
         raise InputError([f"{field}: the user {username} is inactive."])
     if not user.is_staff:
         raise InputError([f"{field}: the user {username} is not staff."])
+    from participants import roles
+
+    refused = roles.refusal(user, may, at)
+    if refused:
+        raise InputError([f"{field}: {refused}"])
     return user
 
 

@@ -3,7 +3,7 @@
 Open days are stored as ISO weekday numbers ("12345" is Monday to Friday) and written as
 ``Mon-Fri``, ``Mon,Tue,Thu`` or ``Tue-Sat``. Public holidays come from the ``holidays``
 package, by country and subdivision (``US-CA``, ``DE-BE``, ``FR``; empty for none). Nothing
-here touches the database; the choice of a day lives in ``scheduling.clinic_calendar``.
+here touches the database; the choice of a day lives in ``scheduling.rules.clinic_calendar``.
 """
 
 from __future__ import annotations

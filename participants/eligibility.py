@@ -1,29 +1,34 @@
-"""Eligibility: answering the protocol's criteria and confirming a participant eligible."""
+"""Eligibility: answering the protocol's criteria, and the rule of enrolment.
 
-import datetime
+Each criterion asks "Is this true of the participant?" and names the answer that qualifies
+(``EligibilityCriterion.qualifying_answer``). Enrolment, by whatever entry point, is an
+investigator confirming eligibility with every criterion answered that way:
+:func:`refuse_enrolment` is that rule, and ``lifecycle.record_transition`` applies it to every
+move to *enrolled* (``lifecycle.confirm_eligibility`` is the investigator's action).
+"""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from . import roles
-from .models import EligibilityAnswer, EligibilityCriterion, Participant, Status, Transition
-from .services import record_transition
+from .history import stamp
+from .models import EligibilityAnswer, EligibilityCriterion, Participant, Status
 
 
 def checklist(
     participant: Participant,
 ) -> list[tuple[EligibilityCriterion, EligibilityAnswer | None]]:
-    """Every criterion of the participant's protocol (inclusions first) with its answer."""
+    """Every criterion of the participant's protocol (inclusions first, then exclusions, each in
+    order) with its answer."""
     answers = {
         a.criterion_id: a
         for a in EligibilityAnswer.objects.filter(participant=participant).select_related(
-            "answered_by"
+            "answered_by", "criterion"
         )
     }
-    criteria = EligibilityCriterion.objects.filter(protocol_id=participant.protocol_id).order_by(
-        "kind", "order"
-    )
+    # The model's ordering: inclusions first.
+    criteria = EligibilityCriterion.objects.filter(protocol_id=participant.protocol_id)
     return [(criterion, answers.get(criterion.pk)) for criterion in criteria]
 
 
@@ -31,16 +36,38 @@ def unmet(participant: Participant) -> list[str]:
     """Sentences saying what stands in the way of eligibility (empty when eligible)."""
     problems = []
     for criterion, answer in checklist(participant):
-        label = f"{criterion.get_kind_display()} {criterion.order}"
         if answer is None:
-            problems.append(f"{label} is not answered.")
+            problems.append(f"{criterion.label} is not answered.")
         elif not answer.is_met:
             problems.append(
-                f"{label} is not met."
+                f"{criterion.label} is not met."
                 if criterion.kind == EligibilityCriterion.Kind.INCLUSION
-                else f"{label} is present."
+                else f"{criterion.label} is present."
             )
     return problems
+
+
+def refuse_enrolment(participant: Participant, by) -> None:
+    """The rule of enrolment, whatever the entry point (admin, command, API): only a user who
+    may confirm eligibility (an investigator) of the participant's site enrols, and only a
+    participant whose every criterion is answered with its qualifying answer. Raises
+    ValidationError saying why not."""
+    if by is None or not roles.may_confirm_eligibility(by):
+        who = f"{by} may not" if by is not None else "no user was named"
+        raise ValidationError(
+            {
+                "by": "Only an investigator can confirm eligibility. Enrolment is recorded by "
+                f"an investigator confirming it; {who}."
+            }
+        )
+    elsewhere = roles.refusal(by, (), [participant.site])
+    if elsewhere:
+        raise ValidationError(
+            {"by": f"Only an investigator of the participant's site enrols: {elsewhere}"}
+        )
+    problems = unmet(participant)
+    if problems:
+        raise ValidationError({"answer": "Eligibility cannot be confirmed: " + " ".join(problems)})
 
 
 @transaction.atomic
@@ -73,51 +100,19 @@ def answer_criteria(
             continue
         if answer is None:
             answer = EligibilityAnswer(participant=participant, criterion=criteria[criterion_id])
-            answer._change_reason = note or "Answered"
         elif not note:
             criterion = criteria[criterion_id]
             raise ValidationError(
                 {
-                    "note": f"{criterion.get_kind_display()} {criterion.order} was answered "
+                    "note": f"{criterion.label} was answered "
                     f"“{answer.answer}”; changing an answer needs a note saying why."
                 }
             )
-        else:
-            answer._change_reason = note
         answer.answer = value
         answer.note = note
         answer.answered_by = by
         answer.answered_at = timezone.now()
-        if by is not None:
-            answer._history_user = by
+        stamp(answer, by=by, reason=note or "Answered")
         answer.save()
         changed += 1
     return changed
-
-
-@transaction.atomic
-def confirm_eligibility(
-    participant: Participant,
-    *,
-    on: datetime.date,
-    by,
-    reason: str = "",
-    via: str = "admin",
-    now=None,
-) -> Transition:
-    """An investigator confirms eligibility: every inclusion criterion met, no exclusion
-    present. Records the ``enrolled`` transition through the lifecycle service."""
-    if by is None or not roles.may_confirm_eligibility(by):
-        raise ValidationError({"by": "Only an investigator can confirm eligibility."})
-    problems = unmet(participant)
-    if problems:
-        raise ValidationError({"answer": "Eligibility cannot be confirmed: " + " ".join(problems)})
-    return record_transition(
-        participant,
-        Status.ENROLLED,
-        on=on,
-        reason=reason or "Eligibility confirmed by the investigator",
-        by=by,
-        via=via,
-        now=now,
-    )

@@ -80,7 +80,17 @@ class Protocol(models.Model):
         return self.code
 
 
+class YesNo(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+
+
 class EligibilityCriterion(models.Model):
+    """One statement of a protocol's inclusion or exclusion criteria, as the listing words it,
+    and the answer to "Is this true of the participant?" that qualifies them. An exclusion
+    worded as a negative ("I do not have severe kidney lupus") qualifies on "yes": the kind
+    says where the criterion is listed, ``qualifying_answer`` what it asks for."""
+
     class Kind(models.TextChoices):
         INCLUSION = "inclusion", "Inclusion"
         EXCLUSION = "exclusion", "Exclusion"
@@ -89,10 +99,20 @@ class EligibilityCriterion(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     order = models.PositiveSmallIntegerField(default=0)
     text = models.TextField(validators=[validate_printable_text])
+    qualifying_answer = models.CharField(
+        "qualifies when true of the participant?",
+        max_length=3,
+        choices=YesNo.choices,
+        help_text="The answer to “Is this true of the participant?” that lets them take part: "
+        "usually yes for an inclusion and no for an exclusion, but yes for an exclusion "
+        "worded as a negative (“I do not have …”).",
+    )
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["protocol", "kind", "order"]
+        # Inclusions first, as listings and case report forms print them: "inclusion" sorts
+        # after "exclusion", so the kind is ordered descending.
+        ordering = ["protocol", "-kind", "order"]
         verbose_name_plural = "eligibility criteria"
         constraints = [
             models.UniqueConstraint(
@@ -102,6 +122,11 @@ class EligibilityCriterion(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.order}: {self.text[:60]}"
+
+    @property
+    def label(self) -> str:
+        """How the checklist and its messages name it: "Exclusion 2"."""
+        return f"{self.get_kind_display()} {self.order}"
 
 
 class Site(models.Model):
@@ -230,7 +255,12 @@ class SiteCapacity(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.site.code}: {self.per_day} {self.resource.count_label(self.per_day)} a day"
+        return f"{self.site.code}: {self.per_day_label}"
+
+    @property
+    def per_day_label(self) -> str:
+        """``2 infusion chairs a day``."""
+        return f"{self.per_day} {self.resource.count_label(self.per_day)} a day"
 
 
 class SiteClosure(models.Model):
@@ -340,7 +370,7 @@ class Participant(models.Model):
             # The dispatch tick's "does this site have a participant in the trial?" (the
             # digests): one probe of this index per site and protocol, reading only the
             # participants still in the trial, however many have left it. Ordered by
-            # created_at, which no other index gives (scheduling.digest says why).
+            # created_at, which no other index gives (scheduling.mail.digest says why).
             models.Index(
                 fields=["protocol", "site", "created_at"],
                 condition=models.Q(status__in=sorted(ACTIVE_STATUSES)),
@@ -460,15 +490,13 @@ class SiteMembership(models.Model):
 
 
 class EligibilityAnswer(models.Model):
-    """A participant's answer to one eligibility criterion: does its statement hold?
+    """A participant's answer to one eligibility criterion: is its statement true of them?
 
-    Inclusion criteria must hold ("yes") and exclusion criteria must not ("no") before an
-    investigator may confirm eligibility.
+    Every criterion must be answered with its qualifying answer before an investigator may
+    confirm eligibility.
     """
 
-    class Answer(models.TextChoices):
-        YES = "yes", "Yes"
-        NO = "no", "No"
+    Answer = YesNo
 
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="eligibility_answers"
@@ -499,9 +527,4 @@ class EligibilityAnswer(models.Model):
     @property
     def is_met(self) -> bool:
         """True when this answer does not stand in the way of eligibility."""
-        wanted = (
-            self.Answer.YES
-            if self.criterion.kind == EligibilityCriterion.Kind.INCLUSION
-            else self.Answer.NO
-        )
-        return self.answer == wanted
+        return self.answer == self.criterion.qualifying_answer

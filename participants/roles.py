@@ -63,13 +63,13 @@ _MANAGE = [
     "participants.add_contactattempt",
 ]
 # The site's clinic calendar besides closures: open days and holidays (on the site page) and
-# capacity per resource.
+# capacity per resource. Not the resources themselves: a resource is what the protocol's visit
+# definitions occupy, shared by every site, and is kept with the plan by administrators.
 _CALENDAR = [
     "participants.change_site",
     "participants.add_sitecapacity",
     "participants.change_sitecapacity",
     "participants.delete_sitecapacity",
-    "participants.add_resource",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -84,6 +84,7 @@ DEMO_STAFF: dict[str, tuple[str, tuple[str, ...]]] = {
     "coordinator-ocn": (COORDINATOR, ("OCN",)),
     "coordinator-ber": (COORDINATOR, ("BER",)),
     "investigator-ocn": (INVESTIGATOR, ("OCN",)),
+    "investigator-ber": (INVESTIGATOR, ("BER",)),
     "monitor": (MONITOR, ("OCN", "BER")),
     "manager-ocn": (SITE_MANAGER, ("OCN",)),
 }
@@ -173,3 +174,23 @@ def user_sites(user) -> QuerySet:
 
 def may_confirm_eligibility(user) -> bool:
     return user.has_perm(CONFIRM_ELIGIBILITY)
+
+
+def refusal(user, permissions=(), sites=()) -> str | None:
+    """Why ``user`` may not do what needs ``permissions`` at ``sites``, in one sentence, or
+    None: the same rule as the admin's (the role's permissions, and only the sites the user
+    works at; a superuser may do everything everywhere). Used by every staff command for its
+    ``--by`` user, so a command never does more than that user could do in the admin."""
+    if not user.is_active or not user.is_staff:
+        return f"{user.get_username()} is not an active staff user."
+    missing = [name for name in permissions if not user.has_perm(name)]
+    if missing:
+        return (
+            f"{user.get_username()} may not do this: their role lacks " + ", ".join(missing) + "."
+        )
+    if sees_all_sites(user):
+        return None
+    outside = sorted({site.code for site in sites if site.pk not in site_ids(user)})
+    if outside:
+        return f"{user.get_username()} does not work at {', '.join(outside)}."
+    return None

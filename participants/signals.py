@@ -12,8 +12,17 @@ Creation sends it once for all the participants created together (one, or every 
 import): ``timeline_changed(sender=Participant, participants=[…], by=…, reasons=["…", …])``,
 a reason for each. They were saved in this transaction and have no schedule yet; the scheduling
 app builds all their schedules at once.
+
+The one question it asks: ``transition_closes(sender=Participant, participant=…, target="…",
+on=date)`` is sent by ``record_transition`` (and ``visits_closed_by``, for previews) before a
+transition is written. Each receiver answers with a list of ``(sentence, needs_reason)``, one
+per visit not done that the transition would close (a later phase starting: missed, the phase
+ended; leaving while its window is open: missed) or cancel (planned after leaving); a closure
+by a phase, and a cancellation, need the transition to give a reason. The scheduling app
+answers it, so this app never imports it.
 """
 
 from django.dispatch import Signal
 
 timeline_changed = Signal()
+transition_closes = Signal()

@@ -18,9 +18,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
-from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -48,34 +46,40 @@ def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-OWES_SESSION = "two_factor_owes"
 OWES_CODE = "code"  # has an app: give its code
 OWES_SETUP = "setup"  # must have an app and has none: set one up
 
 
 def what_user_owes(user) -> str:
-    """``OWES_CODE``, ``OWES_SETUP`` or "" (nothing) for a signed-in user not yet verified."""
-    if confirmed_device(user) is not None:
+    """``OWES_CODE``, ``OWES_SETUP`` or "" (nothing) for a signed-in user not yet verified.
+
+    Judged from the user's roles as they stand now, on every admin request of a session not
+    yet verified (one query): a coordinator who signed in with a password only and is then
+    made a superuser or a site manager owes a code (or a set-up) at their very next page,
+    not at their next sign-in."""
+    from django.db.models import Exists, OuterRef
+
+    facts = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            has_device=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+            is_site_manager=Exists(
+                get_user_model().groups.through.objects.filter(
+                    **{f"{get_user_model()._meta.model_name}_id": OuterRef("pk")},
+                    group__name=roles.SITE_MANAGER,
+                )
+            ),
+        )
+        .values("is_superuser", "has_device", "is_site_manager")
+        .first()
+    )
+    if facts is None:
+        return ""
+    if facts["has_device"]:
         return OWES_CODE
-    return OWES_SETUP if two_factor_required(user) else ""
-
-
-def remember_what_user_owes(request, user) -> str:
-    """Judged once per session (at sign-in, or at the first request of an older session) and
-    kept in it, so pages do not pay a query for it; judged again if REQUIRE_2FA changed."""
-    owes = what_user_owes(user)
-    request.session[OWES_SESSION] = [settings.REQUIRE_2FA, owes]
-    return owes
-
-
-def forget_what_user_owes(request) -> None:
-    request.session.pop(OWES_SESSION, None)
-
-
-@receiver(user_logged_in, dispatch_uid="participants.two_factor.signed_in")
-def _signed_in(sender, request, user, **kwargs):
-    if request is not None and hasattr(request, "session"):
-        remember_what_user_owes(request, user)
+    required = settings.REQUIRE_2FA and (facts["is_superuser"] or facts["is_site_manager"])
+    return OWES_SETUP if required else ""
 
 
 class TwoFactorMiddleware:
@@ -102,11 +106,7 @@ class TwoFactorMiddleware:
             reverse("admin:jsi18n"),
         ):
             return None
-        remembered = request.session.get(OWES_SESSION)
-        if remembered and remembered[0] == settings.REQUIRE_2FA:
-            owes = remembered[1]
-        else:
-            owes = remember_what_user_owes(request, user)
+        owes = what_user_owes(user)
         if not owes:
             return None
         page = "two_factor_verify" if owes == OWES_CODE else "two_factor_setup"
@@ -199,8 +199,7 @@ def verify(request):
     """Ask for the code of the user's authenticator app, once per session."""
     device = confirmed_device(request.user)
     if device is None:
-        # Reset by an administrator meanwhile: judge again what this user owes.
-        forget_what_user_owes(request)
+        # Reset by an administrator meanwhile: the middleware judges again what this user owes.
         return redirect(_next_url(request))
     if request.user.is_verified():
         return redirect(_next_url(request))

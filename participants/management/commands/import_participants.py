@@ -1,16 +1,19 @@
 """manage.py import_participants FILE [--protocol SLE-001] --by USERNAME: enrol consented
 participants."""
 
-from participants import services
+import operator
+
+from participants import imports
 from participants.cli import (
     RECORDED_VIA,
     StaffCommand,
     add_by_option,
-    import_all_or_nothing,
     protocol_named,
-    read_csv,
+    refuse_outside_sites,
     staff_user_named,
 )
+from participants.csv_input import read_csv
+from participants.file_imports import import_all_or_nothing, rows_sites
 
 
 class Command(StaffCommand):
@@ -34,10 +37,21 @@ class Command(StaffCommand):
             required=("subject_id", "site_code", "email", "consent_date"),
             optional=("language",),
         )
-        user = staff_user_named(by)
+        user = staff_user_named(by, may=["participants.add_participant"])
+
+        def check(rows, seen):
+            # As in the admin: only at the sites the user works at (a row naming another site
+            # refuses the file in one line; an unknown code is the import's to report).
+            refuse_outside_sites(user, rows_sites(rows, "site_code"))
+            return imports.participant_import_problems(plan, rows, seen=seen)
+
         created = import_all_or_nothing(
             table,
-            lambda rows: services.import_participants(plan, rows, by=user, via=RECORDED_VIA),
-            check=lambda rows: services.participant_import_problems(plan, rows),
+            lambda rows, seen: len(
+                imports.import_participants(plan, rows, by=user, via=RECORDED_VIA, seen=seen)
+            ),
+            check=check,
+            key="subject_id",
+            add=operator.add,
         )
-        self.stdout.write(f"{len(created)} participant(s) created in {plan.code}.")
+        self.stdout.write(f"{created or 0} participant(s) created in {plan.code}.")

@@ -1,13 +1,17 @@
 """manage.py import_sites FILE --by USERNAME: create or update sites by code from a CSV file."""
 
-from participants import services
+from participants import imports
 from participants.cli import (
     RECORDED_VIA,
     StaffCommand,
     add_by_option,
-    import_all_or_nothing,
-    read_csv,
+    refuse_outside_sites,
     staff_user_named,
+)
+from participants.csv_input import read_csv
+from participants.file_imports import (
+    import_all_or_nothing,
+    rows_sites,
     without_unreadable_time_zones,
 )
 
@@ -36,11 +40,28 @@ class Command(StaffCommand):
             optional=("address", "phone", "open_days", "holidays", "language"),
         )
         user = staff_user_named(by)
+
+        def check(rows, seen):
+            # As in the admin: changing a site needs its change permission and working there;
+            # creating one, the add permission (superusers only, by default).
+            existing = rows_sites(rows, "code")
+            new = {values.get("code", "") for _, values in rows} - {s.code for s in existing}
+            refuse_outside_sites(
+                user,
+                existing,
+                ["participants.change_site"] + (["participants.add_site"] if new else []),
+            )
+            return imports.site_import_problems(rows, seen=seen)
+
         counts = import_all_or_nothing(
-            without_unreadable_time_zones(table),
-            lambda rows: services.import_sites(rows, by=user, via=RECORDED_VIA),
-        )
+            table,
+            lambda rows, seen: imports.import_sites(rows, by=user, via=RECORDED_VIA, seen=seen),
+            check=check,
+            key="code",
+            add=lambda a, b: {key: a[key] + b[key] for key in a},
+            rows_filter=without_unreadable_time_zones,
+        ) or {"created": 0, "updated": 0, "unchanged": 0}
         self.stdout.write(
-            f"{len(table.rows)} site(s) read: {counts['created']} created, "
+            f"{sum(counts.values())} site(s) read: {counts['created']} created, "
             f"{counts['updated']} updated, {counts['unchanged']} unchanged."
         )

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
-from participants import services
+from participants import lifecycle, selectors
 from participants.cli import (
     RECORDED_VIA,
     InputError,
@@ -20,7 +20,8 @@ class Command(StaffCommand):
     help = (
         "Move a participant to TARGET effective --on (site-local date, not in the future, not "
         "before the previous transition). Targets: " + ", ".join(Status.values[1:]) + ". "
-        "screen_failed, withdrawn and lost_to_follow_up need --reason."
+        "screen_failed, withdrawn and lost_to_follow_up need --reason, and so does a transition "
+        "that closes visits not done (a phase starting, an early completion): they are named."
     )
 
     def add_arguments(self, parser):
@@ -36,9 +37,10 @@ class Command(StaffCommand):
         target = text_argument(target, "target")
         reason = text_argument(reason, "reason", lines=True)
         participant = participant_named(subject_id, protocol)
-        user = staff_user_named(by)
+        user = staff_user_named(by, may=["participants.add_transition"], at=[participant.site])
+        closing = selectors.visits_closed_by(participant, target, effective)
         try:
-            transition = services.record_transition(
+            transition = lifecycle.record_transition(
                 participant, target, on=effective, reason=reason, by=user, via=RECORDED_VIA
             )
         except ValidationError as error:
@@ -47,3 +49,5 @@ class Command(StaffCommand):
             f"{participant}: {transition.from_status} → {transition.to_status} "
             f"on {transition.effective_date.isoformat()}."
         )
+        for sentence, _ in closing:
+            self.stdout.write(f"  closed: {sentence}")

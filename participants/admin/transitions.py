@@ -1,0 +1,26 @@
+"""Transition records, listed for reading: a participant's moves are recorded on their page."""
+
+from django.contrib import admin
+
+from participants.admin.bases import ReadOnlyScopedAdmin
+from participants.models import Transition
+
+
+@admin.register(Transition)
+class TransitionAdmin(ReadOnlyScopedAdmin):
+    """Transition records: read only, forever. A correction is a new record (see services)."""
+
+    site_path = "participant__site"
+    list_display = [
+        "participant",
+        "from_status",
+        "to_status",
+        "effective_date",
+        "reason",
+        "recorded_by",
+        "recorded_via",
+        "recorded_at",
+    ]
+    list_filter = ["to_status", ("participant__site", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["participant__subject_id"]
+    list_select_related = ["participant", "recorded_by"]
