@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from participants import eligibility, roles
+from participants.contact_log import record_contact_attempt
+from participants.lifecycle import confirm_eligibility, create_participant, record_transition
 from participants.models import (
     ContactAttempt,
     EligibilityCriterion,
@@ -24,20 +26,16 @@ from participants.models import (
     SiteCapacity,
     SiteClosure,
     Status,
+    YesNo,
 )
-from participants.services import (
-    add_closure,
-    create_participant,
-    record_contact_attempt,
-    record_transition,
-)
-
-from . import clinic_calendar, engine
-from .appointments import book_appointment
-from .models import LinkAction, OutboxStatus, Reminder, Visit
-from .replies import answer_by_link, link_token
-from .services import protocol_plan, record_visit
-from .site_calendars import clinic_calendar as site_clinic_calendar
+from participants.sites import add_closure
+from scheduling.models import LinkAction, OutboxStatus, Reminder, Visit
+from scheduling.replies.answers import answer_by_link, link_token
+from scheduling.rules import clinic_calendar, engine
+from scheduling.timeline.appointments import book_appointment
+from scheduling.timeline.plans import protocol_plan
+from scheduling.timeline.site_calendars import clinic_calendar as site_clinic_calendar
+from scheduling.timeline.visits import record_visit
 
 SITES = [
     {
@@ -125,7 +123,9 @@ LANGUAGES = {("OCN", 3): "es", ("OCN", 5): "es", ("BER", 4): "fr"}
 def ensure_sites() -> dict[str, Site]:
     sites = {}
     for values in SITES:
-        site, _ = Site.objects.update_or_create(code=values["code"], defaults=values)
+        # Created once and never saved again: a re-run adds no history row, and a change
+        # staff made to a demo site stays.
+        site, _ = Site.objects.get_or_create(code=values["code"], defaults=values)
         sites[site.code] = site
     for code, capacities in CAPACITIES.items():
         for name, per_day in capacities.items():
@@ -154,14 +154,17 @@ def _ensure_thanksgiving_closures(site: Site) -> None:
 
 
 def _answer_eligibility(participant: Participant, story: Story, by) -> None:
-    """The checklist as the coordinator filled it in during screening: every inclusion met and
-    no exclusion present, except the one the story's screen failure found."""
+    """The checklist as the coordinator filled it in during screening: every criterion answered
+    with the answer that qualifies (an exclusion worded "I do not have …" is true of them),
+    except the exclusion the story's screen failure found."""
     answers = {}
     for criterion in EligibilityCriterion.objects.filter(protocol_id=participant.protocol_id):
-        present = criterion.kind == EligibilityCriterion.Kind.INCLUSION or (
-            criterion.order == story.exclusion_present
+        qualifies = not (
+            criterion.kind == EligibilityCriterion.Kind.EXCLUSION
+            and criterion.order == story.exclusion_present
         )
-        answers[criterion.pk] = "yes" if present else "no"
+        opposite = YesNo.NO if criterion.qualifying_answer == YesNo.YES else YesNo.YES
+        answers[criterion.pk] = criterion.qualifying_answer if qualifies else opposite
     eligibility.answer_criteria(participant, answers, by=by)
 
 
@@ -192,10 +195,9 @@ def _play(
     if story.steps and (story.steps[0][0] == Status.ENROLLED or story.exclusion_present):
         _answer_eligibility(participant, story, coordinator)
     for target, days_ago in story.steps:
-        if target == Status.ENROLLED and investigator is not None:
-            eligibility.confirm_eligibility(
-                participant, on=ago(days_ago), by=investigator, via="demo data"
-            )
+        if target == Status.ENROLLED:
+            # Every site has its investigator: enrolment is theirs alone.
+            confirm_eligibility(participant, on=ago(days_ago), by=investigator, via="demo data")
             continue
         record_transition(
             participant,
@@ -243,11 +245,13 @@ def _consent_for(protocol: Protocol, site: Site, wanted) -> datetime.date | None
 
 
 def _on_a_holiday(visit: engine.PlannedVisit, calendar) -> bool:
-    why = calendar.closed_because(visit.planned)
+    closed = calendar.closed_on(visit.planned)
     proposal = clinic_calendar.propose_day(
         visit.planned, visit.window_start, visit.window_end, calendar
     )
-    return why is not None and why[0] == clinic_calendar.HOLIDAY and not proposal.no_open_day
+    return (
+        closed is not None and closed.kind == clinic_calendar.HOLIDAY and not proposal.no_open_day
+    )
 
 
 def _no_open_day(visit: engine.PlannedVisit, calendar) -> bool:
@@ -433,7 +437,7 @@ def _replies_showcase(protocol: Protocol, site: Site, staff: dict, first_number:
             .first()
         )
         if reminder is not None:
-            answer_by_link(link_token(reminder), action, message=message)
+            answer_by_link(link_token(reminder, action), action, message=message)
     subject_id = f"SLE-001-{SITE_NUMBERS[site.code]}-{first_number + 2:03d}"
     consent = _no_show_consent(protocol, site)
     if (

@@ -8,8 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from participants.models import Participant, Protocol, Resource, Site, Status
 from participants.validators import validate_single_line
-
-from . import engine
+from scheduling.rules import engine, schedule
 
 
 class Unit(models.TextChoices):
@@ -18,8 +17,8 @@ class Unit(models.TextChoices):
     MONTHS = engine.MONTHS, "months"
 
 
-# The transitions that record a phase's actual start (PRODUCT.md: the treatment and follow-up
-# transitions); which phase each starts is the protocol's data (Phase.started_by).
+# The transitions that record a phase's actual start (docs/timeline.md: the treatment and
+# follow-up transitions); which phase each starts is the protocol's data (Phase.started_by).
 PHASE_START_STATUSES = (Status.TREATMENT, Status.FOLLOW_UP)
 
 
@@ -125,22 +124,43 @@ UNSCHEDULED_CODE = "UNS"
 
 
 class AppointmentFlag(models.TextChoices):
+    """What an appointment waits for, as ``schedule.place_appointment`` decides it."""
+
+    NONE = schedule.NO_FLAG, "—"
+    NO_OPEN_DAY = schedule.NO_OPEN_DAY, "No open day in window"
+    REBOOK = schedule.REBOOK, "Rebook"
+    PLANNED_DEVIATION = schedule.PLANNED_DEVIATION, "Planned deviation"
+
+
+# An appointment waiting for a coordinator's decision: its reminders are held until then.
+AWAITING_DECISION = frozenset({AppointmentFlag.NO_OPEN_DAY, AppointmentFlag.REBOOK})
+
+
+class Deviation(models.TextChoices):
+    """Why a done visit is a protocol deviation (``engine.deviation``); its label completes
+    "a deviation: …" and fills the export's ``deviation`` column."""
+
     NONE = "", "—"
-    NO_OPEN_DAY = "no_open_day", "No open day in window"
-    REBOOK = "rebook", "Rebook"
-    PLANNED_DEVIATION = "planned_deviation", "Planned deviation"
+    AFTER_LEFT = engine.AFTER_LEFT, "after the participant left"
+    BEFORE_PHASE = engine.BEFORE_PHASE, "before its phase"
+    OUTSIDE_WINDOW = engine.OUTSIDE_WINDOW, "outside its window"
+
+
+# The deviations that break the participant's lifecycle: recorded only with a reason, and
+# never brought about silently by a later change (a correction, a backdated exit).
+LIFECYCLE_DEVIATIONS = frozenset({Deviation.AFTER_LEFT, Deviation.BEFORE_PHASE})
 
 
 class Confirmation(models.TextChoices):
-    UNCONFIRMED = "unconfirmed", "Unconfirmed"
+    UNCONFIRMED = schedule.UNCONFIRMED, "Unconfirmed"
     CONFIRMED = "confirmed", "Confirmed"
     RESCHEDULE_REQUESTED = "reschedule_requested", "Reschedule requested"
 
 
 class VisitQuerySet(models.QuerySet):
     def open(self):
-        """Visits still to be done: not completed, not cancelled."""
-        return self.filter(actual_date__isnull=True, cancelled=False)
+        """Visits still to be done: not completed, not cancelled, not closed."""
+        return self.filter(actual_date__isnull=True, cancelled=False, closed_on__isnull=True)
 
     def no_shows(self, today: datetime.date):
         """Open visits whose appointment day has passed while their window is still open."""
@@ -153,7 +173,8 @@ class VisitQuerySet(models.QuerySet):
 class Visit(models.Model):
     """One participant's visit: planned from a definition, or unscheduled (code UNS).
 
-    ``status_on(today)`` derives the status; only ``cancelled`` and the actual date are stored,
+    ``status_on(today)`` derives the status; only ``cancelled``, ``closed_on`` (missed before
+    its window ended: its phase ended or the participant left) and the actual date are stored,
     so "missed" can never be stale.
     """
 
@@ -184,6 +205,13 @@ class Visit(models.Model):
     booked_date = models.DateField(
         null=True, blank=True, editable=False, help_text="Booked by staff; empty: proposed."
     )
+    booked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the booking on its day was made: when capacity is lowered below a "
+        "day's bookings, the earliest keep their places (clinic_calendar).",
+    )
     booking_override = models.TextField(
         blank=True,
         editable=False,
@@ -213,7 +241,31 @@ class Visit(models.Model):
         blank=True, editable=False, help_text="The participant's message with a request."
     )
     cancelled = models.BooleanField(default=False, editable=False)
+    closed_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Closed as missed on this day before its window ended: a later phase "
+        "started, or the participant left the trial (engine.visit_end).",
+    )
+    closed_reason = models.CharField(
+        max_length=40, blank=True, editable=False, help_text="Why it was closed."
+    )
     reason = models.TextField(blank=True, help_text="Why an unscheduled visit took place.")
+    deviation = models.CharField(
+        max_length=20,
+        choices=Deviation.choices,
+        blank=True,
+        editable=False,
+        help_text="Why this done visit is a protocol deviation, as its window and the "
+        "participant's lifecycle now stand (kept in step by every schedule rebuild).",
+    )
+    deviation_reason = models.TextField(
+        "reason for the deviation",
+        blank=True,
+        editable=False,
+        help_text="Why it was recorded before its phase or after the participant left.",
+    )
     sequence = models.PositiveIntegerField(
         default=0, editable=False, help_text="Raised on every reschedule (iCalendar SEQUENCE)."
     )
@@ -258,9 +310,34 @@ class Visit(models.Model):
             return VisitStatus.COMPLETED
         if self.cancelled:
             return VisitStatus.CANCELLED
+        if self.closed_on is not None:
+            return VisitStatus.MISSED
         if engine.is_missed(self.window_end, self.actual_date, today):
             return VisitStatus.MISSED
         return VisitStatus.SCHEDULED
+
+    @property
+    def window(self) -> engine.Window | None:
+        """The days it may be done on without a deviation; None for an unscheduled visit,
+        whose day is its own."""
+        if self.window_start is None:
+            return None
+        return engine.Window(self.window_start, self.window_end or self.window_start)
+
+    @property
+    def days_to_choose(self) -> engine.Window:
+        """The days its appointment may be booked on without an override: its window, or its
+        own day when it has none."""
+        return self.window or engine.Window(self.planned_date, self.planned_date)
+
+    def outside_window(self, day: datetime.date) -> bool:
+        window = self.window
+        return window is not None and day not in window
+
+    @property
+    def is_open(self) -> bool:
+        """Still to be done: not done, not cancelled, not closed (see ``VisitQuerySet.open``)."""
+        return self.actual_date is None and not self.cancelled and self.closed_on is None
 
     @property
     def appointment_source(self) -> str:
@@ -275,8 +352,7 @@ class Visit(models.Model):
         """The appointment day passed with no actual date while the window is still open
         (it becomes missed only when the window ends)."""
         return (
-            self.actual_date is None
-            and not self.cancelled
+            self.is_open
             and self.appointment_date is not None
             and self.appointment_date < today
             and self.window_end is not None
@@ -285,7 +361,14 @@ class Visit(models.Model):
 
     @property
     def is_deviation(self) -> bool:
-        return engine.is_deviation(self.actual_date, self.window_start, self.window_end)
+        return bool(self.deviation)
+
+    @property
+    def shows_appointment(self) -> bool:
+        """Whether the visit has an appointment to show: only while it is still to be done.
+        The participant page, the visit list and the export all ask this (a done or cancelled
+        visit's former proposal is history, not an appointment)."""
+        return self.actual_date is None and not self.cancelled and self.appointment_date is not None
 
 
 class Audience(models.TextChoices):
@@ -466,3 +549,30 @@ class MailRelay(models.Model):
 
     def __str__(self):
         return f"Mail relay: {self.fault or 'no fault'}"
+
+
+class DispatchHeartbeat(models.Model):
+    """What the reminder dispatch runs last did, in one row (``ONE``): when a run last
+    completed, and, while runs raise, since when and the last error in one line. The staff
+    dashboard, the Reminders list and ``/healthz/dispatch`` read it
+    (scheduling.mail.dispatch_health), so a dispatch that fails, or stops because the worker
+    or beat is down, cannot hide."""
+
+    ONE = 1
+
+    last_completed_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="The first run that raised since the last completed."
+    )
+    last_error = models.CharField(
+        max_length=300, blank=True, help_text="One line, addresses removed."
+    )
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="one_dispatch_heartbeat")
+        ]
+
+    def __str__(self):
+        return f"Dispatch last completed at {self.last_completed_at or 'never'}"

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import dispatch
+from scheduling.mail import dispatch
 
 
 @shared_task(name="scheduling.tasks.dispatch_due_reminders", ignore_result=True)

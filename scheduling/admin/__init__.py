@@ -7,7 +7,13 @@ sentences. Every page is scoped to the user's sites (``participants.admin.SiteSc
 One module per concern; importing them registers their admins with ``admin.site``:
 
 - ``dashboard``: the admin index as the site workspace.
-- ``participants``: the participant list (filters) and page (its forms and views).
+- ``participants``: the participant admin: its form, and the page composed of the pages below.
+- ``participant_list``: the participant list's filters and columns.
+- ``transitions``: the page's transition form (confirmed when it closes visits), the
+  correction of a transition's date, and the read-only list of transitions.
+- ``visit_rows``: the page's visit rows (done on, booked time, the participant's answer) and
+  the unscheduled visit's form.
+- ``eligibility``: the page's eligibility checklist and the investigator's confirmation.
 - ``appointments``: the day picker of a visit (a page of the participant admin): its window
   day by day, open or closed and the load of its resource; books and clears appointments.
 - ``contact_log``: the participant page's contact log (a page of the participant admin): the
@@ -17,35 +23,35 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``visits``: the visit list and the site calendar.
 - ``reminders``: reminders, site digests and reminder rules.
 - ``protocols``: the protocol page (its plan edited inline), phases, visit definitions.
-- ``mixins``: the bases and error reporting the others share.
+- ``mixins``: the read-only base of the plan's parts. The bases and helpers every admin
+  shares (site scoping, read only, refusals reported as messages) are in ``participants.admin``.
 """
 
-from . import (
+from participants.admin import ReadOnlyScopedAdmin
+from scheduling.admin import (
     appointments,
     contact_log,
     dashboard,
+    eligibility,
     exports,
+    participant_list,
     participants,
     protocols,
     reminders,
+    transitions,
+    visit_rows,
     visits,
 )
-from .appointments import AppointmentPages, BookingForm
-from .mixins import PlanPartAdmin, ReadOnlyScopedAdmin
-from .participants import (
-    ConfirmationForm,
+from scheduling.admin.appointments import AppointmentPages, BookingForm
+from scheduling.admin.mixins import PlanPartAdmin
+from scheduling.admin.participant_list import (
     NextVisitThisWeekFilter,
     NoShowFilter,
     OverdueFilter,
-    ParticipantAdmin,
-    ParticipantForm,
     PhaseFilter,
-    TransitionForm,
-    TransitionInline,
-    UnscheduledVisitForm,
-    VisitForm,
 )
-from .protocols import (
+from scheduling.admin.participants import ParticipantAdmin, ParticipantForm
+from scheduling.admin.protocols import (
     PhaseAdmin,
     PhaseInline,
     ProtocolAdmin,
@@ -53,8 +59,10 @@ from .protocols import (
     VisitDefinitionAdmin,
     VisitDefinitionInline,
 )
-from .reminders import ReminderAdmin, ReminderRuleAdmin, SiteDigestAdmin
-from .visits import VisitAdmin
+from scheduling.admin.reminders import ReminderAdmin, ReminderRuleAdmin, SiteDigestAdmin
+from scheduling.admin.transitions import TransitionForm, TransitionInline
+from scheduling.admin.visit_rows import ConfirmationForm, UnscheduledVisitForm, VisitForm
+from scheduling.admin.visits import VisitAdmin
 
 __all__ = [
     "AppointmentPages",
@@ -85,9 +93,13 @@ __all__ = [
     "appointments",
     "contact_log",
     "dashboard",
+    "eligibility",
     "exports",
+    "participant_list",
     "participants",
     "protocols",
     "reminders",
+    "transitions",
+    "visit_rows",
     "visits",
 ]

@@ -4,7 +4,7 @@ the visit on a day (at a time) or clears its booking. It is a page of the partic
 (``/admin/participants/participant/<id>/visit/<visit id>/appointment/``), scoped to the
 user's sites like the participant page; read-only roles see it without the form.
 
-Thin: the form is parsed here, ``scheduling.appointments`` books and clears, and a refusal
+Thin: the form is parsed here, ``scheduling.timeline.appointments`` books and clears, and a refusal
 is shown as that service's sentence.
 """
 
@@ -21,15 +21,19 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from participants import roles
+from participants.admin import errors_onto_form, report_errors
 from participants.clinic import WEEKDAYS
 from participants.dates import parse_iso_date
-
-from .. import clinic_calendar as cc
-from .. import engine, workspace
-from ..appointments import book_appointment, clear_booking
-from ..models import Visit
-from ..site_calendars import DayChoice, clinic_calendar, day_choices, suggested_days
-from .mixins import error_sentences
+from scheduling.models import Visit
+from scheduling.rules import engine
+from scheduling.timeline.appointments import book_appointment, clear_booking
+from scheduling.timeline.site_calendars import (
+    DayChoice,
+    clinic_calendar,
+    day_choices,
+    suggested_days,
+)
+from scheduling.workspace import participant_list as workspace
 
 ANOTHER_DAY = "another"
 
@@ -94,22 +98,13 @@ class DayRow:
         return "full" if self.choice.full else "open"
 
 
-def _closed_text(calendar: cc.ClinicCalendar, choice: DayChoice) -> str:
-    why = calendar.closed_because(choice.day)
-    if why is None:
-        return ""
-    return f"closed: {choice.closed}" if why[0] == cc.WEEKDAY else choice.closed
-
-
-def day_rows(
-    visit: Visit, calendar: cc.ClinicCalendar, choices: list[DayChoice], suggested, today
-) -> list[DayRow]:
+def day_rows(visit: Visit, choices: list[DayChoice], suggested, today) -> list[DayRow]:
     day_one = workspace.day_one_from_anchor(visit.planned_date, visit.study_day)
     return [
         DayRow(
             choice=choice,
             weekday=WEEKDAYS[choice.day.weekday()],
-            closed_text=_closed_text(calendar, choice),
+            closed_text=choice.closed.state if choice.closed else "",
             study_day=engine.study_day(choice.day, day_one) if day_one else None,
             past=choice.day < today,
             suggested=choice.day in suggested,
@@ -166,8 +161,7 @@ class AppointmentPages:
             try:
                 visit = clear_booking(visit, by=request.user)
             except ValidationError as error:
-                for sentence in error_sentences(error):
-                    messages.error(request, sentence)
+                report_errors(request, error)
                 return HttpResponseRedirect(page)
             messages.success(
                 request,
@@ -178,9 +172,7 @@ class AppointmentPages:
 
         # The days of the window, as day_choices lists them; their load is read only to show
         # the page, not to book (the service checks the day itself).
-        days = cc.window_days(
-            visit.window_start or visit.planned_date, visit.window_end or visit.planned_date
-        )
+        days = visit.days_to_choose.days()
         if request.method == "POST":
             form = BookingForm(request.POST, days=days)
             if form.is_valid():
@@ -194,7 +186,8 @@ class AppointmentPages:
                         by=request.user,
                     )
                 except ValidationError as error:
-                    self._refused(form, error)
+                    # The service's sentences: the day's on the days, the rest above them.
+                    errors_onto_form(form, error, fields=("on", "override_reason"))
                 else:
                     messages.success(request, booked_sentence(visit))
                     return HttpResponseRedirect(f"{back}#visits")
@@ -224,10 +217,10 @@ class AppointmentPages:
             "visit": visit,
             "site": participant.site,
             "today": today,
-            "rows": day_rows(visit, calendar, choices, set(suggested), today),
+            "rows": day_rows(visit, choices, set(suggested), today),
             "suggested": suggested,
             "resource": resource,
-            "capacity": choices[0].capacity if choices else None,
+            "capacity": choices[0].load.capacity if choices and choices[0].load else None,
             "form": form if can_change and still_open else None,
             "refusals": [
                 *form.non_field_errors(),
@@ -239,17 +232,6 @@ class AppointmentPages:
             "page_url": page,
         }
         return TemplateResponse(request, "admin/scheduling/visit/day_picker.html", context)
-
-    @staticmethod
-    def _refused(form: BookingForm, error: ValidationError) -> None:
-        """The service's sentences on the form: the day's on the days, the rest above."""
-        if not hasattr(error, "error_dict"):
-            for sentence in error.messages:
-                form.add_error(None, sentence)
-            return
-        for field, sentences in error.message_dict.items():
-            for sentence in sentences:
-                form.add_error(field if field in ("on", "override_reason") else None, sentence)
 
 
 def booked_sentence(visit: Visit) -> str:

@@ -4,7 +4,7 @@ first, a form to add one, and the suggestion to record lost to follow-up after
 transition is the staff's to record).
 
 Thin: the form is parsed here (its "when" read in the site's time zone) and
-``participants.services.record_contact_attempt`` adds the attempt.
+``participants.contact_log.record_contact_attempt`` adds the attempt.
 """
 
 from __future__ import annotations
@@ -17,16 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import path
 from django.utils import timezone
 
+from participants.admin import report_errors
+from participants.contact_log import UNANSWERED_STREAK, record_contact_attempt, unanswered_streak
+from participants.lifecycle import allowed_targets
 from participants.models import ContactAttempt, Participant, Status
-from participants.services import (
-    UNANSWERED_STREAK,
-    allowed_targets,
-    record_contact_attempt,
-    unanswered_streak,
-)
-
-from .. import workspace
-from .mixins import report_errors
+from scheduling.workspace import participant_page as workspace
 
 ADD_PERMISSION = "participants.add_contactattempt"
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
@@ -113,12 +108,7 @@ class ContactLogPages:
             raise PermissionDenied
         form = ContactAttemptForm(request.POST, site=participant.site)
         if not form.is_valid():
-            for field, errors in form.errors.items():
-                label = (
-                    form.fields[field].label or field.capitalize() if field in form.fields else ""
-                )
-                for error in errors:
-                    messages.error(request, f"{label}: {error}" if label else error)
+            report_errors(request, form)
             return self._back(participant, "contact-log")
         data = form.cleaned_data
         try:

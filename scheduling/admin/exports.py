@@ -4,7 +4,7 @@ participants' visits in ``SCHEDULE_COLUMNS`` order, written as ``export_schedule
 from django.contrib import admin
 from django.http import HttpResponse
 
-from ..selectors import schedule_rows, write_schedule_csv
+from scheduling.timeline.selectors import schedule_rows, write_schedule_csv
 
 
 @admin.action(description="Export the schedule of the selected participants (CSV)")

@@ -8,14 +8,14 @@ from simple_history.admin import SimpleHistoryAdmin
 from participants.admin import (
     EligibilityCriterionInline,
     OfferedFiltersOnly,
+    PastVersionsForReading,
     ReasonForChangeAdmin,
     ReasonForChangeForm,
 )
 from participants.models import Protocol
-
-from .. import protocol_changes
-from ..models import Phase, ReminderRule, VisitDefinition
-from .mixins import PastVersionsForReading, PlanPartAdmin
+from scheduling.admin.mixins import PlanPartAdmin
+from scheduling.models import Phase, ReminderRule, VisitDefinition
+from scheduling.timeline import protocol_changes
 
 
 class PhaseInline(admin.TabularInline):
@@ -88,9 +88,6 @@ class ProtocolAdmin(
     class Media:
         css = {"all": ["scheduling/workspace.css"]}
 
-    def revert_disabled(self, request, obj=None):
-        return True
-
     def _create_formsets(self, request, obj, change):
         formsets, inline_instances = super()._create_formsets(request, obj, change)
         if request.method == "POST" and change:
@@ -140,17 +137,9 @@ class ProtocolAdmin(
             or "Protocol plan changed"
         )
 
-    def save_formset(self, request, form, formset, change):
-        reason = self._reason(request)
-        for instance in formset.save(commit=False):
-            instance._change_reason = reason
-            instance._history_user = request.user
-            instance.save()
-        for instance in formset.deleted_objects:
-            instance._change_reason = reason
-            instance._history_user = request.user
-            instance.delete()
-        formset.save_m2m()
+    def rows_reason(self, request, form) -> str:
+        # The plan's rows keep the plan change's reason (ReasonForChangeAdmin saves them).
+        return self._reason(request)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

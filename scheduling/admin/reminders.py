@@ -1,11 +1,13 @@
-"""Reminders, site digests and reminder rules: read only (see ``scheduling.dispatch``)."""
+"""Reminders, site digests and reminder rules: read only (see ``scheduling.mail.dispatch``)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .. import workspace
-from ..digest import redact_addresses
-from ..models import Reminder, ReminderRule, SiteDigest
-from .mixins import PlanPartAdmin, ReadOnlyScopedAdmin
+from participants.admin import ReadOnlyScopedAdmin
+from scheduling.admin.mixins import PlanPartAdmin
+from scheduling.mail import dispatch_health
+from scheduling.mail.redaction import redact_addresses
+from scheduling.models import Reminder, ReminderRule, SiteDigest
+from scheduling.workspace import participant_page as workspace
 
 
 @admin.register(Reminder)
@@ -24,6 +26,13 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
     list_filter = ["status"]
     search_fields = ["visit__participant__subject_id"]
     list_select_related = ["visit__participant__site", "rule"]
+
+    def changelist_view(self, request, extra_context=None):
+        # A dispatch that fails or stopped is said where staff look for their reminders.
+        state = dispatch_health.health()
+        if state.alert:
+            self.message_user(request, state.sentence, level=messages.ERROR)
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="participant", ordering="visit__participant__subject_id")
     def subject_id(self, obj):

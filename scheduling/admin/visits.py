@@ -6,10 +6,9 @@ from django.urls import path
 from django.utils.html import format_html
 
 from participants import roles
-
-from .. import calendar as site_calendar
-from ..models import Visit
-from .mixins import ReadOnlyScopedAdmin
+from participants.admin import ReadOnlyScopedAdmin
+from scheduling.models import Visit
+from scheduling.workspace import month_calendar as site_calendar
 
 
 @admin.register(Visit)
@@ -26,12 +25,14 @@ class VisitAdmin(ReadOnlyScopedAdmin):
         "source",
         "flag",
         "actual_date",
+        "deviation",
         "cancelled",
     ]
     list_filter = [
         ("participant__site", admin.RelatedOnlyFieldListFilter),
         "code",
         "appointment_flag",
+        "deviation",
         "cancelled",
     ]
     search_fields = ["participant__subject_id"]
@@ -44,7 +45,7 @@ class VisitAdmin(ReadOnlyScopedAdmin):
     @admin.display(description="source", ordering="booked_date")
     def source(self, obj):
         """Booked by staff, or proposed by the clinic calendar (done visits: —)."""
-        if obj.actual_date is not None or obj.cancelled:
+        if not obj.shows_appointment:
             return "—"
         return obj.appointment_source
 

@@ -1,4 +1,4 @@
-"""SLE-001, the built-in example protocol, as data (PRODUCT.md; docs/protocols/SLE-001-listing.txt).
+"""SLE-001, the built-in example protocol, as data (docs/protocols/).
 
 Nothing in the code is specific to it: another protocol is entered in the admin the same way.
 """

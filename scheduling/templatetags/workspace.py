@@ -3,8 +3,8 @@
 from django import template
 
 from participants import roles
-from scheduling import workspace
-from scheduling.digest import redact_addresses
+from scheduling.mail.redaction import redact_addresses
+from scheduling.workspace import dashboard, participant_page
 
 register = template.Library()
 
@@ -13,13 +13,13 @@ register = template.Library()
 def workspace_dashboard(context):
     """The dashboard numbers for the signed-in user's sites."""
     request = context["request"]
-    return workspace.dashboard(roles.user_sites(request.user))
+    return dashboard.dashboard(roles.user_sites(request.user))
 
 
 @register.filter
 def site_time(instant, site):
     """``{{ reminder.due_at|site_time:participant.site }}``: the instant in the site's time."""
-    return workspace.site_time(instant, site)
+    return participant_page.site_time(instant, site)
 
 
 @register.filter

@@ -15,8 +15,8 @@ from participants.cli import (
     time_option,
     utf8_argument,
 )
-from scheduling.appointments import book_appointment, clear_booking
 from scheduling.models import UNSCHEDULED_CODE, Visit
+from scheduling.timeline.appointments import book_appointment, clear_booking
 
 
 class Command(StaffCommand):
@@ -66,7 +66,7 @@ class Command(StaffCommand):
         participant = participant_named(subject_id, protocol)
         visit = visit_named(participant, visit_code)
         was_booked = visit.booked_date is not None or visit.booked_time is not None
-        user = staff_user_named(by)
+        user = staff_user_named(by, may=["scheduling.change_visit"], at=[participant.site])
         try:
             if clear:
                 visit = clear_booking(visit, by=user, via=RECORDED_VIA)

@@ -16,9 +16,9 @@ from participants.cli import (
     staff_user_named,
     utf8_argument,
 )
-from participants.services import add_closure
+from participants.sites import add_closure
 from scheduling.models import AppointmentFlag
-from scheduling.selectors import open_appointments
+from scheduling.timeline.selectors import open_appointments
 
 
 class Command(StaffCommand):
@@ -44,7 +44,7 @@ class Command(StaffCommand):
         last = date_option(end, "to") if end is not None else None
         reason = utf8_argument(reason, "reason")  # the closure refuses a line break itself
         chosen = site_named(site)
-        user = staff_user_named(by)
+        user = staff_user_named(by, may=["participants.add_siteclosure"], at=[chosen])
         before = open_appointments(chosen)
         try:
             closure = add_closure(

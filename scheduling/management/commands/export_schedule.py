@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from participants.cli import InputError, StaffCommand, printable, site_named, text_argument
-from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows, write_schedule_csv
+from scheduling.timeline.selectors import SCHEDULE_COLUMNS, schedule_rows, write_schedule_csv
 
 FORMATS = ("csv",)
 

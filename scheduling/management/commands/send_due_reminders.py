@@ -6,7 +6,8 @@ commands' contract (participants.cli): one plain line and exit status 1.
 """
 
 from participants.cli import InputError, StaffCommand
-from scheduling.dispatch import BATCH_SIZE, dispatch_due
+from scheduling.mail.claims import BATCH_SIZE
+from scheduling.mail.dispatch import dispatch_due
 
 # A batch is claimed by one query and sent over one connection: far more rows than this at a
 # time is a typing slip (and past PostgreSQL's bigint, the claim query would fail).
