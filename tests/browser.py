@@ -55,9 +55,9 @@ def ensure_roles_if_needed() -> None:
 
 
 def demo_staff() -> dict:
-    """username → user, for coordinator-ocn, coordinator-ber, investigator-ocn, manager-ocn
-    and monitor, made by ``roles.ensure_demo_staff`` as the demo makes them (OCN and BER must
-    exist for their memberships)."""
+    """username → user, for coordinator-ocn, coordinator-ber, investigator-ocn, investigator-ber,
+    manager-ocn and monitor, made by ``roles.ensure_demo_staff`` as the demo makes them (OCN and
+    BER must exist for their memberships)."""
     from django.contrib.auth import get_user_model
 
     with (

@@ -13,6 +13,17 @@ from tests.passwords import reused_password_hashes
 
 
 def pytest_configure(config):
+    # `pytest` run by itself (not through make test) on the local default: the embedded
+    # PostgreSQL and Redis, started here when nothing runs them and stopped at the end.
+    from contextlib import ExitStack
+
+    from trialsite import embedded_postgres, local_services
+
+    config._embedded_servers = ExitStack()
+    try:
+        local_services.start(config._embedded_servers)
+    except embedded_postgres.EmbeddedPostgresError as error:
+        pytest.exit(f"the embedded PostgreSQL did not start: {error}", returncode=3)
     # One line and a stop, rather than a traceback per test, when a service is down.
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         address, ok = preflight.reachable(os.environ["DATABASE_URL"], 5432)
@@ -24,10 +35,18 @@ def pytest_configure(config):
             pytest.exit(f"Redis is unreachable at {address}; {preflight.HINT}", returncode=3)
 
 
+def pytest_unconfigure(config):
+    servers = getattr(config, "_embedded_servers", None)
+    if servers is not None:
+        servers.close()
+
+
 def load_sle001():
     """The SLE-001 plan as `migrate` loads it (again after a transactional test flushed it)."""
     seed = importlib.import_module("scheduling.migrations.0002_sle001_protocol")
     seed.load(django_apps, None)
+    criteria = importlib.import_module("participants.migrations.0009_criterion_qualifying_answer")
+    criteria.state_qualifying_answers(django_apps, None)
     starts = importlib.import_module("scheduling.migrations.0005_phase_started_by")
     starts.link_phase_starts(django_apps, None)
     appointments = importlib.import_module("scheduling.migrations.0009_appointment_data")
@@ -81,16 +100,17 @@ CLERK = "clerk"
 
 @pytest.fixture
 def clerk(db):
-    """An active staff user (no role, no site): who a staff command's change is made by."""
+    """An active staff superuser: who a staff command's change is made by, allowed everything
+    everywhere (tests/test_command_authors.py holds each role to what it may do)."""
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user(CLERK, is_staff=True)
+    return get_user_model().objects.create_user(CLERK, is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
 def make_participant(protocol, site_ocn):
     """Create participants through the service, as staff would (schedule and reminders too)."""
-    from participants.services import create_participant
+    from participants.lifecycle import create_participant
 
     counter = iter(range(1, 10_000))
 

@@ -129,7 +129,7 @@ class LoopbackSMTP:
 
 def point_django_at(settings, port: int) -> None:
     """The settings ``EMAIL_URL=smtp://127.0.0.1:port`` gives (trialsite/settings.py)."""
-    settings.EMAIL_BACKEND = "scheduling.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "scheduling.mail.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = False

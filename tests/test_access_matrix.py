@@ -30,15 +30,12 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from participants import eligibility
 from participants.admin import SiteScopedAdmin
+from participants.contact_log import record_contact_attempt
+from participants.lifecycle import create_participant, record_transition
 from participants.models import ContactAttempt, Participant, Site, Status, Transition
-from participants.services import (
-    add_closure,
-    create_participant,
-    record_contact_attempt,
-    record_transition,
-)
+from participants.sites import add_closure
 from scheduling.models import Visit
-from scheduling.replies import link_path
+from scheduling.replies.answers import link_path
 from tests.browser import demo_staff
 from tests.conftest import load_sle001, superuser
 from tests.factories import SiteFactory
@@ -636,3 +633,76 @@ def test_a_reminder_link_acts_on_its_own_reminder_only(client, world):
     after = dump()
     changed = {table for table in after if after[table] != before[table]}
     assert "participants_participant" in changed
+
+
+def test_a_session_promoted_while_signed_in_reaches_no_admin_page_before_its_code(
+    client, world, settings
+):
+    """Security issue 21 item 1, over every surface: a coordinator signed in with a password
+    only (allowed for a coordinator) and then made a superuser reaches no admin page of any
+    kind (lists, records, history, custom pages) until they set up an app: every GET sends
+    them to the set-up page. The command-line half of the issue (a command does only what its
+    --by user may do here) is tests/test_command_authors.py."""
+    settings.REQUIRE_2FA = True
+    coordinator = world["users"]["coordinator-ocn"]
+    client.force_login(coordinator)
+    assert client.get("/admin/").status_code == 200
+    coordinator.is_superuser = True
+    coordinator.save(update_fields=["is_superuser"])
+    client.raise_request_exception = False
+    setup = reverse("two_factor_setup")
+    problems, tried = [], 0
+    for surface in admin_surfaces():
+        if surface["name"] in USER_PAGES or surface["name"].startswith("two_factor"):
+            continue
+        url = fill(surface, "BER")
+        if url is None:
+            continue
+        tried += 1
+        response = client.get(url)
+        if response.status_code != 302 or not response.url.startswith(setup):
+            problems.append((url, response.status_code))
+    assert problems == []
+    assert tried >= 100
+
+
+def world_site(code):
+    from participants.models import Site
+
+    return Site.objects.get(code=code)
+
+
+def test_a_site_manager_keeps_their_sites_capacity_but_not_the_shared_resources(client, world):
+    """Decided in security issue 21: a resource (an apheresis slot, an infusion chair) is what
+    the protocol's visit definitions occupy, shared by every site, so it is kept with the plan
+    by administrators; a site manager reads the resources and sets their own site's capacity."""
+    from participants.models import Resource, SiteCapacity
+
+    manager = world["users"]["manager-ocn"]
+    client.force_login(manager)
+    client.raise_request_exception = False
+    before = Resource.objects.count()
+    assert client.get(reverse("admin:participants_resource_changelist")).status_code == 200
+    assert client.get(reverse("admin:participants_resource_add")).status_code == 403
+    response = client.post(
+        reverse("admin:participants_resource_add"),
+        {"name": "scanner", "plural": "", "change_reason": "new"},
+    )
+    assert response.status_code == 403
+    assert Resource.objects.count() == before
+    some = Resource.objects.first()
+    assert (
+        client.get(reverse("admin:participants_resource_change", args=[some.pk])).status_code == 200
+    )  # read only
+    ocn, ber = (
+        SiteCapacity.objects.get_or_create(
+            site=world_site(code), resource=some, defaults={"per_day": 2}
+        )[0]
+        for code in ("OCN", "BER")
+    )
+    # Capacity is kept on the site's page (an inline): their own site's, not another's.
+    page = client.get(reverse("admin:participants_site_change", args=[ocn.site_id]))
+    assert page.status_code == 200
+    assert 'name="capacities-0-per_day"' in page.text
+    page = client.get(reverse("admin:participants_site_change", args=[ber.site_id]))
+    assert page.status_code in (403, 404)

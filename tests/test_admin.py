@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from participants.models import EligibilityAnswer, Participant, Status
 from scheduling.models import Visit
+from tests.factories import enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,8 @@ def test_the_participant_list_takes_the_same_queries_for_10_and_100_rows(
 ):
     for _ in range(rows):
         make_participant()
-    with django_assert_num_queries(11):
+    # 12: one judges what the session owes for two-factor sign-in (security issue 21).
+    with django_assert_num_queries(12):
         response = coordinator.get(reverse(LIST_URL))
     assert response.text.count('class="status-badge') == rows
 
@@ -75,7 +77,7 @@ def test_the_list_filters_overdue_and_next_visit_this_week(clock, coordinator, m
 def test_missed_visits_of_a_participant_who_left_are_not_counted_overdue(
     clock, coordinator, make_participant
 ):
-    from participants.services import record_transition
+    from participants.lifecycle import record_transition
 
     left = make_participant(consent_date=CONSENT, subject_id="SLE-001-101-001")  # SCR missed
     record_transition(left, Status.SCREEN_FAILED, on=datetime.date(2026, 1, 19), reason="Lab")
@@ -90,12 +92,14 @@ def test_missed_visits_of_a_participant_who_left_are_not_counted_overdue(
 
 
 def test_the_list_filters_by_phase(clock, coordinator, make_participant):
-    from participants.services import record_transition
+    from participants.lifecycle import record_transition
 
     screening = make_participant(consent_date=CONSENT, subject_id="SLE-001-101-001")
     treated = make_participant(consent_date=CONSENT, subject_id="SLE-001-101-002")
-    record_transition(treated, Status.ENROLLED, on=datetime.date(2026, 1, 10))
-    record_transition(treated, Status.TREATMENT, on=datetime.date(2026, 1, 19))
+    enrol(treated, on=datetime.date(2026, 1, 10))
+    record_transition(
+        treated, Status.TREATMENT, on=datetime.date(2026, 1, 19), reason="Cells ready early"
+    )
     in_treatment = coordinator.get(reverse(LIST_URL), {"phase": "treatment"})
     in_screening = coordinator.get(reverse(LIST_URL), {"phase": "screening"})
     assert treated.subject_id in in_treatment.text
@@ -304,10 +308,10 @@ def test_the_history_page_shows_who_changed_what_and_why(clock, coordinator, mak
 def test_the_history_page_shows_status_changes_made_by_the_lifecycle_service(
     clock, coordinator, make_participant
 ):
-    from participants.services import record_transition
+    from participants.lifecycle import record_transition
 
     participant = make_participant(consent_date=CONSENT)
-    record_transition(participant, Status.ENROLLED, on=datetime.date(2026, 1, 15))
+    enrol(participant, on=datetime.date(2026, 1, 15))
     record_transition(
         participant, Status.WITHDRAWN, on=datetime.date(2026, 1, 20), reason="Moved abroad"
     )
@@ -328,7 +332,7 @@ def test_the_history_page_shows_status_changes_made_by_the_lifecycle_service(
 def answer_all(client, participant, **overrides):
     data = {}
     for criterion in participant.protocol.criteria.all():
-        data[f"criterion-{criterion.pk}"] = "yes" if criterion.kind == "inclusion" else "no"
+        data[f"criterion-{criterion.pk}"] = criterion.qualifying_answer
     data.update(overrides)
     return client.post(
         reverse("admin:participant_eligibility", args=[participant.pk]), data, follow=True
@@ -349,7 +353,10 @@ def test_a_coordinator_answers_the_checklist_but_cannot_confirm_eligibility(
     participant.refresh_from_db()
     assert EligibilityAnswer.objects.filter(participant=participant).count() == 6
     assert 'id="confirm-eligibility"' not in page.text
-    assert "Only an investigator can confirm eligibility." in messages_of(refused)
+    assert messages_of(refused) == [
+        "Only an investigator can confirm eligibility. Enrolment is recorded by an investigator "
+        "confirming it; coordinator-ocn may not."
+    ]
     assert participant.status == Status.SCREENING
 
 
@@ -490,7 +497,7 @@ def test_participant_autocomplete_is_scoped_to_the_users_sites(
 def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_reminders(
     clock, coordinator, make_participant, django_assert_num_queries
 ):
-    from scheduling.services import add_unscheduled_visit
+    from scheduling.timeline.visits import add_unscheduled_visit
 
     few = make_participant(consent_date=CONSENT)
     many = make_participant(consent_date=CONSENT)
@@ -499,10 +506,11 @@ def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_rem
     for day in range(22, 26):
         add_unscheduled_visit(many, on=datetime.date(2026, 2, day), reason="Check", happened=False)
     coordinator.get(page_url(few))  # warm caches (content types) shared by both
-    # 24: the contact log is one of them (its attempts with who recorded each).
-    with django_assert_num_queries(24):
+    # 25: the contact log is one of them (its attempts with who recorded each), and one
+    # judges what the session owes for two-factor sign-in (security issue 21).
+    with django_assert_num_queries(25):
         coordinator.get(page_url(few))
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(25):
         response = coordinator.get(page_url(many))
     assert response.text.count('data-visit="UNS"') == 20  # ten in the chart, ten in the table
 
@@ -510,10 +518,9 @@ def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_rem
 def test_a_transition_date_is_corrected_by_a_new_record_with_a_reason(
     clock, coordinator, make_participant
 ):
-    from participants.services import record_transition
 
     participant = make_participant(consent_date=CONSENT)
-    enrolment = record_transition(participant, Status.ENROLLED, on=datetime.date(2026, 1, 15))
+    enrolment = enrol(participant, on=datetime.date(2026, 1, 15))
     url = reverse("admin:participant_correct_transition", args=[participant.pk, enrolment.pk])
     refused = coordinator.post(url, {"on": "2026-01-14", "reason": ""}, follow=True)
     coordinator.post(url, {"on": "2026-01-14", "reason": "Signed on the 14th"})
@@ -540,11 +547,81 @@ def test_a_visits_history_is_readable_only_at_its_own_site(clock, client, staff,
 def test_a_transition_correction_refuses_an_iso_week_date(clock, coordinator, make_participant):
     # The admin's own date posts follow the YYYY-MM-DD contract too: "2026-W03-3" is
     # 2026-01-14 to date.fromisoformat, and must not be taken as it.
-    from participants.services import record_transition
 
     participant = make_participant(consent_date=CONSENT)
-    enrolment = record_transition(participant, Status.ENROLLED, on=datetime.date(2026, 1, 15))
+    enrolment = enrol(participant, on=datetime.date(2026, 1, 15))
     url = reverse("admin:participant_correct_transition", args=[participant.pk, enrolment.pk])
     refused = coordinator.post(url, {"on": "2026-W03-3", "reason": "Signed earlier"}, follow=True)
     assert "Give the corrected date (YYYY-MM-DD)." in messages_of(refused)
     assert participant.transitions.filter(corrects=enrolment).count() == 0
+
+
+def transition_url(participant):
+    return reverse("admin:participant_transition", args=[participant.pk])
+
+
+def enrolled_on_the_fifteenth(make_participant):
+    participant = make_participant(consent_date=CONSENT)
+    enrol(participant, on=datetime.date(2026, 1, 15))
+    return participant
+
+
+def test_a_transition_that_closes_visits_comes_back_filled_in_naming_them_for_a_reason(
+    clock, coordinator, make_participant
+):
+    participant = enrolled_on_the_fifteenth(make_participant)
+    response = coordinator.post(
+        transition_url(participant),
+        {"target": Status.TREATMENT, "on": "2026-01-20", "reason": ""},
+    )
+    assert response.status_code == 200
+    participant.refresh_from_db()
+    assert participant.status == Status.ENROLLED  # nothing recorded yet
+    text = response.text
+    assert "closes 1 visit not done" in text
+    row = text[text.index('<tr data-visit="LEUK">') :]
+    row = row[: row.index("</tr>")]
+    assert "<td>LEUK</td><td>Leukapheresis</td><td>Mon 2026-02-09</td>" in row
+    assert "missed: phase ended on 2026-01-20" in row
+    form = response.context["form"]
+    assert (form["target"].value(), form["on"].value()) == (Status.TREATMENT, "2026-01-20")
+    assert '<option value="treatment" selected>' in text
+    assert 'name="on" value="2026-01-20"' in text
+    assert 'name="reason"' in text and "required" in text[text.index('name="reason"') - 200 :]
+    assert any("Give a reason to confirm." in m for m in messages_of(response))
+
+    data = {
+        "target": Status.TREATMENT,
+        "on": "2026-01-20",
+        "reason": "Cells ready early; leukapheresis done elsewhere",
+        "previewed": "treatment|2026-01-20",
+    }
+    response = coordinator.post(transition_url(participant), data)
+    assert response.status_code == 302
+    participant.refresh_from_db()
+    assert participant.status == Status.TREATMENT
+    record = participant.transitions.order_by("-id").first()
+    assert record.reason == "Cells ready early; leukapheresis done elsewhere"
+    leukapheresis = participant.visits.get(code="LEUK")
+    assert (leukapheresis.closed_on, leukapheresis.closed_reason) == (
+        datetime.date(2026, 1, 20),
+        "phase ended",
+    )
+
+
+def test_a_confirmation_whose_date_was_changed_is_asked_again_for_that_date(
+    clock, coordinator, make_participant
+):
+    participant = enrolled_on_the_fifteenth(make_participant)
+    data = {
+        "target": Status.TREATMENT,
+        "on": "2026-01-19",
+        "reason": "Cells ready early",
+        "previewed": "treatment|2026-01-20",
+    }
+    response = coordinator.post(transition_url(participant), data)
+    assert response.status_code == 200
+    assert response.context["previewed"] == "treatment|2026-01-19"
+    assert response.context["form"]["reason"].value() == "Cells ready early"
+    participant.refresh_from_db()
+    assert participant.status == Status.ENROLLED

@@ -10,8 +10,8 @@ import time_machine
 from django.contrib import admin
 from django.urls import reverse
 
+from participants.lifecycle import record_transition
 from participants.models import Participant, Status
-from participants.services import record_transition
 from scheduling.models import OutboxStatus, Reminder, Visit
 
 pytestmark = pytest.mark.django_db
@@ -29,13 +29,15 @@ def clock():
 
 @pytest.fixture
 def participants(make_participant, site_ocn, site_ber):
-    """Two participants at each site whose addresses begin with different letters."""
-    return [
-        make_participant(site=site_ocn, email="pia@example.org"),
-        make_participant(site=site_ocn, email="quentin@example.org"),
-        make_participant(site=site_ber, email="paul@example.org"),
-        make_participant(site=site_ber, email="quirin@example.org"),
-    ]
+    """Two participants at each site whose addresses begin with different letters, created on
+    their consent day (so their screening visits' reminders are ahead)."""
+    with time_machine.travel(datetime.datetime(2026, 1, 5, 20, tzinfo=datetime.UTC), tick=False):
+        return [
+            make_participant(site=site_ocn, email="pia@example.org"),
+            make_participant(site=site_ocn, email="quentin@example.org"),
+            make_participant(site=site_ber, email="paul@example.org"),
+            make_participant(site=site_ber, email="quirin@example.org"),
+        ]
 
 
 def path_to_participant(model) -> str | None:

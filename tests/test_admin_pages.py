@@ -11,9 +11,9 @@ from django.contrib import admin
 from django.urls import reverse
 
 from participants import eligibility
+from participants.lifecycle import record_transition
 from participants.models import Protocol, Status, Transition
-from participants.services import record_transition
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import OutboxStatus, Phase, Reminder, SiteDigest
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 

@@ -45,7 +45,7 @@ def set_field(data, prefix, match, field, value):
 @pytest.fixture
 def followers(make_participant, site_ocn):
     with time_machine.travel(NOW, tick=False):
-        from scheduling.services import record_visit
+        from scheduling.timeline.visits import record_visit
 
         participant = make_participant(consent_date=datetime.date(2026, 1, 5))
         record_visit(participant, "SCR", on=datetime.date(2026, 1, 6))

@@ -19,17 +19,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from participants.lifecycle import correct_transition, record_transition
 from participants.models import Resource, SiteCapacity
-from participants.services import (
-    add_closure,
-    correct_transition,
-    record_transition,
-    remove_closure,
-)
-from scheduling import appointments, dispatch, services
-from scheduling.appointments import book_appointment, clear_booking
-from scheduling.dispatch import claim_due_reminders, dispatch_due
-from scheduling.emails import visit_calendar
+from participants.sites import add_closure, remove_closure
+from scheduling.mail import outcomes, sending
+from scheduling.mail.claims import claim_due_reminders
+from scheduling.mail.dispatch import dispatch_due
+from scheduling.mail.emails import visit_calendar
+from scheduling.mail.mailer import Mailer
 from scheduling.models import (
     AppointmentFlag,
     Audience,
@@ -39,7 +36,10 @@ from scheduling.models import (
     Visit,
     VisitDefinition,
 )
-from scheduling.services import record_visit
+from scheduling.timeline import schedules, site_calendars
+from scheduling.timeline.appointments import book_appointment, clear_booking
+from scheduling.timeline.visits import record_visit
+from tests.factories import enrol as confirm_enrolment
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
 D = datetime.date
@@ -158,11 +158,12 @@ def test_a_new_participants_visits_are_proposed_on_open_days_of_their_windows(en
 
 
 def test_reminders_of_a_moved_proposal_are_for_the_appointment_day(enrol):
-    participant = enrol(D(2026, 5, 8))
-    fu6 = visit(participant, "FU6")  # planned Sunday 28 February 2027, proposed Monday 1 March
-    assert reminders(fu6) == {
-        7: (D(2027, 3, 1), datetime.datetime.combine(D(2027, 2, 22), NINE, LA)),
-        1: (D(2027, 3, 1), datetime.datetime.combine(D(2027, 2, 28), NINE, LA)),
+    # A screening visit (in screening, later phases' visits have no reminders: issue 20).
+    participant = enrol(D(2026, 5, 10))
+    leuk = visit(participant, "LEUK")  # planned Sunday 14 June 2026, proposed Monday 15 June
+    assert reminders(leuk) == {
+        7: (D(2026, 6, 15), datetime.datetime.combine(D(2026, 6, 8), NINE, LA)),
+        1: (D(2026, 6, 15), datetime.datetime.combine(D(2026, 6, 14), NINE, LA)),
     }
 
 
@@ -173,7 +174,7 @@ def test_a_re_anchoring_transition_moves_proposals_and_keeps_a_booking(enrol, cl
     participant = enrol()
     book_appointment(visit(participant, "INF2"), on=D(2026, 3, 11))  # window 7 to 11 March
     clock(D(2026, 3, 3))
-    record_transition(participant, "enrolled", on=D(2026, 2, 10))
+    confirm_enrolment(participant, on=D(2026, 2, 10))
     record_transition(participant, "treatment", on=D(2026, 3, 3))  # a day later than planned
     inf2, inf3 = visit(participant, "INF2"), visit(participant, "INF3")
     assert (inf2.planned_date, inf2.window_start, inf2.window_end) == (
@@ -196,7 +197,7 @@ def test_a_booking_left_outside_its_new_window_stays_and_is_flagged_to_rebook(en
     participant = enrol()
     book_appointment(visit(participant, "INF2"), on=D(2026, 3, 10))
     clock(D(2026, 2, 23))
-    record_transition(participant, "enrolled", on=D(2026, 2, 2))
+    confirm_enrolment(participant, on=D(2026, 2, 2))
     record_transition(participant, "treatment", on=D(2026, 2, 23))  # a week early
     inf2 = visit(participant, "INF2")
     assert (inf2.window_start, inf2.window_end) == (D(2026, 2, 28), D(2026, 3, 4))
@@ -246,7 +247,7 @@ def test_done_visits_never_change_their_appointment(enrol, ocn, clock):
     book_appointment(visit(participant, "LEUK"), on=D(2026, 2, 10))
     clock(D(2026, 3, 10))
     record_visit(participant, "LEUK", on=D(2026, 2, 10))
-    record_transition(participant, "enrolled", on=D(2026, 2, 20))
+    confirm_enrolment(participant, on=D(2026, 2, 20))
     treatment = record_transition(participant, "treatment", on=D(2026, 3, 2))
     record_visit(participant, "INF1", on=D(2026, 3, 2))
     record_visit(participant, "INF2", on=D(2026, 3, 10))  # a day after its appointment
@@ -316,13 +317,13 @@ def test_a_booking_and_its_reminders_are_written_together_or_not_at_all(enrol, m
     participant = enrol()
     leuk = visit(participant, "LEUK")
     before = set(Reminder.objects.values_list("id", "status", "due_at", "planned_date"))
-    real_sync = services.sync_reminders
+    real_sync = schedules.sync_reminders
 
     def sync_then_fail(*args, **kwargs):
         real_sync(*args, **kwargs)  # the reminders are re-timed …
         raise RuntimeError("the process dies before the commit")
 
-    monkeypatch.setattr(services, "sync_reminders", sync_then_fail)
+    monkeypatch.setattr(schedules, "sync_reminders", sync_then_fail)
     with pytest.raises(RuntimeError):
         book_appointment(leuk, on=D(2026, 2, 11))
     leuk.refresh_from_db()
@@ -387,10 +388,10 @@ def test_a_reminder_claimed_before_its_appointment_moved_is_not_sent(
     time_machine.move_to(now, tick=False)
     [(reminder_id, visit_id)] = claim_due_reminders(now, limit=10, token="run-1")
     book_appointment(visit(participant, "LEUK"), on=D(2026, 2, 12))
-    outcome = dispatch.process_reminder(
-        reminder_id, visit_id=visit_id, token="run-1", now=now, mailer=dispatch.Mailer()
+    outcome = sending.process_reminder(
+        reminder_id, visit_id=visit_id, token="run-1", now=now, mailer=Mailer()
     )
-    assert outcome == dispatch.SKIPPED
+    assert outcome == outcomes.SKIPPED
     assert Reminder.objects.get(pk=reminder_id).status == OutboxStatus.CANCELLED
     assert smtp_server.messages == []
 
@@ -444,7 +445,9 @@ def test_an_override_books_a_full_day(enrol, one_apheresis_slot):
         visit(second, "LEUK"), on=D(2026, 2, 10), override_reason="Second machine on loan"
     )
     assert (leuk.booked_date, leuk.booking_override) == (D(2026, 2, 10), "Second machine on loan")
-    assert leuk.appointment_note == "booked with an override"
+    # Over the day's capacity, by the override: noted, never flagged to rebook.
+    assert leuk.appointment_note == "override: over capacity: 1 apheresis a day"
+    assert leuk.appointment_flag == ""
 
 
 def test_a_slot_freed_by_a_cleared_booking_can_be_booked(enrol, one_apheresis_slot):
@@ -472,7 +475,7 @@ def test_two_bookings_of_the_last_slot_at_once_book_exactly_one(
     enrol, one_apheresis_slot, monkeypatch
 ):
     first, second = enrol(), enrol(subject_id="SLE-001-101-900")
-    real_count = appointments.booked_counts
+    real_count = site_calendars.booked_counts
 
     def count_slowly(*args, **kwargs):
         # Hold the transaction open after counting, long enough for the other booking to
@@ -481,7 +484,7 @@ def test_two_bookings_of_the_last_slot_at_once_book_exactly_one(
         time.sleep(0.5)
         return counts
 
-    monkeypatch.setattr(appointments, "booked_counts", count_slowly)
+    monkeypatch.setattr(site_calendars, "booked_counts", count_slowly)
     start = threading.Barrier(2)
     results, errors = [], []
     threads = [

@@ -33,10 +33,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from participants.cli import InputError
+from participants.lifecycle import record_transition
 from participants.models import Status
-from participants.services import record_transition
 from tests.conftest import CLERK
-from tests.factories import SiteFactory
+from tests.databases import process_database_url
+from tests.factories import SiteFactory, enrol
 from tests.passwords import reused_password_hashes
 from tests.tables import table_digests
 
@@ -357,7 +358,7 @@ def world(protocol, make_participant, clerk, django_user_model):
     django_user_model.objects.create_user("former", is_staff=True, is_active=False)
     django_user_model.objects.create_user("visitor")
     participant = make_participant(subject_id=SUBJECT, consent_date=D(2026, 1, 5))
-    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    enrol(participant, on=D(2026, 2, 20))
     record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
     return participant
 
@@ -591,14 +592,6 @@ def test_a_time_zone_zoneinfo_cannot_open_is_refused_by_line(world, tmp_path, ti
 # The same contract through real processes: what call_command's exceptions were taken to mean.
 
 
-def database_url() -> str:
-    database = connection.settings_dict
-    return (
-        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-
-
 def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
     latin1 = tmp_path / "sites.csv"
     latin1.write_bytes(b"code,name,timezone,coordinator_email\nMUC,M\xfcnchen,UTC,m@example.org\n")
@@ -612,7 +605,7 @@ def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
         ("load_demo_data", "--bogus"): "unrecognized arguments: --bogus (see manage.py load_demo",
         ("export_schedule", f"--output={tmp_path}"): f"{tmp_path}: file: cannot be written (Is",
     }
-    env = {**os.environ, "DATABASE_URL": database_url()}
+    env = {**os.environ, "DATABASE_URL": process_database_url()}
     # Started together: each process spends most of its time starting Django.
     processes = {
         args: subprocess.Popen(
@@ -637,7 +630,7 @@ def test_a_file_name_that_is_not_utf_8_is_written_to_and_named_escaped(tmp_path)
     result = subprocess.run(
         [sys.executable, "manage.py", "export_schedule", b"--output=" + output],
         cwd=Path(settings.BASE_DIR),
-        env={**os.environ, "DATABASE_URL": database_url()},
+        env={**os.environ, "DATABASE_URL": process_database_url()},
         capture_output=True,
         timeout=120,
     )

@@ -10,10 +10,10 @@ import re
 import pytest
 
 from participants.models import Status
-from participants.services import record_transition
-from scheduling.appointments import book_appointment
-from scheduling.services import record_visit
+from scheduling.timeline.appointments import book_appointment
+from scheduling.timeline.visits import record_visit
 from tests.browser import SCREENSHOTS, login, screenshot
+from tests.factories import enrol
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +28,7 @@ def enrolled(make_participant, site_ocn, site_ber, staff):
         site=site_ocn, subject_id="SLE-001-101-007", consent_date=consent
     )
     record_visit(participant, "SCR", on=consent)
-    record_transition(participant, Status.ENROLLED, on=today - datetime.timedelta(days=20))
+    enrol(participant, on=today - datetime.timedelta(days=20))
     other = make_participant(
         site=site_ber, subject_id="SLE-001-102-003", consent_date=site_ber.today()
     )
@@ -51,7 +51,10 @@ def test_a_coordinator_records_a_visit_starts_treatment_and_sees_the_chart_move(
 
     page.click("tr.model-participant th a")
     page.fill("#searchbar", "101-007")
-    page.press("#searchbar", "Enter")
+    # The search reloads the list: wait for the new page's load event, or the table may be
+    # read while the browser is still parsing it.
+    with page.expect_navigation(url=re.compile(r"q=101-007")):
+        page.press("#searchbar", "Enter")
     assert page.locator("#result_list").inner_text().count("SLE-001-1") == 1
     page.click("#result_list >> text=SLE-001-101-007")
     page.wait_for_selector("svg.timeline-chart")
@@ -92,7 +95,8 @@ def test_a_monitor_sees_every_site_and_can_change_nothing(browser, live_server, 
     participant, other = enrolled
     page = login(browser, live_server, "monitor")
     assert page.locator("#funnel .count").first.inner_text() == "1"
-    page.click("tr.model-participant th a")
+    with page.expect_navigation(url=re.compile(r"/participant/$")):
+        page.click("tr.model-participant th a")
     listing = page.locator("#result_list").inner_text()
     assert "SLE-001-101-007" in listing and "SLE-001-102-003" in listing
     page.click("#result_list >> text=SLE-001-101-007")

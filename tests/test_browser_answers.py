@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import Audience, Confirmation, OutboxStatus, Reminder, ReminderRule
 from tests.browser import SCREENSHOTS, login, screenshot
 from tests.smtp_server import smtp_server_fixture  # noqa: F401

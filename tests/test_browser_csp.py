@@ -99,7 +99,7 @@ def scene(make_participant, site_ocn, site_ber, staff):
 
 
 def reply_link(participant) -> str:
-    from scheduling.replies import link_path
+    from scheduling.replies.answers import link_path
 
     reminder = next(
         reminder

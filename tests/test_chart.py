@@ -1,18 +1,34 @@
-"""The server-side SVG timeline: bands, markers, whiskers, today line, study-day axis."""
+"""The server-side SVG timeline: bands, markers, whiskers, today line, study-day axis. The
+geometry (scheduling/workspace/timeline_chart.py) is a pure function; the template
+(scheduling/timeline_chart.html) draws it."""
 
+import dataclasses
 import datetime
 import math
 import xml.etree.ElementTree as ET
 
+import pytest
+import time_machine
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduling.timeline_chart import (
+from scheduling.timeline.visits import add_unscheduled_visit
+from scheduling.workspace.timeline_chart import (
     STATUS_COLOURS,
     WIDTH,
+    AxisTick,
     ChartPhase,
     ChartVisit,
-    render_timeline,
+    Line,
+    PhaseBand,
+    TimelineChart,
+    TodayLine,
+    VisitMark,
+    VisitWindow,
+    timeline_geometry,
 )
 
 D = datetime.date
@@ -39,9 +55,15 @@ def visit(code, planned, status, actual=None, before=2, after=2):
 TODAY = D(2026, 1, 20)
 
 
+def render_timeline(phases, visits, today, day_one) -> str:
+    """The chart's markup, as the participant page includes it."""
+    chart = timeline_geometry(phases, visits, today, day_one)
+    return render_to_string("scheduling/timeline_chart.html", {"chart": chart})
+
+
 def draw(visits, today=TODAY):
     # Our own markup, parsed to check it is well-formed.
-    return ET.fromstring(str(render_timeline(PHASES, visits, today, D(2026, 3, 2))))  # noqa: S314
+    return ET.fromstring(render_timeline(PHASES, visits, today, D(2026, 3, 2)))  # noqa: S314
 
 
 def test_the_chart_is_well_formed_svg_with_a_band_per_phase():
@@ -80,13 +102,159 @@ def test_the_today_line_and_axis_count_study_days_without_day_zero():
 
 
 def test_text_in_the_chart_is_escaped():
-    svg = str(
-        render_timeline(
-            PHASES, [visit("<b>", D(2026, 2, 1), "scheduled")], D(2026, 1, 20), D(2026, 3, 2)
-        )
+    svg = render_timeline(
+        PHASES, [visit("<b>", D(2026, 2, 1), "scheduled")], D(2026, 1, 20), D(2026, 3, 2)
     )
     assert "<b>" not in svg
     assert "&lt;b&gt;" in svg
+
+
+def test_every_text_from_the_data_is_escaped_in_elements_and_attributes():
+    hostile = '"><script>alert(1)</script>'
+    phases = [ChartPhase(hostile, hostile, D(2026, 1, 5), D(2027, 3, 2), False)]
+    visits = [
+        ChartVisit(hostile, hostile, D(2026, 2, 1), None, None, D(2026, 2, 9), hostile, hostile)
+    ]
+    markup = render_timeline(phases, visits, TODAY, D(2026, 3, 2))
+    assert "<script" not in markup
+    svg = ET.fromstring(markup)  # noqa: S314 -- still well-formed: nothing broke out
+    band = svg.find(".//svg:g[@data-phase]", NS)
+    mark = svg.find(".//svg:g[@data-visit]", NS)
+    assert band.get("data-phase") == hostile
+    assert band.find("svg:title", NS).text.startswith(hostile + ": planned start")
+    assert (mark.get("data-visit"), mark.get("data-status")) == (hostile, hostile)
+    assert mark.find("svg:title", NS).text == (
+        f"{hostile} {hostile}: {hostile}, planned 2026-02-01, done 2026-02-09 "
+        f"(deviation: {hostile})"
+    )
+    assert mark.find("svg:text", NS).text == hostile
+
+
+def test_numbers_are_written_the_same_in_any_language():
+    # A decimal comma ("25,8") would break every coordinate.
+    visits = [visit("SCR", D(2026, 1, 5), "missed")]
+    english = render_timeline(PHASES, visits, TODAY, D(2026, 3, 2))
+    for language in ("de", "fr", "es"):
+        with translation.override(language):
+            assert render_timeline(PHASES, visits, TODAY, D(2026, 3, 2)) == english
+    assert 'x="' in english
+    assert not any("," in v for v in ET.fromstring(english).attrib.values())  # noqa: S314
+
+
+# The geometry alone: plain values in, plain values out.
+
+PLAIN = (str, int, float, bool, datetime.date, type(None))
+
+
+def plain_values(value):
+    """Every leaf of ``value``: frozen dataclasses and tuples are walked, anything else must be
+    a plain value (no model, no markup, no list to mutate)."""
+    if dataclasses.is_dataclass(value):
+        assert value.__dataclass_params__.frozen, type(value)
+        for field in dataclasses.fields(value):
+            yield from plain_values(getattr(value, field.name))
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from plain_values(item)
+    else:
+        assert type(value) in PLAIN, (type(value), value)
+        yield value
+
+
+def test_the_geometry_is_a_pure_function_of_plain_values():
+    """A worked example. One actual phase 1 to 31 January, day one 1 January, today the 21st,
+    one visit planned on the 11th (window 9th to 13th) done on the 12th. The axis runs from
+    three days before the first date to three after the last: 29 December to 3 February, 36
+    days over the 960 units between the margins of 20, so day ``n`` after 29 December is at
+    ``20 + n * 960 / 36``, rounded to a tenth: 1 January (n = 3) at 100.0, the 31st at 900.0.
+    Ticks come every 7 days (36 / 7 <= 14) from Day 1; today is study day 21."""
+    phases = [ChartPhase("screening", "Screening", D(2026, 1, 1), D(2026, 1, 31), True)]
+    visits = [
+        ChartVisit(
+            "V1", "Visit 1", D(2026, 1, 11), D(2026, 1, 9), D(2026, 1, 13), D(2026, 1, 12),
+            "completed", "",
+        )
+    ]  # fmt: skip
+    arguments = (phases, visits, D(2026, 1, 21), D(2026, 1, 1))
+    copies = (list(phases), list(visits))
+    # No database (this test has none: a query would fail) and no clock.
+    with time_machine.travel(datetime.datetime(2031, 6, 1, tzinfo=datetime.UTC), tick=False):
+        chart = timeline_geometry(*arguments)
+    assert timeline_geometry(*arguments) == chart
+    assert (phases, visits) == copies
+    assert isinstance(chart, TimelineChart)
+    assert list(plain_values(chart))
+
+    assert (chart.width, chart.height, chart.day_one, chart.today) == (
+        1000, 216, D(2026, 1, 1), D(2026, 1, 21)
+    )  # fmt: skip
+    assert chart.phases == (
+        PhaseBand(
+            code="screening", name="Screening", start=D(2026, 1, 1), end=D(2026, 1, 31),
+            actual=True, kind="actual", x=100.0, y=24, width=800.0, height=34, fill="#e0e7ff",
+            label="Screening", label_x=104.0, label_y=45,
+        ),
+    )  # fmt: skip
+    assert chart.visits == (
+        VisitMark(
+            code="V1", name="Visit 1", status="completed", date=D(2026, 1, 12),
+            planned=D(2026, 1, 11), actual=D(2026, 1, 12), deviation="", beyond=False,
+            window=VisitWindow(
+                start=D(2026, 1, 9), end=D(2026, 1, 13),
+                span=Line(313.3, 128, 420.0, 128),  # the 9th (n = 11) to the 13th (n = 15)
+                start_bar=Line(313.3, 122, 313.3, 134),
+                end_bar=Line(420.0, 122, 420.0, 134),
+            ),
+            x=393.3, y=128,  # done on the 12th (n = 14)
+            colour=STATUS_COLOURS["completed"], ring="#ffffff", ring_width=1.5,
+            leader=Line(393.3, 120, 393.3, 111), label_y=108,
+        ),
+    )  # fmt: skip
+    assert chart.axis == Line(20, 168, 980, 168)
+    assert chart.ticks == tuple(
+        AxisTick(day, Line(x, 168, x, 173), x, 186)
+        for day, x in [(1, 100.0), (8, 286.7), (15, 473.3), (22, 660.0), (29, 846.7)]
+    )
+    assert chart.today_line == TodayLine(21, Line(633.3, 16, 633.3, 168), 633.3, 13, "middle")
+    assert [(e.label, e.x, e.fill, e.stroke) for e in chart.legend] == [
+        ("scheduled", 28, "#2563eb", ""),
+        ("completed", 113, "#15803d", ""),
+        ("missed", 198, "#dc2626", ""),
+        ("cancelled", 283, "#9ca3af", ""),
+        ("deviation (done outside its window or phase)", 368, "#ffffff", "#ea580c"),
+    ]
+
+
+def test_the_template_draws_the_geometry_it_is_given():
+    chart = timeline_geometry(PHASES, [visit("SCR", D(2026, 1, 5), "missed")], TODAY, D(2026, 3, 2))
+    svg = ET.fromstring(  # noqa: S314
+        render_to_string("scheduling/timeline_chart.html", {"chart": chart})
+    )
+    assert svg.get("viewBox") == "0 0 1000 216"
+    assert (svg.get("data-day-one"), svg.get("data-today")) == ("2026-03-02", "2026-01-20")
+    assert svg.get("aria-label") == "Timeline: today is study day -41"
+    for band, g in zip(chart.phases, svg.findall("svg:g[@data-phase]", NS), strict=True):
+        rect = g.find("svg:rect", NS)
+        assert (float(rect.get("x")), float(rect.get("width"))) == (band.x, band.width)
+        assert rect.get("fill") == band.fill
+        assert len(g.findall("svg:rect", NS)) == (1 if band.actual else 2)  # the hatch
+        assert g.find("svg:title", NS).text == (
+            f"{band.name}: {band.kind} start {band.start}, planned end {band.end}"
+        )
+    (mark,) = chart.visits
+    g = svg.find("svg:g[@data-visit='SCR']", NS)
+    circle = g.find("svg:circle", NS)
+    assert (float(circle.get("cx")), circle.get("fill")) == (mark.x, mark.colour)
+    assert [float(line.get("x1")) for line in g.findall("svg:line", NS)] == [
+        mark.window.span.x1,
+        mark.window.start_bar.x1,
+        mark.window.end_bar.x1,
+        mark.leader.x1,
+    ]
+    ticks = [t.text for t in svg.findall("svg:text", NS)]
+    assert ticks == [f"Day {tick.study_day}" for tick in chart.ticks]
+    today = svg.find("svg:g[@class='today']/svg:text", NS)
+    assert (today.text, float(today.get("x"))) == ("Today, Day -41", chart.today_line.label_x)
 
 
 def test_labels_of_weekly_visits_do_not_overlap_on_a_year_long_chart():
@@ -116,7 +284,7 @@ def test_a_phase_label_is_shortened_to_fit_its_band():
         ChartPhase("boost", "Booster infusion", D(2026, 4, 27), D(2026, 5, 4), False),
         ChartPhase("follow_up", "Follow-up", D(2026, 5, 4), D(2027, 5, 4), False),
     ]
-    svg = ET.fromstring(str(render_timeline(phases, [], TODAY, D(2026, 3, 2))))  # noqa: S314
+    svg = ET.fromstring(render_timeline(phases, [], TODAY, D(2026, 3, 2)))  # noqa: S314
     labels = {
         band.get("data-phase"): band.find("svg:text", NS).text or ""
         for band in svg.findall(".//svg:g[@data-phase]", NS)
@@ -173,7 +341,7 @@ COORDINATES = ("x", "x1", "x2", "cx", "width")
     day_one=any_date,
 )
 def test_the_chart_draws_any_dates_inside_its_frame(phases, visits, today, day_one):
-    svg = ET.fromstring(str(render_timeline(phases, visits, today, day_one)))  # noqa: S314
+    svg = ET.fromstring(render_timeline(phases, visits, today, day_one))  # noqa: S314
     for element in list(svg.iter())[1:]:  # the root's width is "100%"
         for name in COORDINATES:
             if name in element.attrib:
@@ -193,3 +361,21 @@ def test_a_visit_far_beyond_the_plan_is_drawn_at_the_edge_not_squashing_the_plan
     assert float(marker.find("svg:circle", NS).get("cx")) <= WIDTH - 20
     bands = [float(r.get("width")) for r in svg.findall(".//svg:g[@data-phase]/svg:rect", NS)]
     assert min(bands) > 10  # the phases stay readable
+
+
+@pytest.mark.django_db
+def test_a_visit_name_stored_by_staff_is_escaped_on_the_participant_page(
+    admin_client, make_participant
+):
+    participant = make_participant(consent_date=D(2026, 1, 5))
+    add_unscheduled_visit(
+        participant, on=D(2026, 1, 9), reason="Flare", name='<script>alert("x")</script>'
+    )
+    page = admin_client.get(
+        reverse("admin:participants_participant_change", args=[participant.pk])
+    ).text
+    start = page.rindex("<svg", 0, page.index('class="timeline-chart"'))
+    chart = page[start : page.index("</svg>", start) + len("</svg>")]
+    assert "<script>alert" not in page
+    title = ET.fromstring(chart).find(".//svg:g[@data-visit='UNS']/svg:title", NS)  # noqa: S314
+    assert title.text.startswith('UNS <script>alert("x")</script>: ')

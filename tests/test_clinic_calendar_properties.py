@@ -1,4 +1,4 @@
-"""The clinic calendar's choice of a day (scheduling.clinic_calendar), on plain values.
+"""The clinic calendar's choice of a day (scheduling.rules.clinic_calendar), on plain values.
 
 Properties of ``propose_day`` for any planned date, window, set of open weekdays (none
 included), holidays and closures, each checked against a brute-force reading of the rule
@@ -15,14 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from participants.clinic import open_days_label, parse_open_days, public_holidays
-from scheduling.clinic_calendar import (
+from scheduling.rules.clinic_calendar import (
     NO_OPEN_DAY,
     ClinicCalendar,
     Closure,
     days_by_nearness,
     propose_day,
-    window_days,
 )
+from scheduling.rules.engine import Window
 
 D = datetime.date
 DAY = datetime.timedelta(days=1)
@@ -59,7 +59,7 @@ def calendars(draw, near: datetime.date):
 
 def expected_day(planned, start, end, calendar):
     """The rule, read the slow way: the open days of the window, nearest first, then earliest."""
-    open_days = [day for day in window_days(start, end) if calendar.is_open(day)]
+    open_days = [day for day in Window(start, end).days() if calendar.is_open(day)]
     if calendar.is_open(planned) or not open_days:
         return planned
     return min(open_days, key=lambda day: (abs((day - planned).days), day))
@@ -85,7 +85,7 @@ def test_a_proposal_is_open_whenever_the_window_has_an_open_day(visit, data):
     planned, start, end = visit
     calendar = data.draw(calendars(planned))
     proposal = propose_day(planned, start, end, calendar)
-    if any(calendar.is_open(day) for day in window_days(start, end)):
+    if any(calendar.is_open(day) for day in Window(start, end).days()):
         assert calendar.is_open(proposal.day)
         assert not proposal.no_open_day
 
@@ -98,7 +98,7 @@ def test_no_open_day_of_the_window_is_nearer_and_of_two_as_near_the_earlier_is_c
     if proposal.no_open_day:
         return
     distance = abs((proposal.day - planned).days)
-    for day in window_days(start, end):
+    for day in Window(start, end).days():
         if calendar.is_open(day):
             assert abs((day - planned).days) >= distance
             if abs((day - planned).days) == distance:
@@ -109,7 +109,7 @@ def test_no_open_day_of_the_window_is_nearer_and_of_two_as_near_the_earlier_is_c
 def test_with_no_open_day_in_the_window_the_proposal_is_the_planned_date_flagged(visit, data):
     planned, start, end = visit
     calendar = data.draw(calendars(planned))
-    if any(calendar.is_open(day) for day in window_days(start, end)):
+    if any(calendar.is_open(day) for day in Window(start, end).days()):
         return
     proposal = propose_day(planned, start, end, calendar)
     assert (proposal.day, proposal.no_open_day, proposal.note) == (planned, True, NO_OPEN_DAY)
@@ -131,7 +131,7 @@ def test_a_moved_proposal_notes_why_the_planned_date_is_closed(visit, data):
     calendar = data.draw(calendars(planned))
     proposal = propose_day(planned, start, end, calendar)
     if proposal.day != planned:
-        assert proposal.note == calendar.closed_note(planned) != ""
+        assert proposal.note == calendar.closed_on(planned).note != ""
 
 
 @given(visits())
@@ -146,7 +146,8 @@ def test_a_visit_without_a_window_keeps_its_day(planned, data):
     calendar = data.draw(calendars(planned))
     proposal = propose_day(planned, None, None, calendar)
     assert (proposal.day, proposal.no_open_day) == (planned, False)
-    assert proposal.note == calendar.closed_note(planned)
+    closed = calendar.closed_on(planned)
+    assert proposal.note == (closed.note if closed else "")
 
 
 # days_by_nearness: the order in which a proposal looks at the window.
@@ -156,7 +157,7 @@ def test_a_visit_without_a_window_keeps_its_day(planned, data):
 def test_days_by_nearness_gives_each_day_of_the_window_once(visit):
     planned, start, end = visit
     days = list(days_by_nearness(planned, start, end))
-    assert sorted(days) == window_days(start, end)
+    assert sorted(days) == Window(start, end).days()
     assert len(set(days)) == len(days)
 
 
@@ -350,8 +351,8 @@ def test_a_closure_over_a_holiday_gives_the_closure_as_the_reason():
         public_holidays("US", "CA"),
         (Closure(D(2026, 11, 26), D(2026, 11, 27), "Thanksgiving shutdown"),),
     )
-    assert calendar.closed_note(D(2026, 11, 26)) == "closed: Thanksgiving shutdown"
-    assert OCN.closed_note(D(2026, 11, 26)) == "holiday: Thanksgiving Day"
+    assert calendar.closed_on(D(2026, 11, 26)).note == "closed: Thanksgiving shutdown"
+    assert OCN.closed_on(D(2026, 11, 26)).note == "holiday: Thanksgiving Day"
 
 
 @pytest.mark.parametrize(
@@ -373,4 +374,22 @@ def test_a_closure_over_a_holiday_gives_the_closure_as_the_reason():
     ],
 )
 def test_closed_sentence_says_why_for_staff(calendar, day, sentence):
-    assert calendar.closed_sentence(day, "OCN") == sentence
+    closed = calendar.closed_on(day)
+    assert (closed.sentence("OCN") if closed else "") == sentence
+
+
+@given(dates, st.data())
+def test_every_reader_of_a_closed_day_says_the_same_why(day, data):
+    """One value, four forms (issue 22): the calendar's label, the picker's state, the
+    export's note and the refusal's sentence all name the one reason that applies."""
+    calendar = data.draw(calendars(day))
+    closed = calendar.closed_on(day)
+    assert (closed is None) == calendar.is_open(day)
+    if closed is None:
+        return
+    assert closed.detail and closed.day == day
+    for form in (closed.label, closed.state, closed.note, closed.reason, closed.sentence("OCN")):
+        assert closed.detail in form
+    assert closed.kind != "closed" or closed.reason == closed.detail  # "Closed: <reason>"
+    assert closed.label in closed.note or closed.kind == "weekday"
+    assert closed.state.endswith(closed.detail)

@@ -14,15 +14,17 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 
+from participants import eligibility
 from participants.cli import InputError
+from participants.lifecycle import record_transition
 from participants.models import Participant, Site, SiteClosure, Status, Transition
-from participants.services import record_transition
 from scheduling.models import Visit
-from scheduling.selectors import SCHEDULE_COLUMNS, schedule_rows
-from scheduling.services import record_visit
+from scheduling.timeline.selectors import SCHEDULE_COLUMNS, schedule_rows
+from scheduling.timeline.visits import record_visit
 from tests.conftest import CLERK
+from tests.databases import process_database_url
+from tests.factories import enrol, investigator, qualifying_answers
 
 # Every test here may run a command that changes data, which names its user with --by.
 pytestmark = pytest.mark.usefixtures("clerk")
@@ -227,7 +229,17 @@ def test_import_participants_names_an_unknown_protocol_in_one_line(write, site_o
 @pytest.mark.django_db
 def test_transition_moves_a_participant_and_records_the_command_line(make_participant):
     participant = make_participant(subject_id="SLE-001-101-004")
-    output = run("transition", "SLE-001-101-004", "enrolled", "--on", "2026-02-01", *BY)
+    # Enrolment is an investigator's, with every criterion answered as it qualifies.
+    eligibility.answer_criteria(participant, qualifying_answers(participant))
+    output = run(
+        "transition",
+        "SLE-001-101-004",
+        "enrolled",
+        "--on",
+        "2026-02-01",
+        "--by",
+        investigator().username,
+    )
     assert output == "SLE-001-101-004: screening → enrolled on 2026-02-01.\n"
     transition = participant.transitions.last()
     assert (transition.to_status, transition.recorded_via) == ("enrolled", "command line")
@@ -339,7 +351,7 @@ def two_participants(make_participant, site_ber):
     )
     first = make_participant(subject_id="SLE-001-101-001", consent_date=D(2026, 1, 5))
     record_visit(first, "SCR", on=D(2026, 1, 6))
-    record_transition(first, Status.ENROLLED, on=D(2026, 2, 1))
+    enrol(first, on=D(2026, 2, 1))
     record_transition(first, Status.TREATMENT, on=D(2026, 3, 3))
     return first, later
 
@@ -363,7 +375,8 @@ def test_export_schedule_writes_every_visit_ordered_by_subject_then_planned_date
     assert by_visit[("SLE-001-101-001", "SCR")] == [
         "SLE-001-101-001", "OCN", "screening", "SCR", "Screening: consent and eligibility",
         "2026-01-05", "2026-01-05", "2026-01-08", "-57", "2026-01-06", "completed",
-        "2026-01-05", "", "proposed", "", "unconfirmed", "",
+        # Done: no appointment, as on the participant page (issue 20, item 11); no deviation.
+        "", "", "", "", "", "", "",
     ]  # fmt: skip
     assert by_visit[("SLE-001-101-001", "INF1")][5:11] == [
         "2026-03-03", "2026-03-03", "2026-03-03", "1", "", "missed",
@@ -413,19 +426,11 @@ def test_the_schedule_export_reads_in_one_query_whatever_the_number_of_participa
 # The contract through a real process: exit status, stderr lines, no traceback.
 
 
-def database_url() -> str:
-    database = connection.settings_dict
-    return (
-        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-
-
 def manage(*args) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=Path(settings.BASE_DIR),
-        env={**os.environ, "DATABASE_URL": database_url()},
+        env={**os.environ, "DATABASE_URL": process_database_url()},
         capture_output=True,
         text=True,
         timeout=60,
@@ -472,7 +477,7 @@ def test_export_to_a_reader_that_stops_early_ends_quietly():
     export = subprocess.Popen(
         [sys.executable, "manage.py", "export_schedule"],
         cwd=Path(settings.BASE_DIR),
-        env={**os.environ, "DATABASE_URL": database_url()},
+        env={**os.environ, "DATABASE_URL": process_database_url()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -646,3 +651,50 @@ def test_export_schedule_writes_formulas_as_text_through_a_real_process(make_par
     result = manage("export_schedule")
     assert (result.returncode, result.stderr) == (0, "")
     check_formulas_exported_as_text(result.stdout)
+
+
+# Large files (security issue 21 item 7): read, checked and saved a chunk of rows at a time,
+# the refusal bounded.
+
+
+@pytest.mark.django_db
+def test_a_file_refused_on_every_row_lists_the_first_100_errors_then_a_count(write, site_ocn):
+    rows = [f"SLE-001-9{n:05d},NOPE,p{n}@example.org,2026-01-05" for n in range(2_500)]
+    path = write("people.csv", PARTICIPANTS_HEADER, *rows)
+    lines = refused("import_participants", path, *BY)
+    assert len(lines) == 101
+    assert lines[0] == f"{path}:2: site_code: “NOPE” is not a site code."
+    assert lines[99] == f"{path}:101: site_code: “NOPE” is not a site code."
+    assert (
+        lines[100] == f"{path}: 2,400 more error(s) not listed (2,500 in all); nothing was saved."
+    )
+    assert not Participant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_longer_than_a_chunk_is_saved_whole_or_not_at_all(write, site_ocn, monkeypatch):
+    import participants.csv_input
+
+    monkeypatch.setattr(participants.csv_input, "CHUNK_ROWS", 2)
+    good = [f"SLE-001-101-{n:03d},OCN,p{n}@example.org,2026-01-05" for n in range(1, 6)]
+    assert run("import_participants", write("good.csv", PARTICIPANTS_HEADER, *good), *BY) == (
+        "5 participant(s) created in SLE-001.\n"
+    )
+    assert Participant.objects.count() == 5
+    # A subject id repeated three chunks further on is named with its first line; the last
+    # row's error (a chunk of its own) is found too, and nothing of the file is saved.
+    rows = [
+        "SLE-001-101-100,OCN,a@example.org,2026-01-05",
+        "SLE-001-101-101,OCN,b@example.org,2026-01-05",
+        "SLE-001-101-102,OCN,c@example.org,2026-01-05",
+        "SLE-001-101-103,OCN,d@example.org,2026-01-05",
+        "SLE-001-101-104,OCN,e@example.org,2026-01-05",
+        "SLE-001-101-100,OCN,f@example.org,2026-01-05",
+        "SLE-001-101-105,OCN,not-an-address,2026-01-05",
+    ]
+    path = write("bad.csv", PARTICIPANTS_HEADER, *rows)
+    assert refused("import_participants", path, *BY) == [
+        f"{path}:7: subject_id: SLE-001-101-100 appears twice in the file (first on line 2).",
+        f"{path}:8: email: “not-an-address” is not an email address.",
+    ]
+    assert Participant.objects.count() == 5

@@ -321,7 +321,7 @@ def test_book_visit_refuses_bad_input_in_one_plain_line(friday, args, line):
 
 @pytest.mark.django_db
 def test_a_visit_already_done_is_not_booked(friday):
-    from scheduling.services import record_visit
+    from scheduling.timeline.visits import record_visit
 
     record_visit(friday, "SCR", on=D(2026, 5, 29))
     assert refused("book_visit", FRIDAY, "SCR", "--on", "2026-06-02", *BY) == [

@@ -5,10 +5,10 @@ import datetime
 
 import pytest
 
+from participants.lifecycle import record_transition
 from participants.models import Participant, Status
-from participants.services import record_transition
-from scheduling.digest import create_due_digests, digest_content
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.digest import create_due_digests, digest_content
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import OutboxStatus, Reminder, SiteDigest
 from tests.smtp_server import (  # noqa: F401
     LoopbackSMTP,
@@ -149,7 +149,7 @@ def test_digest_lists_todays_visits_closing_windows_newly_missed_and_failed_remi
     coordinators_monday, django_assert_num_queries
 ):
     today, missed, failing = coordinators_monday
-    from scheduling.digest import create_due_digests
+    from scheduling.mail.digest import create_due_digests
 
     create_due_digests(at(2026, 3, 2, 6))
     digest = SiteDigest.objects.select_related("site", "rule").get()
@@ -178,3 +178,50 @@ def test_digest_email_names_subjects_but_no_participant_email_or_trial(
         assert "participant@example.org" not in body
     for word in ("SLE", "lupus", "Descartes", "NCT06038474"):
         assert word not in message["Subject"]
+
+
+def test_a_participants_message_cannot_pose_as_a_line_of_the_plain_text_digest(
+    coordinators_monday, smtp_server, client
+):
+    """Security issue 21 item 5: what a participant writes is shown on one line, quoted, in
+    the plain-text digest: line breaks (and other control or format characters) cannot start
+    a line that reads as a digest entry of its own."""
+    from scheduling.models import LinkAction
+    from scheduling.replies.answers import link_path
+
+    today, missed, failing = coordinators_monday
+    reminder = Reminder.objects.filter(visit__participant=today, visit__code="LEUK").first()
+    forged = 'ok"\n  SLE-001-101-009  stopped their reminders\r\n  SLE-001-101-010  SCR'
+    response = client.post(link_path(reminder, LinkAction.RESCHEDULE), {"message": forged})
+    assert response.status_code == 200
+
+    dispatch_due()
+    [message] = digests(smtp_server)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    lines = text.splitlines()
+    forged_entries = ("SLE-001-101-009", "SLE-001-101-010")
+    assert not any(line.strip().startswith(forged_entries) for line in lines)
+    [request] = [line for line in lines if "another date asked for" in line]
+    assert request == (
+        "  SLE-001-101-001  LEUK on "
+        f"{reminder.visit.appointment_date:%Y-%m-%d}: another date asked for: "
+        '"ok\\" SLE-001-101-009 stopped their reminders SLE-001-101-010 SCR"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("plain", "plain"),
+        ("two\nlines", "two lines"),
+        ("tab\tand\r\nCRLF", "tab and CRLF"),
+        ("right\u202eto-left override", "right to-left override"),
+        ("line\u2028separator\u2029paragraph\x85next", "line separator paragraph next"),
+        ("  spaces  ", "spaces"),
+    ],
+)
+def test_one_line_turns_every_break_and_control_character_into_a_space(text, line):
+    from scheduling.templatetags.plain_text import one_line, quoted
+
+    assert one_line(text) == line
+    assert quoted('say "hi"\nback\\slash') == '"say \\"hi\\" back\\\\slash"'

@@ -12,9 +12,12 @@ import threading
 
 import pytest
 
-from participants.services import record_transition, set_reminders
-from scheduling import dispatch
-from scheduling.dispatch import claim_due_reminders, dispatch_due, retry_delay
+from participants.lifecycle import record_transition, set_reminders
+from scheduling.mail import claims, dispatch, outcomes, sending
+from scheduling.mail.claims import claim_due_reminders
+from scheduling.mail.dispatch import dispatch_due
+from scheduling.mail.mailer import Mailer
+from scheduling.mail.outcomes import retry_delay
 from scheduling.models import Audience, OutboxStatus, Reminder, ReminderRule
 from tests.smtp_server import (  # noqa: F401
     LoopbackSMTP,
@@ -131,9 +134,19 @@ def test_run_on_the_visit_day_expires_its_reminders_unsent(
 
 def test_run_late_on_the_evening_before_still_sends(leuk_on, site_ocn, smtp_server, time_machine):
     participant = leuk_on(datetime.date(2026, 4, 5), site_ocn)
-    time_machine.move_to(at(2026, 4, 5, 6, 59), tick=False)  # 23:59 on 4 April in Oceanside
+    time_machine.move_to(at(2026, 4, 5, 3, 59), tick=False)  # 20:59 on 4 April in Oceanside
     dispatch_due()
     assert leuk_reminder(participant, 1).status == OutboxStatus.SENT
+
+
+def test_run_late_in_the_night_before_sends_nothing(leuk_on, site_ocn, smtp_server, time_machine):
+    # Issue 20 item 10: never in the night. 23:59 is outside 08:00-21:00 and the next allowed
+    # time is on the visit day, so the reminder expires unsent (it used to go out at 23:59).
+    participant = leuk_on(datetime.date(2026, 4, 5), site_ocn)
+    time_machine.move_to(at(2026, 4, 5, 6, 59), tick=False)  # 23:59 on 4 April in Oceanside
+    dispatch_due()
+    assert leuk_reminder(participant, 1).status == OutboxStatus.EXPIRED
+    assert smtp_server.messages == []
 
 
 def test_running_twice_sends_each_reminder_once(leuk_on, site_ber, smtp_server, time_machine):
@@ -241,17 +254,22 @@ def test_a_server_that_hangs_up_costs_one_connection_per_run_not_one_per_reminde
     }
 
 
-def test_retries_stop_when_the_visit_day_begins(leuk_on, site_ber, smtp_server, time_machine):
+def test_retries_stop_when_the_night_before_the_visit_day_begins(
+    leuk_on, site_ber, smtp_server, time_machine
+):
+    # Issue 20 item 10: a retry is a late send, so it never goes in the night either; the
+    # next allowed time (08:00) is on the visit day, so the reminder expires at 21:00's first
+    # retry rather than being tried until midnight as before.
     participant = leuk_on(datetime.date(2026, 4, 5), site_ber)
     smtp_server.handler.refuse_rcpt = "451 4.3.0 Try again later"
-    time_machine.move_to(at(2026, 4, 4, 21, 50), tick=False)  # 23:50 in Berlin, 10 min left
+    time_machine.move_to(at(2026, 4, 4, 18, 50), tick=False)  # 20:50 in Berlin
     dispatch_due()
     reminder = leuk_reminder(participant, 1)
     for _ in range(3):
         time_machine.move_to(reminder.next_attempt_at, tick=False)
         dispatch_due()
         reminder.refresh_from_db()
-    assert reminder.next_attempt_at == at(2026, 4, 4, 22)  # Berlin midnight, no later
+    assert reminder.next_attempt_at == at(2026, 4, 4, 19, 5)  # 21:05 in Berlin
     time_machine.move_to(reminder.next_attempt_at, tick=False)
     assert dispatch_due().expired == 1
     reminder.refresh_from_db()
@@ -267,7 +285,7 @@ def test_claim_left_by_a_crashed_dispatcher_is_taken_up_after_the_lease(
     claimed = claim_due_reminders(at(2026, 3, 29, 7), limit=10, token="crashed-run")
     assert [reminder_id for reminder_id, _ in claimed] == [leuk_reminder(participant, 7).pk]
     assert dispatch_due().sent == 0  # the lease still runs
-    lease_over = at(2026, 3, 29, 7) + dispatch.claim_lease() + datetime.timedelta(seconds=1)
+    lease_over = at(2026, 3, 29, 7) + claims.claim_lease() + datetime.timedelta(seconds=1)
     time_machine.move_to(lease_over)
     assert dispatch_due().sent == 1
     assert len(smtp_server.messages) == 1
@@ -280,14 +298,14 @@ def test_reminder_claimed_before_its_visit_moved_is_not_sent(
     time_machine.move_to(at(2026, 3, 29, 7), tick=False)
     [(reminder_id, visit_id)] = claim_due_reminders(at(2026, 3, 29, 7), limit=10, token="run-1")
     record_transition(participant, "withdrawn", on=datetime.date(2026, 3, 29), reason="Moved away")
-    outcome = dispatch.process_reminder(
+    outcome = sending.process_reminder(
         reminder_id,
         visit_id=visit_id,
         token="run-1",
         now=at(2026, 3, 29, 7),
-        mailer=dispatch.Mailer(),
+        mailer=Mailer(),
     )
-    assert outcome == dispatch.SKIPPED
+    assert outcome == outcomes.SKIPPED
     assert Reminder.objects.get(pk=reminder_id).status == OutboxStatus.CANCELLED
     assert smtp_server.messages == []
 
@@ -321,8 +339,8 @@ def test_dispatch_costs_five_queries_per_reminder(
     # digest rules 1; claim: savepoint, select, update, release 4; the batch's rows with their
     # visits, participants, sites and rules 1; per reminder: savepoint, lock visit, lock and
     # read the reminder with the supersede check, update, release 5; empty digest claim 3;
-    # the mail relay accepted a message 1.
-    with django_assert_num_queries(10 + 5 * count):
+    # the mail relay accepted a message 1; the run completed (dispatch heartbeat) 1.
+    with django_assert_num_queries(11 + 5 * count):
         assert dispatch_due().sent == count
 
 
@@ -343,11 +361,11 @@ def test_reminder_re_timed_later_after_its_claim_is_released_not_sent(
     time_machine.move_to(now, tick=False)
     [(reminder_id, visit_id)] = claim_due_reminders(now, limit=10, token="run-1")
     Reminder.objects.filter(pk=reminder_id).update(due_at=now + datetime.timedelta(hours=1))
-    outcome = dispatch.process_reminder(
-        reminder_id, visit_id=visit_id, token="run-1", now=now, mailer=dispatch.Mailer()
+    outcome = sending.process_reminder(
+        reminder_id, visit_id=visit_id, token="run-1", now=now, mailer=Mailer()
     )
     reminder = leuk_reminder(participant, 7)
-    assert outcome == dispatch.SKIPPED
+    assert outcome == outcomes.SKIPPED
     assert (reminder.status, reminder.claimed_until, reminder.claim_token) == ("pending", None, "")
     assert smtp_server.messages == []
 

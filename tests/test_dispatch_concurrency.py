@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from django.db import connection, connections
 
-from participants.services import set_reminders
-from scheduling import dispatch
-from scheduling.dispatch import dispatch_due
+from participants.lifecycle import set_reminders
+from scheduling.mail import claims
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import Audience, OutboxStatus, Reminder, ReminderRule
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
@@ -124,9 +124,9 @@ def test_resend_after_a_crash_before_the_commit_carries_the_same_message_id(
     assert len(errors) == 1  # the run died with its database session
     reminder.refresh_from_db()
     assert reminder.status == OutboxStatus.PENDING
-    assert reminder.claimed_until == DUE + dispatch.claim_lease()
+    assert reminder.claimed_until == DUE + claims.claim_lease()
 
-    time_machine.move_to(DUE + dispatch.claim_lease() + datetime.timedelta(seconds=1), tick=False)
+    time_machine.move_to(DUE + claims.claim_lease() + datetime.timedelta(seconds=1), tick=False)
     assert dispatch_due().sent == 1
     reminder.refresh_from_db()
     first, second = smtp_server.handler.message_ids()
@@ -200,7 +200,7 @@ def test_a_row_reached_after_a_slow_start_has_its_claim_renewed_before_it_is_sen
     due_reminders, smtp_server, time_machine
 ):
     first, second = due_reminders(2)
-    slow_start = DUE + dispatch.LEASE_MARGIN + datetime.timedelta(minutes=1)
+    slow_start = DUE + claims.LEASE_MARGIN + datetime.timedelta(minutes=1)
     seen = []
 
     def note_the_claim(message):
@@ -212,5 +212,5 @@ def test_a_row_reached_after_a_slow_start_has_its_claim_renewed_before_it_is_sen
 
     smtp_server.handler.after_accept = note_the_claim
     assert dispatch_due().sent == 2
-    lease = dispatch.claim_lease()
+    lease = claims.claim_lease()
     assert seen == [DUE + lease, slow_start + lease]

@@ -13,10 +13,10 @@ import pytest
 from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
 
-from scheduling import dispatch
-from scheduling.dispatch import dispatch_due
+from scheduling.mail import claims, dispatch
+from scheduling.mail.dispatch import dispatch_due
+from scheduling.mail.smtp import OutcomeUnknown
 from scheduling.models import Audience, OutboxStatus, Reminder, ReminderRule
-from scheduling.smtp import OutcomeUnknown
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
 UTC = datetime.UTC
@@ -142,9 +142,9 @@ def test_an_unknown_outcome_ends_the_runs_sending_and_the_rest_is_retried(
 def test_the_claim_lease_outlasts_the_longest_wait_for_a_reply(settings):
     settings.EMAIL_TIMEOUT = 20
     settings.EMAIL_DATA_REPLY_TIMEOUT = 600  # RFC 5321 §4.5.3.2.6
-    budget = dispatch.send_budget()
+    budget = claims.send_budget()
     assert budget >= datetime.timedelta(seconds=600 + 10 * 20)
-    assert dispatch.claim_lease() > budget
+    assert claims.claim_lease() > budget
 
 
 def test_the_dashboard_counts_reminders_closed_with_an_unknown_outcome(

@@ -12,8 +12,8 @@ import logging
 import pytest
 from django.urls import reverse
 
-from scheduling.dispatch import dispatch_due
-from scheduling.mailer import MAILBOX, SETUP, TRANSIENT, UNCLEAR, concerns
+from scheduling.mail.dispatch import dispatch_due
+from scheduling.mail.mailer import MAILBOX, SETUP, TRANSIENT, UNCLEAR, concerns
 from scheduling.models import Audience, MailRelay, OutboxStatus, Reminder, ReminderRule, SiteDigest
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 

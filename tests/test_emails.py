@@ -7,9 +7,10 @@ from html import unescape
 import icalendar
 import pytest
 
-from participants.services import record_transition
-from scheduling.dispatch import dispatch_due
+from participants.lifecycle import record_transition
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import Audience, Reminder, ReminderRule, Visit
+from tests.factories import enrol
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
 UTC = datetime.UTC
@@ -113,7 +114,7 @@ def test_a_rescheduled_visit_keeps_its_uid_and_raises_its_sequence(
     time_machine.move_to(datetime.datetime(2026, 1, 5, 12, tzinfo=UTC), tick=False)
     participant = make_participant(consent_date=datetime.date(2026, 1, 5), site=site_ber)
     time_machine.move_to(datetime.datetime(2026, 2, 20, 12, tzinfo=UTC), tick=False)
-    record_transition(participant, "enrolled", on=datetime.date(2026, 2, 1))
+    enrol(participant, on=datetime.date(2026, 2, 1))
     record_transition(participant, "treatment", on=datetime.date(2026, 2, 20))
     inf2 = Visit.objects.get(participant=participant, code="INF2")
     assert (inf2.planned_date, inf2.sequence) == (datetime.date(2026, 2, 27), 1)

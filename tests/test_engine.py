@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from scheduling import engine
-from scheduling.engine import PhasePlan, VisitPlan
+from scheduling.rules import engine
+from scheduling.rules.engine import PhasePlan, VisitPlan
 
 D = datetime.date
 

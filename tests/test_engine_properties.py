@@ -6,8 +6,8 @@ import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduling import engine
-from scheduling.engine import PhasePlan, VisitPlan
+from scheduling.rules import engine
+from scheduling.rules.engine import PhasePlan, VisitPlan
 
 dates = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2090, 12, 31))
 units = st.sampled_from(engine.UNITS)

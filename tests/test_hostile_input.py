@@ -12,11 +12,13 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from participants.csv_cells import safe_cell, safe_row
-from participants.models import Participant, Site, Status, Transition
-from participants.services import create_participant, record_transition
-from scheduling.dispatch import dispatch_due
+from participants.lifecycle import create_participant
+from participants.models import Participant, Site, Transition
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import OutboxStatus, Phase, Reminder, SiteDigest, VisitDefinition
-from scheduling.services import add_unscheduled_visit, rebuild_schedule
+from scheduling.timeline.schedules import rebuild_schedule
+from scheduling.timeline.visits import add_unscheduled_visit
+from tests.factories import enrol
 from tests.forms import form_data
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
@@ -239,7 +241,7 @@ def test_a_transition_before_1990_is_refused_even_after_a_stored_consent_of_year
     Participant.objects.filter(pk=participant.pk).update(consent_date=D(1, 1, 1))
     Transition.objects.filter(participant=participant).update(effective_date=D(1, 1, 1))
     with pytest.raises(ValidationError) as excinfo:
-        record_transition(participant, Status.ENROLLED, on=D(1, 2, 1))
+        enrol(participant, on=D(1, 2, 1))
     assert excinfo.value.message_dict == {
         "on": ["0001-02-01 is before 1990-01-01, the earliest date this protocol accepts."]
     }
@@ -415,3 +417,35 @@ def test_a_line_break_in_the_coordinators_address_holds_reminders_back_without_f
     assert due_in_berlin.next_attempt_at == LEUK_REMINDER_DUE + datetime.timedelta(minutes=1)
     assert SiteDigest.objects.get().last_error == "invalid address"  # the digest's recipient
     assert smtp_server.messages == []
+
+
+HUGE = "99999999999999999999"
+DATE_PARAMETERS = [
+    f"/admin/scheduling/visit/calendar/?month={HUGE}-1",
+    f"/admin/scheduling/visit/calendar/?month=2026-{HUGE}",
+    f"/admin/scheduling/visit/calendar/?week={HUGE}-01-01",
+    f"/admin/scheduling/visit/?planned_date__year={HUGE}",
+    f"/admin/scheduling/visit/?planned_date__year=2026&planned_date__month={HUGE}",
+    "/admin/scheduling/visit/?planned_date__year=9999&planned_date__month=12&planned_date__day=31",
+    "/admin/scheduling/visit/?planned_date__year=0",
+    f"/admin/participants/siteclosure/?start__year={HUGE}",
+    f"/admin/participants/siteclosure/?start__year=2026&start__month=1&start__day={HUGE}",
+    f"/admin/axes/accessattempt/?attempt_time__year={HUGE}",
+    f"/admin/django_celery_beat/periodictask/?start_time__year={HUGE}",
+]
+
+
+@pytest.mark.parametrize("username", ["admin", "coordinator-ocn", "manager-ocn", "monitor"])
+def test_a_date_parameter_out_of_range_never_costs_a_500(client, staff, admin_user, username):
+    """Security issue 21 item 4: an oversized number in any date parameter of the admin (the
+    calendar's month and week, every date hierarchy, ours and the libraries') answers the page
+    unfiltered, a redirect to it or a refusal, never a server error."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username=username))
+    for address in DATE_PARAMETERS:
+        response = client.get(address)
+        assert response.status_code in (200, 302, 400, 403, 404), (address, response.status_code)
+        if response.status_code == 302 and "?e=1" in response.url:
+            # Django's fall back for a bad filter: the list again, unfiltered.
+            assert client.get(response.url).status_code == 200, address

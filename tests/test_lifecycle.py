@@ -6,13 +6,10 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from participants.lifecycle import correct_transition, record_transition
 from participants.models import Participant, Status, Transition
-from participants.services import (
-    correct_transition,
-    effective_dates_by_status,
-    effective_transitions,
-    record_transition,
-)
+from participants.selectors import effective_dates_by_status, effective_transitions
+from tests.factories import enrol, investigator, move
 
 D = datetime.date
 NOW = datetime.datetime(2027, 6, 1, 12, tzinfo=datetime.UTC)
@@ -37,7 +34,7 @@ def participant_in(make_participant, status: str) -> Participant:
     for target, on in PATH:
         if participant.status == status:
             break
-        record_transition(participant, target, on=on)
+        move(participant, target, on=on)
         participant.refresh_from_db()
     assert participant.status == status
     return participant
@@ -148,11 +145,11 @@ def test_an_effective_date_in_the_sites_future_is_refused_though_it_is_today_in_
     oceanside = make_participant()
     berlin = make_participant(site=site_ber)
     with pytest.raises(ValidationError) as excinfo:
-        record_transition(oceanside, Status.ENROLLED, on=D(2026, 6, 1))
+        enrol(oceanside, on=D(2026, 6, 1))
     assert error_of(excinfo, "on") == (
         "2026-06-01 is in the future at site OCN (today there is 2026-05-31)."
     )
-    record_transition(berlin, Status.ENROLLED, on=D(2026, 6, 1))
+    enrol(berlin, on=D(2026, 6, 1))
 
 
 def test_an_effective_date_before_the_previous_transition_is_refused(make_participant):
@@ -166,17 +163,15 @@ def test_an_effective_date_before_the_previous_transition_is_refused(make_partic
 
 def test_a_transition_on_the_same_day_as_the_previous_one_is_allowed(make_participant):
     participant = make_participant(consent_date=D(2026, 1, 5))
-    record_transition(participant, Status.ENROLLED, on=D(2026, 1, 5))
+    enrol(participant, on=D(2026, 1, 5))
     participant.refresh_from_db()
     assert participant.status == Status.ENROLLED
 
 
 def test_a_transition_records_who_and_through_what(make_participant, django_user_model):
-    user = django_user_model.objects.create(username="coordinator")
+    user = investigator()
     participant = make_participant()
-    transition = record_transition(
-        participant, Status.ENROLLED, on=D(2026, 2, 1), by=user, via="command line"
-    )
+    transition = enrol(participant, on=D(2026, 2, 1), by=user, via="command line")
     assert (transition.recorded_by, transition.recorded_via, transition.recorded_at) == (
         user,
         "command line",

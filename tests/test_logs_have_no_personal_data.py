@@ -49,10 +49,10 @@ from participants import roles
 from participants.cli import InputError
 from participants.models import Participant, Site, SiteMembership
 from scheduling import tasks
-from scheduling.appointments import book_appointment
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import Confirmation, OutboxStatus, Reminder, SiteDigest, Visit
-from scheduling.replies import link_path, set_confirmation
+from scheduling.replies.answers import link_path, set_confirmation
+from scheduling.timeline.appointments import book_appointment
 from tests.forms import form_data
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
@@ -221,6 +221,10 @@ def run_a_working_day(tmp_path, smtp_server, time_machine) -> None:
 
     SiteFactory(code="BER", name="Berlin", timezone="Europe/Berlin", coordinator_email=COORDINATOR)
     staff = get_user_model().objects.create_user(username="hkoch", is_staff=True, **STAFF)
+    # A coordinator of BER: the commands below do only what she may do in the admin.
+    roles.ensure_roles()
+    staff.groups.add(Group.objects.get(name=roles.COORDINATOR))
+    SiteMembership.objects.create(user=staff, site=Site.objects.get(code="BER"))
 
     # The import, on the consent day: one file refused (a mistyped address), one taken.
     time_machine.move_to(datetime.datetime.combine(CONSENT, datetime.time(12), UTC), tick=False)
@@ -297,9 +301,6 @@ def run_a_working_day(tmp_path, smtp_server, time_machine) -> None:
 
     # The workspace: the dashboard, the list, a participant's page and its history; a new
     # address with a reason, and a screen failure with a reason, posted as the pages do.
-    roles.ensure_roles()
-    staff.groups.add(Group.objects.get(name=roles.COORDINATOR))
-    SiteMembership.objects.create(user=staff, site=Site.objects.get(code="BER"))
     desk = Client()
     desk.force_login(staff)
     anna = Participant.objects.get(subject_id=DELIVERED[0])
@@ -361,10 +362,14 @@ def test_no_log_line_carries_personal_data_at_debug(
     records = ours.records
     loggers = {record.name for record in records}
     # The run was logged, at DEBUG too: the scan read something.
-    assert {"scheduling.dispatch", "scheduling.mailer", "scheduling.replies"} <= loggers
+    assert {
+        "scheduling.mail.dispatch",
+        "scheduling.mail.mailer",
+        "scheduling.replies.answers",
+    } <= loggers
     assert "django.request" in loggers and "celery.app.trace" in loggers
     assert any(
-        record.levelno == logging.DEBUG and record.name == "scheduling.dispatch"
+        record.levelno == logging.DEBUG and record.name == "scheduling.mail.dispatch"
         for record in records
     )
     assert len(caplog.records) >= len([r for r in records if r.name != MAIL_SERVER_LOG])
@@ -374,7 +379,7 @@ def test_no_log_line_carries_personal_data_at_debug(
 
 def test_the_scanner_finds_an_address_in_a_message_its_arguments_an_exception_or_an_extra():
     email = DELIVERED[1]
-    log = logging.getLogger("scheduling.dispatch")
+    log = logging.getLogger("scheduling.mail.dispatch")
 
     def record(*args, **kwargs) -> logging.LogRecord:
         handler = Everything()

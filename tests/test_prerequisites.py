@@ -9,12 +9,15 @@ SCRIPT = ROOT / "scripts" / "test_prerequisites.sh"
 
 
 def _run(*, chromium: str, as_nobody: bool) -> subprocess.CompletedProcess:
-    command = ["bash", str(SCRIPT)]
+    # The script is given on standard input, read here: the project may be cloned in a folder
+    # that user nobody cannot enter (a private one, mode 700), which must not change the test.
+    command = ["bash", "-s"]
     if as_nobody:
         # Not root: it may not install, so it must stop with one line saying what to install.
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
     return subprocess.run(
         command,
+        input=SCRIPT.read_text(),
         env={**os.environ, "CHROMIUM": chromium},
         capture_output=True,
         text=True,

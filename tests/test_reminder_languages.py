@@ -14,9 +14,9 @@ import icalendar
 import pytest
 
 from participants.models import Participant
-from scheduling.appointments import book_appointment
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import Audience, Reminder, ReminderRule, Visit
+from scheduling.timeline.appointments import book_appointment
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 from tests.test_emails import TRIAL_WORDS
 

@@ -16,8 +16,7 @@ from django.core import signing
 from django.test import Client
 
 from participants.models import Participant
-from scheduling.appointments import book_appointment
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import (
     Audience,
     Confirmation,
@@ -28,7 +27,8 @@ from scheduling.models import (
     ReminderRule,
     Visit,
 )
-from scheduling.replies import link_path, link_token, link_url
+from scheduling.replies.answers import link_path, link_token, link_url
+from scheduling.timeline.appointments import book_appointment
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
 UTC = datetime.UTC
@@ -278,10 +278,10 @@ def test_stopping_turns_the_participants_reminders_off_and_cancels_pending_ones(
 )
 def test_a_tampered_or_made_up_link_changes_nothing_and_says_so(client, enrol, method, tamper):
     reminder = leuk_reminder(enrol())
-    token = tamper(link_token(reminder))
-    assert token != link_token(reminder)
     before = state()
     for action in ACTIONS:
+        token = tamper(link_token(reminder, action))
+        assert token != link_token(reminder, action)
         response = getattr(client, method)(f"/r/{token}/{action}/")
         assert response.status_code == 404
         assert "Nothing was changed." in page(response)
@@ -294,10 +294,36 @@ def test_a_tampered_or_made_up_link_changes_nothing_and_says_so(client, enrol, m
 def test_a_link_with_another_action_changes_nothing_and_says_so(client, enrol, method):
     reminder = leuk_reminder(enrol())
     before = state()
-    response = getattr(client, method)(f"/r/{link_token(reminder)}/delete/")
+    response = getattr(client, method)(f"/r/{link_token(reminder, LinkAction.CONFIRM)}/delete/")
     assert response.status_code == 404
     assert "This link is not valid." in page(response)
     assert state() == before
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("signed_for", ACTIONS)
+def test_a_token_acts_only_under_the_action_it_was_signed_for(client, enrol, method, signed_for):
+    """Security issue 21 item 2: a token taken from one link (a log line, a forwarded email)
+    does nothing under another action: the token of an "I'll be there" link cannot stop the
+    participant's reminders. The first version's tokens, signed for no action, act on none."""
+    participant = enrol()
+    reminder = leuk_reminder(participant)
+    before = state()
+    legacy = signing.dumps({"r": reminder.pk}, salt="trialsite.reminder-link")
+    for action in ACTIONS:
+        tokens = [legacy] + ([] if action == signed_for else [link_token(reminder, signed_for)])
+        for token in tokens:
+            response = getattr(client, method)(f"/r/{token}/{action}/")
+            assert response.status_code == 404, (signed_for, action)
+            assert "This link is not valid." in page(response)
+    one = Client(enforce_csrf_checks=True).post(
+        f"/r/{link_token(reminder, LinkAction.CONFIRM)}/stop/",
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert one.status_code == 404
+    assert state() == before
+    assert Participant.objects.get(pk=participant.pk).reminders_enabled
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -420,9 +446,10 @@ def test_a_link_from_one_participants_reminder_only_touches_that_reminder(
 
 def test_each_participants_links_carry_their_own_token(enrol, site_ber):
     alice, bob = enrol(), enrol(site=site_ber)
-    alice_token, bob_token = link_token(leuk_reminder(alice)), link_token(leuk_reminder(bob))
-    assert alice_token != bob_token
-    assert {link_path(leuk_reminder(alice), a).split("/")[2] for a in ACTIONS} == {alice_token}
+    alice_tokens = {link_path(leuk_reminder(alice), a).split("/")[2] for a in ACTIONS}
+    bob_tokens = {link_path(leuk_reminder(bob), a).split("/")[2] for a in ACTIONS}
+    assert len(alice_tokens) == len(bob_tokens) == len(ACTIONS)  # one per action
+    assert not alice_tokens & bob_tokens
 
 
 # One-click unsubscribe (RFC 8058), as a mail provider sends it
@@ -459,6 +486,55 @@ def test_a_repeated_one_click_unsubscribe_still_answers_200(enrol):
     before = state()
     assert one_click(link_path(reminder, LinkAction.STOP), "urlencoded").status_code == 200
     assert state() == before
+
+
+def test_a_one_click_unsubscribe_that_changes_nothing_is_not_answered_as_a_success(
+    enrol, time_machine
+):
+    """Security issue 21 item 6: an expired stop link, or one used before since when staff
+    turned reminders back on, changes nothing; the mail client must not report success (RFC
+    8058 asks for a successful POST only when the unsubscribe happened), and the answer says
+    how to stop reminders otherwise."""
+    from participants.lifecycle import set_reminders
+
+    participant = enrol()
+    reminder = leuk_reminder(participant)
+    path = link_path(reminder, LinkAction.STOP)
+    assert one_click(path, "urlencoded").status_code == 200
+    set_reminders(participant, True, reason="Asked on the phone to have them again")
+    before = state()
+    used_again = one_click(path, "urlencoded")
+    assert used_again.status_code == 409
+    assert "This link has already been used." in used_again.text
+    assert "To stop your reminders, please call the study team on" in used_again.text
+    # The participant opening the same link in a browser reads the same, on the page.
+    page_again = Client().post(path)
+    assert page_again.status_code == 409
+    assert "To stop your reminders, please call the study team on" in page(page_again)
+    assert state() == before
+
+    other = leuk_reminder(enrol())
+    before = state()
+    stop_end = datetime.datetime(2026, 4, 11, 7, tzinfo=UTC)
+    time_machine.move_to(stop_end, tick=False)
+    expired = one_click(link_path(other, LinkAction.STOP), "urlencoded")
+    assert expired.status_code == 410
+    assert "This link has expired." in expired.text
+    assert "To stop your reminders" in expired.text
+    assert state() == before
+
+
+def test_a_refused_one_click_unsubscribe_speaks_the_participants_language(enrol):
+    from participants.lifecycle import set_reminders
+
+    participant = enrol(language="de")
+    reminder = leuk_reminder(participant)
+    path = link_path(reminder, LinkAction.STOP)
+    assert one_click(path, "urlencoded").status_code == 200
+    set_reminders(participant, True, reason="Asked on the phone to have them again")
+    response = one_click(path, "urlencoded")
+    assert response.status_code == 409
+    assert "Um Ihre Erinnerungen abzubestellen" in response.text
 
 
 def test_the_delivered_list_unsubscribe_header_is_the_stop_link_and_a_mailto_and_works(

@@ -1,4 +1,5 @@
-"""Reminder rows follow the schedule, in the transaction of each change (scheduling.reminders).
+"""Reminder rows follow the schedule, in the transaction of each change
+(scheduling.timeline.reminders).
 
 SLE-001 at Oceanside (America/Los_Angeles): consent 5 January 2026, treatment planned from
 2 March (after 8 weeks of screening); reminders 7 and 1 days before each visit at 09:00.
@@ -9,17 +10,14 @@ import zoneinfo
 
 import pytest
 
+from participants.imports import import_sites
+from participants.lifecycle import correct_transition, record_transition, set_reminders
 from participants.models import Transition
-from participants.services import (
-    correct_transition,
-    import_sites,
-    record_transition,
-    set_reminders,
-)
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import OutboxStatus, Reminder, Visit
-from scheduling.services import rebuild_schedule
-from scheduling.services import record_visit as record_visit_service
+from scheduling.timeline.schedules import rebuild_schedule
+from scheduling.timeline.visits import record_visit as record_visit_service
+from tests.factories import enrol
 
 UTC = datetime.UTC
 LA = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -44,15 +42,19 @@ def statuses(participant, code: str) -> dict[tuple[datetime.date, int], str]:
     }
 
 
-def test_a_new_participant_gets_two_reminders_per_future_visit_at_nine_site_time(
+def test_a_new_participant_gets_two_reminders_per_future_screening_visit_at_nine_site_time(
     make_participant, clock
 ):
+    # Issue 20 item 5: in screening, only screening visits are reminded of (LEUK; SCR is
+    # today); the infusions and follow-up visits are planned without reminders (it was 26).
     participant = make_participant(consent_date=CONSENT)
     reminders = list(
         Reminder.objects.filter(visit__participant=participant).select_related("visit", "rule")
     )
-    future_visits = Visit.objects.filter(participant=participant, planned_date__gt=CONSENT)
-    assert len(reminders) == 2 * future_visits.count() == 26
+    future_visits = Visit.objects.filter(
+        participant=participant, planned_date__gt=CONSENT, phase="screening"
+    )
+    assert len(reminders) == 2 * future_visits.count() == 2
     for reminder in reminders:
         local = reminder.due_at.astimezone(LA)
         assert local.time() == datetime.time(9, 0)
@@ -60,7 +62,7 @@ def test_a_new_participant_gets_two_reminders_per_future_visit_at_nine_site_time
             days=reminder.rule.lead_days
         )
         assert reminder.status == OutboxStatus.PENDING
-    assert not Reminder.objects.filter(visit__participant=participant, visit__code="SCR").exists()
+    assert {reminder.visit.code for reminder in reminders} == {"LEUK"}
 
 
 def test_rebuilding_an_unchanged_schedule_changes_no_reminder(make_participant, clock):
@@ -73,12 +75,11 @@ def test_rebuilding_an_unchanged_schedule_changes_no_reminder(make_participant, 
 def test_recording_the_treatment_start_moves_reminders_with_the_visits(make_participant, clock):
     participant = make_participant(consent_date=CONSENT)
     clock(datetime.date(2026, 2, 20))
-    record_transition(participant, "enrolled", on=datetime.date(2026, 2, 1))
+    enrol(participant, on=datetime.date(2026, 2, 1))
     record_transition(participant, "treatment", on=datetime.date(2026, 2, 20))
-    # INF2 was planned on 9 March (treatment start + 7); it is now on 27 February.
+    # INF2 was planned on 9 March (treatment start + 7), without reminders before treatment
+    # began (issue 20 item 5); it is now on 27 February, reminded of.
     assert statuses(participant, "INF2") == {
-        (datetime.date(2026, 3, 9), 7): OutboxStatus.CANCELLED,
-        (datetime.date(2026, 3, 9), 1): OutboxStatus.CANCELLED,
         (datetime.date(2026, 2, 27), 7): OutboxStatus.PENDING,
         (datetime.date(2026, 2, 27), 1): OutboxStatus.PENDING,
     }
@@ -89,7 +90,7 @@ def test_recording_the_treatment_start_moves_reminders_with_the_visits(make_part
 def test_a_visit_moved_back_revives_its_cancelled_reminders(make_participant, clock):
     participant = make_participant(consent_date=CONSENT)
     clock(datetime.date(2026, 2, 23))
-    record_transition(participant, "enrolled", on=datetime.date(2026, 2, 1))
+    enrol(participant, on=datetime.date(2026, 2, 1))
     treatment = record_transition(participant, "treatment", on=datetime.date(2026, 2, 20))
     first_rows = {
         r.rule_id: r.pk
@@ -113,7 +114,7 @@ def test_recording_a_visit_cancels_its_pending_reminders(make_participant, clock
     clock(datetime.date(2026, 2, 3))
     record_visit_service(participant, "LEUK", on=datetime.date(2026, 2, 3))  # early, in window
     assert set(statuses(participant, "LEUK").values()) == {OutboxStatus.CANCELLED}
-    assert set(statuses(participant, "INF1").values()) == {OutboxStatus.PENDING}
+    assert statuses(participant, "INF1") == {}  # in screening: no infusion reminders
 
 
 def test_withdrawal_cancels_every_pending_reminder_and_keeps_the_sent_ones(make_participant, clock):
@@ -137,14 +138,15 @@ def test_opting_out_cancels_pending_reminders_and_opting_back_in_revives_them(
     clock(datetime.date(2026, 2, 3))
     set_reminders(participant, True)
     pending = Reminder.objects.filter(visit__participant=participant, status="pending")
-    # Back on: the same rows, for visits still ahead of the site's today (LEUK, INF…).
+    # Back on: the same rows, for the visits of screening still ahead of the site's today.
     assert set(pending.values_list("id", flat=True)) <= ids
     assert (
         pending.count()
         == 2
         * Visit.objects.filter(
-            participant=participant, planned_date__gt=datetime.date(2026, 2, 3)
+            participant=participant, planned_date__gt=datetime.date(2026, 2, 3), phase="screening"
         ).count()
+        == 2
     )
 
 
@@ -183,7 +185,7 @@ def test_a_site_moved_to_another_time_zone_re_times_its_pending_reminders(make_p
         ]
     )
     pending = Reminder.objects.filter(visit__participant=participant, status="pending")
-    assert pending.count() == 26
+    assert pending.count() == 2  # LEUK's: in screening, only screening visits (issue 20 item 5)
     for reminder in pending.select_related("visit", "rule"):
         local = reminder.due_at.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
         assert (local.date(), local.time()) == (

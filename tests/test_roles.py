@@ -1,6 +1,9 @@
 """Roles as groups, and site isolation in every admin view."""
 
+import datetime
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
@@ -13,8 +16,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def two_sites(make_participant, site_ocn, site_ber):
-    ocn = make_participant(site=site_ocn, subject_id="SLE-001-101-001")
-    ber = make_participant(site=site_ber, subject_id="SLE-001-102-001")
+    # Created on their consent day: their screening visits' reminders are ahead.
+    with time_machine.travel(datetime.datetime(2026, 1, 5, 20, tzinfo=datetime.UTC), tick=False):
+        ocn = make_participant(site=site_ocn, subject_id="SLE-001-101-001")
+        ber = make_participant(site=site_ber, subject_id="SLE-001-102-001")
     return ocn, ber
 
 
@@ -79,6 +84,7 @@ def test_demo_staff_are_created_once_with_their_sites(staff):
         ("coordinator-ber", "BER"),
         ("manager-ocn", "OCN"),
         ("investigator-ocn", "OCN"),
+        ("investigator-ber", "BER"),
         ("monitor", "OCN"),
         ("monitor", "BER"),
     }

@@ -11,10 +11,18 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from participants import eligibility
+from participants.lifecycle import (
+    confirm_eligibility,
+    correct_transition,
+    create_participant,
+    record_transition,
+)
 from participants.models import Protocol, Status
-from participants.services import correct_transition, create_participant, record_transition
 from scheduling.models import Phase, ReminderRule, Visit, VisitDefinition, VisitStatus
-from scheduling.services import add_unscheduled_visit, record_actual_date, record_visit
+from scheduling.rules import engine
+from scheduling.timeline.visits import add_unscheduled_visit, record_actual_date, record_visit
+from tests.factories import enrol, investigator, qualifying_answers
 
 D = datetime.date
 UTC = datetime.UTC
@@ -107,7 +115,7 @@ def test_recording_the_treatment_start_re_anchors_every_later_visit_and_day_one(
     make_participant, clock
 ):
     participant = make_participant(consent_date=D(2026, 1, 5))
-    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    enrol(participant, on=D(2026, 2, 20))
     record_transition(participant, Status.TREATMENT, on=D(2026, 3, 10))
     visits = schedule(participant)
     assert (visits["INF1"].planned_date, visits["INF1"].study_day) == (D(2026, 3, 10), 1)
@@ -120,7 +128,7 @@ def test_recording_the_treatment_start_re_anchors_every_later_visit_and_day_one(
 
 def test_recording_the_follow_up_start_re_anchors_the_follow_up_visits(make_participant, clock):
     participant = make_participant(consent_date=D(2026, 1, 5))
-    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    enrol(participant, on=D(2026, 2, 20))
     record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
     record_transition(participant, Status.FOLLOW_UP, on=D(2026, 5, 10))
     visits = schedule(participant)
@@ -136,7 +144,7 @@ def test_follow_up_months_from_31_august_clamp_to_month_ends_without_chaining(
     make_participant, clock
 ):
     participant = make_participant(consent_date=D(2026, 5, 4))
-    record_transition(participant, Status.ENROLLED, on=D(2026, 5, 10))
+    enrol(participant, on=D(2026, 5, 10))
     record_transition(participant, Status.TREATMENT, on=D(2026, 7, 6))
     record_transition(participant, Status.FOLLOW_UP, on=D(2026, 8, 31))
     planned = {code: v.planned_date for code, v in schedule(participant).items()}
@@ -149,20 +157,26 @@ def test_follow_up_months_from_31_august_clamp_to_month_ends_without_chaining(
     ]
 
 
-def test_completed_visits_never_move_when_the_schedule_is_re_anchored(make_participant, clock):
+def test_completed_visits_keep_their_dates_when_the_schedule_is_re_anchored(
+    make_participant, clock
+):
     participant = make_participant(consent_date=D(2026, 1, 5))
-    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    enrol(participant, on=D(2026, 2, 20))
     treatment = record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
     record_visit(participant, "INF1", on=D(2026, 3, 2))
     record_visit(participant, "INF2", on=D(2026, 3, 10))
-    before = dates(participant)
-    correct_transition(treatment, on=D(2026, 3, 4), reason="Start date mistyped")
-    after = dates(participant)
-    assert after["INF1"][:3] == before["INF1"][:3]
-    assert after["INF2"][:3] == before["INF2"][:3]
-    assert after["INF3"][0] == D(2026, 3, 18)
-    # Day 1 moved with the corrected start: the completed visit's study day follows it.
-    assert (after["INF1"][3], after["INF3"][3]) == (-2, 15)
+    correct_transition(treatment, on=D(2026, 2, 28), reason="Start date mistyped")
+    after = schedule(participant)
+    assert (after["INF1"].actual_date, after["INF2"].actual_date) == (D(2026, 3, 2), D(2026, 3, 10))
+    # Their plan and study days follow the corrected Day 1 (issue 20, item 9), and so does
+    # the deviation: INF1's one-day window is now 28 February, INF2's 5 to 9 March.
+    assert after["INF1"].planned_date == D(2026, 2, 28)
+    assert after["INF3"].planned_date == D(2026, 3, 14)
+    assert (after["INF1"].study_day, after["INF3"].study_day) == (1, 15)
+    assert (after["INF1"].deviation, after["INF2"].deviation) == (
+        "outside_window",
+        "outside_window",
+    )
 
 
 @settings(
@@ -183,32 +197,58 @@ def test_completed_visits_never_move_when_the_schedule_is_re_anchored(make_parti
 def test_re_anchoring_never_moves_a_completed_visit(
     make_participant, start_delay, done, corrected_delay, follow_up_delay
 ):
+    """For any treatment start, visits done around their planned dates (a reason given, as a
+    visit before its phase needs one), a corrected start and a follow-up transition: no done
+    visit's actual date moves; a correction that would newly put a done treatment visit
+    before its phase is refused and changes nothing; otherwise every done visit's deviation
+    is the one its window and phase now give (issue 20, item 9)."""
     with time_machine.travel(datetime.datetime(2026, 9, 1, 12, tzinfo=UTC), tick=False):
         participant = make_participant(consent_date=D(2026, 1, 5))
-        record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+        enrol(participant, on=D(2026, 2, 20))
         start = D(2026, 2, 20) + datetime.timedelta(days=start_delay)
-        treatment = record_transition(participant, Status.TREATMENT, on=start)
+        # Starting a phase closes the earlier phase's visits not done: it needs a reason.
+        treatment = record_transition(participant, Status.TREATMENT, on=start, reason="Started")
         planned = schedule(participant)
         for code, shift in done.items():
             on = max(planned[code].planned_date + datetime.timedelta(days=shift), D(2026, 1, 5))
-            record_visit(participant, code, on=on)
-        before = {c: v for c, v in dates(participant).items() if c in done}
-        correct_transition(
-            treatment,
-            on=D(2026, 2, 20) + datetime.timedelta(days=corrected_delay),
-            reason="Corrected",
-        )
+            record_visit(participant, code, on=on, reason="Done on that day")
+        before = schedule(participant)
+        corrected = D(2026, 2, 20) + datetime.timedelta(days=corrected_delay)
+        newly_before_phase = [
+            code
+            for code in done
+            if code.startswith("INF")
+            and before[code].actual_date < corrected
+            and before[code].deviation != "before_phase"
+        ]
+        try:
+            correct_transition(treatment, on=corrected, reason="Corrected")
+        except ValidationError as error:
+            assert newly_before_phase
+            assert "outside the participant's lifecycle" in error.message_dict["on"][0]
+            treatment_start = start
+        else:
+            assert not newly_before_phase
+            treatment_start = corrected
         record_transition(
-            participant, Status.FOLLOW_UP, on=start + datetime.timedelta(days=follow_up_delay)
+            participant,
+            Status.FOLLOW_UP,
+            on=start + datetime.timedelta(days=follow_up_delay),
+            reason="Started",
         )
-        after = dates(participant)
-    for code, (planned_date, window_start, window_end, _) in before.items():
-        assert after[code][:3] == (planned_date, window_start, window_end)
+        after = schedule(participant)
+    for code in done:
+        assert after[code].actual_date == before[code].actual_date
+        reached = treatment_start if code.startswith("INF") else D(2026, 1, 5)
+        window = (after[code].window_start, after[code].window_end)
+        assert after[code].deviation == engine.deviation(
+            after[code].actual_date, *window, reached, None
+        )
 
 
 def test_leaving_cancels_the_visits_planned_after_the_leaving_date(make_participant, clock):
     participant = make_participant(consent_date=D(2026, 1, 5))
-    record_transition(participant, Status.ENROLLED, on=D(2026, 2, 20))
+    enrol(participant, on=D(2026, 2, 20))
     record_transition(participant, Status.TREATMENT, on=D(2026, 3, 2))
     record_transition(participant, Status.WITHDRAWN, on=D(2026, 3, 16), reason="Moved away")
     today = D(2026, 9, 1)
@@ -288,7 +328,9 @@ def test_an_unscheduled_visit_has_code_uns_a_reason_and_no_window(make_participa
         None,
         None,
     )
-    assert (visit.phase, visit.study_day, visit.is_deviation) == ("treatment", 3, False)
+    # Still in screening on 4 March (treatment was planned from 2 March but never started):
+    # the visit belongs to the phase reached by its day (issue 20, item 4).
+    assert (visit.phase, visit.study_day, visit.is_deviation) == ("screening", 3, False)
     assert visit.status_on(D(2026, 9, 1)) == VisitStatus.COMPLETED
 
 
@@ -299,8 +341,8 @@ def test_an_unscheduled_visit_moves_to_the_phase_its_date_falls_in_when_the_plan
         participant = make_participant(consent_date=D(2026, 1, 5))
         visit = add_unscheduled_visit(participant, on=D(2026, 2, 18), reason="Fever")
         assert (visit.phase, visit.study_day) == ("screening", -12)  # treatment planned 2 March
-        record_transition(participant, "enrolled", on=D(2026, 2, 10))
-        record_transition(participant, "treatment", on=D(2026, 2, 15))
+        enrol(participant, on=D(2026, 2, 10))
+        record_transition(participant, "treatment", on=D(2026, 2, 15), reason="LEUK elsewhere")
     visit.refresh_from_db()
     assert (visit.phase, visit.study_day) == ("treatment", 4)
 
@@ -377,7 +419,7 @@ def test_phases_with_other_codes_are_re_anchored_by_the_transitions_the_plan_nam
             consent_date=D(2026, 3, 2),
         )  # fmt: skip
         assert dates(participant)["D1"][0] == D(2026, 3, 16)  # planned: run-in of 2 weeks
-        record_transition(participant, Status.ENROLLED, on=D(2026, 3, 18))
+        enrol(participant, on=D(2026, 3, 18))
         record_transition(participant, Status.TREATMENT, on=D(2026, 3, 20))
     with time_machine.travel(datetime.datetime(2026, 4, 20, 20, tzinfo=UTC), tick=False):
         record_transition(participant, Status.FOLLOW_UP, on=D(2026, 4, 20))
@@ -409,10 +451,14 @@ def test_creating_a_schedule_costs_the_same_queries_for_14_or_40_visits(
                 protocol=big, site=site_ocn, subject_id="B-1", email="b@example.org",
                 consent_date=D(2026, 1, 5),
             )  # fmt: skip
+        # Enrolment: eligibility answered first (SLE-001 has criteria, BIG-040 none), then
+        # the investigator's confirmation, whose queries are compared.
+        eligibility.answer_criteria(small, qualifying_answers(small))
+        first, second = investigator(), investigator()
         with CaptureQueriesContext(connection) as sle001_transition:
-            record_transition(small, Status.ENROLLED, on=D(2026, 1, 5))
+            confirm_eligibility(small, on=D(2026, 1, 5), by=first)
         with django_assert_num_queries(len(sle001_transition.captured_queries)):
-            record_transition(large, Status.ENROLLED, on=D(2026, 1, 5))
+            confirm_eligibility(large, on=D(2026, 1, 5), by=second)
     assert (small.visits.count(), large.visits.count()) == (14, 40)
     # 21 before issue 14: a participant's schedule is now built by the import's bulk path
     # (plan, calendar and phase starts read once; visits, history, reminders one INSERT each).

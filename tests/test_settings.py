@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import preflight
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,20 +26,71 @@ def _django(code: str, **env_overrides) -> subprocess.CompletedProcess:
     )
 
 
-def test_missing_secret_key_outside_debug_is_a_one_line_start_up_error():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
+def _manage(*arguments: str, **env_overrides) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env_overrides}
+    env = {k: v for k, v in env.items() if v is not None}  # None: left out of the environment
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
         cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "SECRET_KEY"},
-            "DEBUG": "false",
-        },
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_missing_secret_key_outside_debug_is_a_one_line_start_up_error():
+    result = _manage("check", SECRET_KEY=None, DEBUG="false")
+    assert result.returncode == 1
+    assert result.stderr == "trialsite: SECRET_KEY must be set when DEBUG is off.\n"
+    assert result.stdout == ""
+
+
+def test_an_sqlite_database_url_is_refused_at_start_up_with_one_line():
+    for url in ("sqlite:///var/trialsite.sqlite3", "sqlite://:memory:"):
+        result = _manage("migrate", DATABASE_URL=url)
+        assert result.returncode == 1
+        assert result.stderr == (
+            "trialsite: DATABASE_URL is a sqlite URL: this project runs on PostgreSQL only "
+            "(postgres://…); unset DATABASE_URL to use the embedded PostgreSQL under "
+            "var/postgres.\n"
+        )
+
+
+def test_the_production_profile_requires_a_database_url_and_a_site_url():
+    production = {"DEBUG": "false", "SECRET_KEY": "a-real-key-for-this-test-0123456789-abcdefghij"}
+    result = _manage("check", **production, DATABASE_URL=None, SITE_URL="https://t.example")
+    assert result.returncode == 1
+    assert result.stderr.startswith("trialsite: DATABASE_URL must be set when DEBUG is off")
+    assert len(result.stderr.splitlines()) == 1
+    production["DATABASE_URL"] = "postgres://postgres@db.example/trialsite"
+    result = _manage("check", **production, SITE_URL=None)
+    assert result.returncode == 1
+    assert result.stderr.startswith("trialsite: SITE_URL must be set when DEBUG is off")
+    assert len(result.stderr.splitlines()) == 1
+    result = _manage("check", **production, SITE_URL="https://t.example")
+    assert result.returncode == 0, result.stderr
+
+
+def test_links_follow_the_port_served_in_development_and_site_url_everywhere():
+    code = "from django.conf import settings as s; print(s.SITE_URL)"
+    assert _django(code, PORT="18900", SITE_URL=None).stdout.split() == ["http://127.0.0.1:18900"]
+    assert _django(code, PORT=None, SITE_URL=None).stdout.split() == ["http://127.0.0.1:8000"]
+    assert _django(code, PORT="18900", SITE_URL="https://t.example/").stdout.split() == [
+        "https://t.example"
+    ]
+
+
+def test_a_demo_env_file_gives_staff_commands_the_development_settings(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=true\nSITE_URL=http://127.0.0.1:18900\n")
+    result = _django(
+        "from django.conf import settings as s; print(s.DEBUG, s.SITE_URL)",
+        DEBUG=None,
+        SITE_URL=None,
+        ENV_FILE=str(env_file),
+    )
+    assert result.stdout.split() == ["True", "http://127.0.0.1:18900"], result.stderr
 
 
 def test_debug_is_off_when_the_environment_leaves_it_out():
@@ -58,25 +111,37 @@ def test_debug_is_off_when_the_environment_leaves_it_out():
         "from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)",
         DEBUG=None,
         SECRET_KEY="a-real-key-for-this-test-0123456789-abcdefghijklmnopqrstuvwxyz",
+        SITE_URL="https://trial.example.org",
+        DATABASE_URL="postgres://postgres@db.example/trialsite",
     )
     assert result.stdout.split() == ["False", "True"], result.stderr
 
 
-def test_embedded_defaults_use_sqlite_under_var_and_a_socket_broker(tmp_path):
+def test_embedded_defaults_use_postgresql_under_var_and_a_socket_broker(tmp_path):
     result = _django(
         "from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], "
+        "s.DATABASES['default']['HOST'], s.EMBEDDED_POSTGRES, "
         "s.CELERY_BROKER_URL, s.EMAIL_BACKEND, s.TIME_ZONE, s.USE_TZ)",
         VAR_DIR=str(tmp_path),
         CELERY_BROKER_URL="",
         EMAIL_URL="",
     )
-    engine, name, broker, backend, zone, use_tz = result.stdout.split()
-    assert engine == "django.db.backends.sqlite3"
-    assert name == str(tmp_path / "trialsite.sqlite3")
+    engine, name, host, embedded, broker, backend, zone, use_tz = result.stdout.split()
+    assert engine == "django.db.backends.postgresql"
+    assert (name, host, embedded) == ("trialsite", str(tmp_path / "postgres" / "run"), "True")
     assert broker == f"redis+socket://{tmp_path / 'redis' / 'redis.sock'}"
     assert backend == "trialsite.mail.FolderAndConsoleBackend"
     assert (zone, use_tz) == ("UTC", "True")
+
+
+def test_a_database_url_on_a_unix_socket_names_its_folder_as_host():
+    result = _django(
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['HOST'], d['NAME'], d.get('OPTIONS', {}).get('host'), s.EMBEDDED_POSTGRES)",
+        DATABASE_URL="postgres://postgres@/trial?host=/run/pg%20sockets",
+    )
+    assert result.stdout.split() == ["/run/pg", "sockets", "trial", "None", "False"]
 
 
 def test_environment_variables_configure_database_broker_and_mail():
@@ -96,7 +161,7 @@ def test_environment_variables_configure_database_broker_and_mail():
         "mail.internal",
         "2525",
         "<visits@site.example>",
-        "scheduling.smtp.EmailBackend",  # RFC 5321's own wait for the reply to the data
+        "scheduling.mail.smtp.EmailBackend",  # RFC 5321's own wait for the reply to the data
         "20",
         "600",
     ]
@@ -159,6 +224,5 @@ def test_make_test_stops_with_one_line_naming_an_unreachable_service():
     )
     assert result.returncode != 0
     assert result.stdout.splitlines() == [
-        f"preflight: PostgreSQL is unreachable at 127.0.0.1:{port}; "
-        "start them with: docker compose up -d postgres redis"
+        f"preflight: PostgreSQL is unreachable at 127.0.0.1:{port}; {preflight.HINT}"
     ]

@@ -35,7 +35,12 @@ PARTICIPANT_TEMPLATES = [
         for path in (TEMPLATES / "scheduling" / "replies").glob("*.html")
     ),
 ]
-PARTICIPANT_MODULES = [ROOT / "scheduling" / "emails.py", ROOT / "scheduling" / "replies.py"]
+PARTICIPANT_MODULES = [
+    ROOT / "scheduling" / "mail" / "emails.py",
+    ROOT / "scheduling" / "replies" / "answers.py",
+    ROOT / "scheduling" / "replies" / "views.py",
+    ROOT / "scheduling" / "timeline" / "wording.py",
+]
 
 # The gettext family: the position of the context argument and of the message id.
 GETTEXT_CALLS = {
@@ -220,7 +225,7 @@ def test_a_message_in_another_context_is_not_a_translation():
     po = catalogue("de")
     po.find("l j F Y", msgctxt="long date format").msgctxt = "another context"
     [problem] = translation_problems(participant_messages(), po)
-    assert problem.startswith("missing: 'l j F Y' (scheduling/emails.py:")
+    assert problem.startswith("missing: 'l j F Y' (scheduling/timeline/wording.py:")
 
 
 def test_an_empty_or_fuzzy_translation_is_reported():
@@ -241,6 +246,6 @@ def test_a_translation_with_other_placeholders_is_reported():
     [problem] = translation_problems(participant_messages(), po)
     assert problem.startswith(
         "placeholders ['day'] instead of ['date']: 'Reminder: your study visit on %(date)s' "
-        "(scheduling/emails.py:"
+        "(scheduling/mail/emails.py:"
     )
     assert problem.endswith("-> 'Rappel : votre visite le %(day)s'")

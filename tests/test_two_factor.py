@@ -83,6 +83,9 @@ def test_require_2fa_defaults_on_outside_debug_and_off_in_debug():
             env={
                 **keep,
                 "SECRET_KEY": "a-real-key-for-this-test-0123456789-abcdefghijklmnopqrstuvwxyz",
+                # what the production profile requires besides the key (never connected to)
+                "SITE_URL": "https://trial.example.org",
+                "DATABASE_URL": "postgres://postgres@db.example/trialsite",
                 "DJANGO_SETTINGS_MODULE": "trialsite.settings",
                 **env,
             },
@@ -140,6 +143,47 @@ def test_a_superuser_or_site_manager_sets_up_an_app_before_any_admin_page(
 
 def test_a_coordinator_is_not_asked_to_set_up_an_app(required, client, staff):
     assert sign_in(client, "coordinator-ocn").status_code == 200
+
+
+@pytest.mark.parametrize("promotion", ["superuser", "site manager"])
+def test_a_session_promoted_while_signed_in_owes_a_code_at_its_next_page(
+    required, clock, client, staff, promotion
+):
+    """Security issue 21 item 1: what a user owes is judged from their roles now, on every
+    admin request, not once at sign-in. A coordinator signed in with a password only (allowed
+    for a coordinator) and then made a superuser or a site manager gets no admin page of the
+    new role, nor any other, until an app is set up or its code given."""
+    from django.contrib.auth.models import Group
+
+    from participants import roles
+
+    coordinator = staff["coordinator-ocn"]
+    assert sign_in(client, "coordinator-ocn").status_code == 200
+    if promotion == "superuser":
+        coordinator.is_superuser = True
+        coordinator.save(update_fields=["is_superuser"])
+        elevated = "/admin/auth/user/"
+    else:
+        coordinator.groups.add(Group.objects.get(name=roles.SITE_MANAGER))
+        elevated = reverse("admin:participants_site_changelist")
+    for page in (elevated, "/admin/", reverse("admin:participants_participant_changelist")):
+        response = client.get(page)
+        assert response.status_code == 302, page
+        assert urlsplit(response.url).path == SETUP
+    # With an app already set up (by choice, earlier), the promoted session gives its code.
+    device = device_for(coordinator)
+    response = client.get(elevated)
+    assert urlsplit(response.url).path == VERIFY
+    client.post(VERIFY, {"code": code_for(device, NOW), "next": elevated})
+    assert client.get(elevated).status_code == 200
+
+
+def test_a_demoted_session_is_no_longer_held_back(required, clock, client, staff):
+    manager = staff["manager-ocn"]
+    assert urlsplit(sign_in(client, "manager-ocn").url).path == SETUP
+    manager.groups.clear()
+    manager.groups.add(*staff["coordinator-ocn"].groups.all())
+    assert client.get("/admin/").status_code == 200
 
 
 def test_a_user_with_an_app_gives_its_code_at_every_sign_in(clock, client, staff):
@@ -232,11 +276,11 @@ def test_a_reset_while_signed_in_sends_to_set_up_again(required, clock, client, 
     sign_in(client, "manager-ocn")
     assert client.post(VERIFY, {"code": code_for(device, NOW)}).status_code == 302
     device.delete()
-    # The session's device is gone: no longer verified; the verify page finds no app and the
-    # admin sends to set up a new one.
-    to_verify = client.get("/admin/")
-    assert urlsplit(to_verify.url).path == VERIFY
-    back = client.get(to_verify.url)
+    # The session's device is gone: no longer verified, and judged on this request, the user
+    # owes a new app (straight to the set-up page); the verify page sends back too.
+    to_setup = client.get("/admin/")
+    assert urlsplit(to_setup.url).path == SETUP
+    back = client.get(VERIFY)
     assert client.get(back.url).url.startswith(SETUP)
 
 

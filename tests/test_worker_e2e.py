@@ -9,30 +9,24 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 from django.apps import apps as django_apps
-from django.db import connection
+from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from scheduling.mail import dispatch_health
 from scheduling.models import Audience, OutboxStatus, Reminder, ReminderRule
+from tests.databases import process_database_url
+from tests.faults import population
 from tests.smtp_server import LoopbackSMTP
 
 CELERY = str(Path(sys.executable).parent / "celery")
 ROOT = Path(__file__).resolve().parent.parent
 beat_migration = importlib.import_module("scheduling.migrations.0004_dispatch_periodic_task")
-
-
-def database_url() -> str:
-    """The pytest test database, for the worker and beat to share with this test."""
-    settings = connection.settings_dict
-    password = f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else ""
-    host = settings["HOST"] or "127.0.0.1"
-    port = settings["PORT"] or 5432
-    return f"postgres://{quote(settings['USER'])}{password}@{host}:{port}/{settings['NAME']}"
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -49,10 +43,15 @@ def stop(process: subprocess.Popen) -> None:
 def test_a_real_worker_and_beat_deliver_one_due_reminder(
     transactional_db, make_participant, site_ber, tmp_path
 ):
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    assert broker.startswith("redis://"), "set CELERY_BROKER_URL to a Redis database of your own"
-    redis.Redis.from_url(broker).flushdb()  # no runs queued by an earlier session
+    broker = settings.CELERY_BROKER_URL  # the machine's Redis, or the embedded one's socket
+    if broker.startswith("redis+socket://"):
+        redis.Redis(unix_socket_path=urlsplit(broker).path).flushdb()
+    else:
+        redis.Redis.from_url(broker).flushdb()  # no runs queued by an earlier session
     ReminderRule.objects.filter(audience=Audience.COORDINATOR_DIGEST).update(active=False)
+    # A site where it is day now: a reminder found late at night waits for the morning there.
+    site_ber.timezone = population.daytime_zone()
+    site_ber.save()
     # LEUK (consent + 35 days) three days ahead: its 7-day reminder is due, its 1-day one not.
     today = site_ber.today()
     participant = make_participant(consent_date=today - datetime.timedelta(days=32), site=site_ber)
@@ -68,7 +67,7 @@ def test_a_real_worker_and_beat_deliver_one_due_reminder(
     with LoopbackSMTP() as server:
         env = {
             **os.environ,
-            "DATABASE_URL": database_url(),
+            "DATABASE_URL": process_database_url(),
             "CELERY_BROKER_URL": broker,
             "EMAIL_URL": f"smtp://127.0.0.1:{server.port}",
             "VAR_DIR": str(tmp_path),
@@ -113,3 +112,11 @@ def test_a_real_worker_and_beat_deliver_one_due_reminder(
         assert [m["Message-ID"] for m in server.messages] == [reminder.message_id]
         assert reminder.status == OutboxStatus.SENT
         assert server.handler.envelopes == [("visits@localhost", ["participant@example.org"])]
+    # The worker's run said it completed; with the worker and beat now stopped, staff and the
+    # health endpoint see dispatch as stopped once no run has completed for the stale limit.
+    state = dispatch_health.health()
+    assert state.status == "ok" and state.last_completed_at is not None
+    later = timezone.now() + dispatch_health.stale_after() + datetime.timedelta(minutes=1)
+    stopped = dispatch_health.health(later)
+    assert (stopped.status, stopped.alert) == ("stale", True)
+    assert stopped.sentence.startswith("Reminder dispatch has stopped: no run has completed since")

@@ -9,7 +9,6 @@ printed and written to ``var/faults.json``.
 import contextlib
 import datetime
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,8 +64,6 @@ class Scenario:
 
     def own_redis(self) -> stack.OwnRedis:
         """A Redis of the scenario's own, used by every process it starts from now on."""
-        if shutil.which("redis-server") is None:
-            pytest.fail("the fault suite needs redis-server on PATH (apt-get install redis-server)")
         redis = stack.OwnRedis(self.log_dir)
         redis.start()
         self._exits.callback(redis.stop)
@@ -77,8 +74,6 @@ class Scenario:
     def own_postgres(self) -> stack.OwnPostgres:
         """A PostgreSQL server of the scenario's own holding a copy of its database; this
         process and every process started from now on use it."""
-        if not (stack.PG_BIN / "initdb").exists():
-            pytest.fail(f"the fault suite needs PostgreSQL 15's {stack.PG_BIN}/initdb and pg_ctl")
         server = stack.OwnPostgres()
         self._exits.callback(server.close)
         server.init()

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from participants.lifecycle import create_participant
 from participants.models import Participant, Protocol, Site
-from participants.services import create_participant
 from scheduling.models import Audience, Reminder, ReminderRule, Visit
 from tests.conftest import load_sle001
 from tests.factories import SiteFactory
@@ -34,10 +34,12 @@ def protocol() -> Protocol:
 
 
 def daytime_zone() -> str:
-    """A site time zone where it is now between 03:00 and 20:00, so that a scenario with the
-    site's daily digest never runs across its local midnight (when the day's digest expires)."""
+    """A site time zone where it is now between 08:00 and 20:00, so that a scenario with the
+    site's daily digest never runs across its local midnight (when the day's digest expires),
+    and its reminders, due days ago, are sent at once rather than held for the morning
+    (reminders found late never go out at night: scheduling.rules.reminder_rules)."""
     for zone in ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles"):
-        if 3 <= timezone.localtime(timezone=ZoneInfo(zone)).hour < 20:
+        if 8 <= timezone.localtime(timezone=ZoneInfo(zone)).hour < 20:
             return zone
     return "Asia/Kolkata"  # not reached: one of the four always is
 

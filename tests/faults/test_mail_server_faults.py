@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduling.dispatch import dispatch_due
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import MailRelay, OutboxStatus, Reminder, SiteDigest
 from tests.faults import by_form, population, stack
 from tests.faults.ledger import Ledger, digests
@@ -222,7 +222,7 @@ def test_a_late_final_reply_gives_the_number_of_copies_docs_reminders_md_states(
     count = by_form(short=2, long=5)
     unknown_count = by_form(short=1, long=2)
     population.digests_off()
-    berlin = population.site("BER", "Europe/Berlin")
+    berlin = population.site("BER", population.daytime_zone())
 
     # 1. The reply to the data comes 2 s late, after EMAIL_TIMEOUT (1 s) but well within
     #    EMAIL_DATA_REPLY_TIMEOUT (600 s, RFC 5321): the dispatcher waits and hears it.

@@ -12,7 +12,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from scheduling import dispatch
+from scheduling.mail import claims
 from scheduling.models import OutboxStatus, Reminder
 from tests.faults import by_form, population, stack
 from tests.faults.ledger import Ledger
@@ -33,13 +33,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_a_new_worker_takes_over_aft
     count = by_form(short=150, long=250)  # the first batch of 100 is the killed worker's
     kill_after = 30
     population.digests_off()
-    berlin = population.site("BER", "Europe/Berlin")
+    berlin = population.site("BER", population.daytime_zone())
     ids = population.due_reminders(count, site=berlin)
     scenario.smtp.handler.delay = 0.05  # a slow server: 50 ms per message, one at a time
-    # Short timeouts, so that the lease is mostly its five-minute margin (dispatch.claim_lease).
+    # Short timeouts, so that the lease is mostly its five-minute margin (claims.claim_lease).
     scenario.stack.settings = {"EMAIL_TIMEOUT": "5", "EMAIL_DATA_REPLY_TIMEOUT": "10"}
     scenario.settings.EMAIL_TIMEOUT, scenario.settings.EMAIL_DATA_REPLY_TIMEOUT = 5, 10
-    lease = dispatch.claim_lease()
+    lease = claims.claim_lease()
     population.beat_due_now()
     scenario.own_redis()
     worker = scenario.stack.worker()
@@ -107,7 +107,7 @@ def test_dispatch_resumes_by_itself_after_redis_and_then_postgresql_restart(scen
     postgres = scenario.own_postgres()
     redis = scenario.own_redis()
     population.digests_off()
-    berlin = population.site("BER", "Europe/Berlin")
+    berlin = population.site("BER", population.daytime_zone())
     first = population.due_reminders(count, site=berlin, prefix="A")
     population.beat_every(tick)
     worker = scenario.stack.worker()

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from participants.services import record_transition, set_reminders
-from scheduling.appointments import book_appointment
-from scheduling.dispatch import dispatch_due
+from participants.lifecycle import record_transition, set_reminders
+from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import Audience, OutboxStatus, Reminder, SiteDigest
-from scheduling.services import record_visit
+from scheduling.timeline.appointments import book_appointment
+from scheduling.timeline.visits import record_visit
 from tests.faults import by_form, population, stack
 from tests.faults.ledger import Ledger, digests
 
@@ -131,7 +131,7 @@ def test_changes_made_while_reminders_sit_in_a_claimed_batch_send_none_of_the_st
 ):
     filler = by_form(short=40, long=90)  # with the three below, one batch (at most 100)
     population.digests_off()
-    berlin = population.site("BER", "Europe/Berlin")
+    berlin = population.site("BER", population.daytime_zone())
     ids = population.due_reminders(filler, site=berlin)
     consent = berlin.today() - population.DUE_NOW_CONSENT_DAYS * DAY
     withdrawn, done, moved = (
