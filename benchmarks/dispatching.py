@@ -36,8 +36,8 @@ def prepare(due: int, lean: bool = False):
     from django.db import connection
     from django.utils import timezone
 
+    from participants.lifecycle import create_participant
     from participants.models import Protocol, Site
-    from participants.services import create_participant
     from scheduling.models import Audience, Reminder, ReminderRule
 
     SCRATCH.mkdir(parents=True, exist_ok=True)
@@ -145,7 +145,7 @@ def dispatcher(profile: str = ""):
     quiet_django()
     from django.db import connection
 
-    from scheduling.dispatch import dispatch_due
+    from scheduling.mail.dispatch import dispatch_due
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

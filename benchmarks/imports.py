@@ -30,7 +30,10 @@ def _sites():
 
     from participants.models import Site
 
-    get_user_model().objects.get_or_create(username=BY, defaults={"is_staff": True})
+    # A superuser: a command does only what its --by user may do (issue 21), everywhere here.
+    get_user_model().objects.update_or_create(
+        username=BY, defaults={"is_staff": True, "is_superuser": True}
+    )
     Site.objects.get_or_create(
         code="OCN",
         defaults={

@@ -46,7 +46,7 @@ def _make_due_reminders(count: int):
 
     from django.apps import apps
 
-    from participants.services import create_participant
+    from participants.lifecycle import create_participant
     from scheduling.models import Audience, Reminder, ReminderRule
     from tests.factories import SiteFactory
 
@@ -87,7 +87,7 @@ def _reset(ids):
 
 
 def _batch(batch_size: int):
-    from scheduling.dispatch import dispatch_due
+    from scheduling.mail.dispatch import dispatch_due
 
     def run(ids):
         return dispatch_due(batch_size=batch_size).sent
@@ -101,7 +101,8 @@ def _fan_out(ids):
     from django.db.models import Q
     from django.utils import timezone
 
-    from scheduling import dispatch
+    from scheduling.mail import claims, outcomes, sending
+    from scheduling.mail.mailer import Mailer
     from scheduling.models import OutboxStatus, Reminder
 
     sent = 0
@@ -112,19 +113,19 @@ def _fan_out(ids):
             claimed = (
                 Reminder.objects.filter(id=reminder_id, status=OutboxStatus.PENDING)
                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-                .update(claimed_until=now + dispatch.claim_lease(), claim_token=token)
+                .update(claimed_until=now + claims.claim_lease(), claim_token=token)
             )
         if not claimed:
             continue
         visit_id = Reminder.objects.values_list("visit_id", flat=True).get(id=reminder_id)
-        mailer = dispatch.Mailer()
+        mailer = Mailer()
         try:
-            outcome = dispatch.process_reminder(
+            outcome = sending.process_reminder(
                 reminder_id, visit_id=visit_id, token=token, now=now, mailer=mailer
             )
         finally:
             mailer.close()
-        sent += outcome == dispatch.SENT
+        sent += outcome == outcomes.SENT
     return sent
 
 
@@ -168,7 +169,7 @@ def main() -> None:
     )
     import logging
 
-    logging.getLogger("scheduling.dispatch").setLevel(logging.WARNING)
+    logging.getLogger("scheduling.mail.dispatch").setLevel(logging.WARNING)
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         with LoopbackSMTP() as server:

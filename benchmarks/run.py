@@ -6,7 +6,8 @@ table, and the same as JSON (``var/bench.json``) so that two runs can be compare
     python benchmarks/run.py --compare var/bench-before.json var/bench.json
 
 Workloads, one module each: ``imports`` (import_participants against one multi-row INSERT per
-table), ``idle_tick`` (a tick with nothing due, many pending reminders against few),
+table), ``csv_refusal`` (the peak memory of an import refused on every row, large file against
+a ten-row one), ``idle_tick`` (a tick with nothing due, many pending reminders against few),
 ``pages`` (four staff pages, many participants against few), ``dispatching`` (N due reminders
 by 1, 2 and 4 dispatchers against plain smtplib; and the peak memory of one dispatcher over
 100,000, which dispatches for what is left of 17 minutes unless BENCH_MEMORY_SECONDS says
@@ -21,11 +22,11 @@ Redis (``CELERY_BROKER_URL``), as in CI. Every measurement runs in a process of 
 never asserted: targets are printed beside the figures.
 
 Environment: ``BENCH_SIZE`` (``full``, ``small``), ``BENCH_ONLY`` (workload names,
-comma-separated: imports, idle_tick, pages, dispatch, memory), ``BENCH_OUTPUT`` (the JSON
-file), ``BENCH_MEMORY_SECONDS`` (how long the memory workload may dispatch; 0: to the end),
-``BENCH_ROUNDS`` (rounds of the import and dispatch workloads), ``BENCH_PROFILE`` (a file for
-the cProfile statistics of one more one-dispatcher run, after the measured ones and not counted
-in them: ``python -m pstats FILE``).
+comma-separated: imports, csv_refusal, idle_tick, pages, dispatch, memory), ``BENCH_OUTPUT``
+(the JSON file), ``BENCH_MEMORY_SECONDS`` (how long the memory workload may dispatch; 0: to
+the end), ``BENCH_ROUNDS`` (rounds of the import and dispatch workloads), ``BENCH_PROFILE``
+(a file for the cProfile statistics of one more one-dispatcher run, after the measured ones
+and not counted in them: ``python -m pstats FILE``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ import _data  # noqa: E402
 from _child import Child, once  # noqa: E402
 from _measure import SCRATCH, median  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from trialsite import embedded_postgres  # noqa: E402
+
+VAR = Path(os.environ.get("VAR_DIR") or ROOT / "var")
+
 SIZES = {
     "small": {
         "import_sizes": (100, 1_000),
@@ -59,6 +65,7 @@ SIZES = {
         "dispatch_rounds": 2,
         "memory_due": 5_000,
         "memory_seconds": 0,
+        "refusal_rows": (20_000,),
     },
     "full": {
         "import_sizes": (1_000, 10_000),
@@ -71,6 +78,7 @@ SIZES = {
         "dispatch_rounds": 1,
         "memory_due": 100_000,
         "memory_seconds": None,  # what is left of WHOLE_RUN, at least three minutes
+        "refusal_rows": (100_000, 800_000),  # about 6 and 50 MB
     },
 }
 # 17 minutes of measuring: with a fresh clone's `make install` (about 2), `make bench` stays
@@ -102,14 +110,19 @@ class Bench:
             rounds = int(os.environ["BENCH_ROUNDS"])
             self.config.update(import_rounds=rounds, dispatch_rounds=rounds)
         self.started = time.monotonic()
-        self.url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trialsite")
+        # The embedded servers (started by `make bench` through trialsite.local_services) when
+        # no URL is given.
+        self.url = os.environ.get("DATABASE_URL") or embedded_postgres.database_url(
+            "trialsite", str(embedded_postgres.socket_dir(VAR))
+        )
         self.name = "bench_" + _data.database_name(self.url)
         self.template = f"{self.name}_template"
         self.rows: list[Row] = []
         self.extra: dict = {}
         self.env = {
             "DEBUG": os.environ.get("DEBUG", "true"),
-            "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14"),
+            "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL")
+            or f"redis+socket://{VAR / 'redis' / 'redis.sock'}",
             "EMAIL_URL": "",  # nothing but the dispatch workloads sends, and those to loopback
         }
 
@@ -538,8 +551,40 @@ def memory_workload(bench: Bench) -> None:
         bench.drop(env)
 
 
+def csv_refusal_workload(bench: Bench) -> None:
+    """A file refused on every row (csv_refusal.py): peak memory against a ten-row file."""
+    sys.path.insert(0, str(HERE))
+    import csv_refusal
+
+    env = bench.database("refusal")
+    try:
+        floor = [csv_refusal.run(env, 10) for _ in range(3)]
+        floor_mb = median([r["peak_mb"] for r in floor])
+        for rows in bench.config["refusal_rows"]:
+            runs = [csv_refusal.run(env, rows) for _ in range(3)]
+            peak = median([r["peak_mb"] for r in runs])
+            bench.add(
+                Row(
+                    "import refused on every row",
+                    f"{rows:,} rows ({runs[0]['megabytes']:.1f} MB)",
+                    peak,
+                    floor_mb,
+                    "MB",
+                    peak / floor_mb,
+                    "≤ 1.5×",
+                    peak / floor_mb <= 1.5,
+                    note=f"{median([r['seconds'] for r in runs]):.1f} s; "
+                    f"{runs[0]['lines']} lines printed (100 errors, then a count)",
+                    samples={"peak_mb": [r["peak_mb"] for r in runs]},
+                )
+            )
+    finally:
+        bench.drop(env)
+
+
 WORKLOADS = {
     "imports": imports_workload,
+    "csv_refusal": csv_refusal_workload,
     "idle_tick": idle_tick_workload,
     "pages": pages_workload,
     "dispatch": dispatch_workload,
