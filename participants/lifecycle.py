@@ -80,8 +80,8 @@ def future_date_problem(site: Site, day: datetime.date, now=None) -> str:
     if day <= site_today:
         return ""
     return (
-        f"{day.isoformat()} is in the future at site {site.code} "
-        f"(today there is {site_today.isoformat()})."
+        f"{day.isoformat()} is in the future at site {site.code}, "
+        f"where today is {site_today.isoformat()}."
     )
 
 

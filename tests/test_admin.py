@@ -196,7 +196,7 @@ def test_a_visit_date_in_the_future_is_refused_with_a_sentence(
     )
     visit.refresh_from_db()
     assert visit.actual_date is None
-    assert "2026-02-09 is in the future at site OCN (today there is 2026-01-20)." in messages_of(
+    assert "2026-02-09 is in the future at site OCN, where today is 2026-01-20." in messages_of(
         response
     )
 

@@ -138,7 +138,7 @@ def test_a_site_manager_sets_open_days_holidays_and_capacity_and_appointments_mo
     assert SiteCapacity.objects.get(site=site_ocn, resource=chair).per_day == 2
     leukapheresis = visit_of(participant, "LEUK")
     assert leukapheresis.appointment_date == D(2026, 2, 17)
-    assert leukapheresis.appointment_note == "holiday: Presidents' Day"
+    assert leukapheresis.appointment_note == "moved off a holiday: Presidents' Day"
     first_infusion = visit_of(participant, "INF1")  # no window, on a Monday: nowhere to go
     assert first_infusion.appointment_date == D(2026, 3, 9)
     assert first_infusion.appointment_flag == AppointmentFlag.NO_OPEN_DAY
@@ -256,7 +256,7 @@ def test_a_coordinator_adds_a_closure_and_proposals_move_off_it_and_bookings_are
     moved = visit_of(proposed, "INF2")
     assert (moved.appointment_date, moved.appointment_note) == (
         D(2026, 3, 11),
-        "closed: inspection",
+        "moved off a closure: inspection",
     )
     kept = visit_of(booked, "INF2")
     assert (kept.appointment_date, kept.booked_date) == (D(2026, 3, 10), D(2026, 3, 10))

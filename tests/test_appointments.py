@@ -228,7 +228,7 @@ def test_a_closure_on_a_booked_day_flags_it_to_rebook_and_its_removal_clears_the
     other = visit(proposed, "LEUK")
     assert (other.appointment_date, other.appointment_note) == (
         D(2026, 2, 11),
-        "closed: inspection",
+        "moved off a closure: inspection",
     )
 
     remove_closure(closure)
@@ -537,7 +537,7 @@ def test_a_booking_is_refused_with_a_sentence_that_says_why(enrol, on, sentence)
 def test_a_booking_on_independence_day_observed_names_the_holiday(enrol):
     leuk = visit(enrol(D(2026, 5, 29)), "LEUK")  # planned Friday 3 July, proposed Thursday 2
     assert (leuk.planned_date, leuk.appointment_date) == (D(2026, 7, 3), D(2026, 7, 2))
-    assert leuk.appointment_note == "holiday: Independence Day (observed)"
+    assert leuk.appointment_note == "moved off a holiday: Independence Day (observed)"
     with pytest.raises(ValidationError) as refused:
         book_appointment(leuk, on=D(2026, 7, 3))
     assert refused.value.message_dict["on"][0].startswith(
@@ -625,7 +625,7 @@ def test_clearing_a_booking_moves_back_to_a_proposal_off_a_closure(enrol, ocn):
     cleared = clear_booking(visit(participant, "LEUK"))
     assert (cleared.appointment_date, cleared.appointment_note) == (
         D(2026, 2, 10),
-        "closed: inspection",
+        "moved off a closure: inspection",
     )
 
 

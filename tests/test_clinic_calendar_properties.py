@@ -147,7 +147,7 @@ def test_a_visit_without_a_window_keeps_its_day(planned, data):
     proposal = propose_day(planned, None, None, calendar)
     assert (proposal.day, proposal.no_open_day) == (planned, False)
     closed = calendar.closed_on(planned)
-    assert proposal.note == (closed.note if closed else "")
+    assert proposal.note == (closed.state if closed else "")
 
 
 # days_by_nearness: the order in which a proposal looks at the window.
@@ -271,7 +271,10 @@ def test_the_holidays_of_the_examples_are_those_of_the_holidays_package():
 )
 def test_independence_day_observed_moves_to_the_nearest_open_day(before, after, day):
     proposal = propose_day(*window(D(2026, 7, 3), before, after), OCN)
-    assert (proposal.day, proposal.note) == (day, "holiday: Independence Day (observed)")
+    assert (proposal.day, proposal.note) == (
+        day,
+        "moved off a holiday: Independence Day (observed)",
+    )
     assert not proposal.no_open_day
 
 
@@ -279,7 +282,10 @@ def test_independence_day_itself_goes_to_the_earlier_of_two_open_days_as_near():
     # Saturday 4 July, the holiday itself: Friday 3 (observed) and Sunday 5 are closed;
     # Thursday 2 and Monday 6 are both two days away. The holiday is named before the weekday.
     proposal = propose_day(*window(D(2026, 7, 4), 2, 2), OCN)
-    assert (proposal.day, proposal.note) == (D(2026, 7, 2), "holiday: Independence Day")
+    assert (proposal.day, proposal.note) == (
+        D(2026, 7, 2),
+        "moved off a holiday: Independence Day",
+    )
 
 
 def test_independence_day_observed_with_a_window_of_the_weekend_only_has_no_open_day():
@@ -295,9 +301,9 @@ def test_independence_day_observed_with_a_window_of_the_weekend_only_has_no_open
     ("planned", "day", "note"),
     [
         # Easter Monday: Saturday 4 and Sunday 5 April closed, Tuesday 7 April 1 day away.
-        (D(2026, 4, 6), D(2026, 4, 7), "holiday: Easter Monday"),
+        (D(2026, 4, 6), D(2026, 4, 7), "moved off a holiday: Easter Monday"),
         # Good Friday: Thursday 2 April, 1 day away, before Saturday 4 April.
-        (D(2026, 4, 3), D(2026, 4, 2), "holiday: Good Friday"),
+        (D(2026, 4, 3), D(2026, 4, 2), "moved off a holiday: Good Friday"),
         # Easter Sunday (not a holiday in Berlin): Good Friday, Saturday and Easter Monday
         # are closed; Tuesday 7 April is 2 days away, Thursday 2 April 3.
         (D(2026, 4, 5), D(2026, 4, 7), "moved off a Sunday"),
@@ -318,9 +324,14 @@ def test_christmas_on_a_friday_with_no_window_has_no_open_day():
     assert proposal.note == "no open day in window"
 
 
-def test_christmas_with_a_window_moves_to_christmas_eve():
+def test_christmas_with_a_window_moves_to_christmas_eve_and_names_the_day_it_left():
+    # Issue 23: a proposal on 24 December noted only "holiday: Christmas Day", as if the
+    # 24th were the holiday.
     proposal = propose_day(*window(D(2026, 12, 25), 3, 3), BER)
-    assert (proposal.day, proposal.note) == (D(2026, 12, 24), "holiday: Christmas Day")
+    assert (proposal.day, proposal.note) == (
+        D(2026, 12, 24),
+        "moved off a holiday: Christmas Day",
+    )
 
 
 def test_a_sunday_moves_to_the_monday_and_says_so():
@@ -340,9 +351,15 @@ def test_a_closure_moves_the_proposal_and_names_its_reason():
         (Closure(D(2026, 3, 10), D(2026, 3, 11), "inspection"),),
     )
     proposal = propose_day(*window(D(2026, 3, 11), 3, 3), calendar)
-    assert (proposal.day, proposal.note) == (D(2026, 3, 12), "closed: inspection")
+    assert (proposal.day, proposal.note) == (
+        D(2026, 3, 12),
+        "moved off a closure: inspection",
+    )
     proposal = propose_day(*window(D(2026, 3, 10), 3, 3), calendar)
-    assert (proposal.day, proposal.note) == (D(2026, 3, 9), "closed: inspection")
+    assert (proposal.day, proposal.note) == (
+        D(2026, 3, 9),
+        "moved off a closure: inspection",
+    )
 
 
 def test_a_closure_over_a_holiday_gives_the_closure_as_the_reason():
@@ -351,8 +368,8 @@ def test_a_closure_over_a_holiday_gives_the_closure_as_the_reason():
         public_holidays("US", "CA"),
         (Closure(D(2026, 11, 26), D(2026, 11, 27), "Thanksgiving shutdown"),),
     )
-    assert calendar.closed_on(D(2026, 11, 26)).note == "closed: Thanksgiving shutdown"
-    assert OCN.closed_on(D(2026, 11, 26)).note == "holiday: Thanksgiving Day"
+    assert calendar.closed_on(D(2026, 11, 26)).label == "closed: Thanksgiving shutdown"
+    assert OCN.closed_on(D(2026, 11, 26)).label == "holiday: Thanksgiving Day"
 
 
 @pytest.mark.parametrize(
@@ -391,5 +408,5 @@ def test_every_reader_of_a_closed_day_says_the_same_why(day, data):
     for form in (closed.label, closed.state, closed.note, closed.reason, closed.sentence("OCN")):
         assert closed.detail in form
     assert closed.kind != "closed" or closed.reason == closed.detail  # "Closed: <reason>"
-    assert closed.label in closed.note or closed.kind == "weekday"
+    assert closed.note.startswith("moved off a ")
     assert closed.state.endswith(closed.detail)

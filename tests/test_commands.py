@@ -189,8 +189,8 @@ def test_import_participants_reports_every_bad_row_and_saves_nothing(
         f"{path}:4: site_code: “XXX” is not a site code.",
         f"{path}:4: email: “not-an-email” is not an email address.",
         f"{path}:4: consent_date: “2026-02-30” is not a date (YYYY-MM-DD).",
-        f"{path}:5: consent_date: 2026-03-12 is in the future at site OCN "
-        "(today there is 2026-03-11).",
+        f"{path}:5: consent_date: 2026-03-12 is in the future at site OCN, "
+        "where today is 2026-03-11.",
         f"{path}:7: subject_id: SLE-001-101-009 already exists in protocol SLE-001.",
         f"{path}:8: subject_id: is required.",
     ]
@@ -256,7 +256,7 @@ def test_transition_moves_a_participant_and_records_the_command_line(make_partic
         (["SLE-001-101-004", "withdrawn", "--on", "2026-02-01"],
          "reason: A reason is required for a withdrawal."),
         (["SLE-001-101-004", "enrolled", "--on", "2026-03-12"],
-         "on: 2026-03-12 is in the future at site OCN (today there is 2026-03-11)."),
+         "on: 2026-03-12 is in the future at site OCN, where today is 2026-03-11."),
         (["SLE-001-101-004", "enrolled", "--on", "1 Feb"],
          "on: “1 Feb” is not a date (YYYY-MM-DD)."),
         (["SLE-001-999-999", "enrolled", "--on", "2026-02-01"],

@@ -181,7 +181,7 @@ def test_changing_a_sites_open_days_and_holidays_moves_the_proposals_of_its_part
     assert appointment(FRIDAY, "LEUK") == (
         D(2026, 7, 2),
         "proposed",
-        "holiday: Independence Day (observed)",
+        "moved off a holiday: Independence Day (observed)",
     )
     assert appointment(SATURDAY, "SCR") == (D(2026, 6, 1), "proposed", "moved off a Saturday")
     # Its reminders follow the appointment in the same import.
@@ -261,14 +261,14 @@ def test_clear_goes_back_to_the_proposal(friday):
     output = run("book_visit", FRIDAY, "LEUK", "--clear", *BY)
     assert output == (
         f"{FRIDAY} LEUK: booking cleared; proposed on 2026-07-02 (planned 2026-07-03; "
-        "holiday: Independence Day (observed)).\n"
+        "moved off a holiday: Independence Day (observed)).\n"
     )
     cleared = visit(FRIDAY, "LEUK")
     assert (cleared.booked_date, cleared.booked_time) == (None, None)
     assert appointment(FRIDAY, "LEUK") == (
         D(2026, 7, 2),
         "proposed",
-        "holiday: Independence Day (observed)",
+        "moved off a holiday: Independence Day (observed)",
     )
     output = run("book_visit", FRIDAY, "LEUK", "--clear", *BY)
     assert output.startswith(f"{FRIDAY} LEUK: not booked;")
@@ -351,7 +351,7 @@ def test_close_site_moves_proposals_and_flags_a_booking_on_that_day_to_rebook(fr
     assert appointment(FRIDAY, "LEUK") == (
         D(2026, 7, 1),
         "proposed",
-        "holiday: Independence Day (observed)",
+        "moved off a holiday: Independence Day (observed)",
     )
     booked = visit(SATURDAY, "LEUK")
     assert (booked.appointment_date, booked.appointment_flag, booked.appointment_note) == (
@@ -440,9 +440,12 @@ def test_export_schedule_writes_each_visits_appointment(friday, saturday):
     by_visit = {(row[0], row[3]): row[5] + " " + "|".join(row[11:15]) for row in rows[1:]}
     assert by_visit[(FRIDAY, "INF1")] == "2026-07-24 2026-07-24||proposed|"
     assert by_visit[(FRIDAY, "LEUK")] == (
-        "2026-07-03 2026-07-02||proposed|holiday: Independence Day (observed)"
+        "2026-07-03 2026-07-02||proposed|moved off a holiday: Independence Day (observed)"
     )
-    assert by_visit[(FRIDAY, "INF2")] == "2026-07-31 2026-07-30||proposed|closed: inspection"
+    assert (
+        by_visit[(FRIDAY, "INF2")]
+        == "2026-07-31 2026-07-30||proposed|moved off a closure: inspection"
+    )
     assert by_visit[(FRIDAY, "INF3")] == "2026-08-07 2026-08-06|09:30|booked|"
     assert by_visit[(SATURDAY, "SCR")] == "2026-05-30 2026-06-01||proposed|moved off a Saturday"
     assert by_visit[(SATURDAY, "INF1")] == ("2026-07-25 2026-07-25||proposed|no open day in window")
@@ -455,7 +458,7 @@ def test_export_schedule_writes_each_visits_appointment(friday, saturday):
 def test_an_appointment_note_a_spreadsheet_would_run_is_exported_as_text(friday):
     run("close_site", "OCN", "--from", "2026-07-31", "--reason", "=1+1", *BY)
     rows = {row[3]: row for row in csv.reader(StringIO(run("export_schedule")))}
-    assert rows["INF2"][14] == "closed: =1+1"  # starts with text: not a formula
+    assert rows["INF2"][14] == "moved off a closure: =1+1"  # starts with text: not a formula
     Visit.objects.filter(code="INF2").update(appointment_note="=HYPERLINK(1)")
     rows = {row[3]: row for row in csv.reader(StringIO(run("export_schedule")))}
     assert rows["INF2"][14] == "'=HYPERLINK(1)"

@@ -212,7 +212,7 @@ def long_file(last: str, rows: int = 10_000) -> str:
     return lines(HEADER, *good, last)
 
 
-FUTURE = "consent_date: 2026-03-13 is in the future at site OCN (today there is 2026-03-12)."
+FUTURE = "consent_date: 2026-03-13 is in the future at site OCN, where today is 2026-03-12."
 
 
 @pytest.mark.parametrize(

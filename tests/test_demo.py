@@ -64,7 +64,7 @@ def test_demo_shows_the_clinic_calendar_and_participants_answering(protocol, tod
         notes = list(open_visits.values_list("appointment_note", flat=True))
         assert ocn.holidays_label == "US-CA"
         assert any(note.startswith("moved off a S") for note in notes)
-        assert any(note.startswith("holiday: ") for note in notes)
+        assert any(note.startswith("moved off a holiday: ") for note in notes)
         assert open_visits.filter(appointment_flag=AppointmentFlag.NO_OPEN_DAY).exists()
         rebook = open_visits.get(appointment_flag=AppointmentFlag.REBOOK)
         assert rebook.appointment_note == "rebook: closed: sponsor inspection"

@@ -147,7 +147,7 @@ def test_an_effective_date_in_the_sites_future_is_refused_though_it_is_today_in_
     with pytest.raises(ValidationError) as excinfo:
         enrol(oceanside, on=D(2026, 6, 1))
     assert error_of(excinfo, "on") == (
-        "2026-06-01 is in the future at site OCN (today there is 2026-05-31)."
+        "2026-06-01 is in the future at site OCN, where today is 2026-05-31."
     )
     enrol(berlin, on=D(2026, 6, 1))
 

@@ -293,7 +293,7 @@ def test_recording_a_visit_in_the_sites_future_or_before_consent_is_refused(
     with pytest.raises(ValidationError) as excinfo:
         record_visit(participant, "FU12", on=D(2026, 9, 2))
     assert excinfo.value.message_dict["on"] == [
-        "2026-09-02 is in the future at site OCN (today there is 2026-09-01)."
+        "2026-09-02 is in the future at site OCN, where today is 2026-09-01."
     ]
     with pytest.raises(ValidationError) as excinfo:
         record_visit(participant, "SCR", on=D(2026, 1, 4))

@@ -71,9 +71,12 @@ class ClosedDay:
 
     @property
     def note(self) -> str:
-        """Why a proposal is not on this day, as the schedule export writes it: ``moved off
-        a Sunday``, ``holiday: Easter Monday``, ``closed: inspection``."""
-        return f"moved off a {self.detail}" if self.kind == WEEKDAY else self.label
+        """Why a proposal was moved off this day, as the appointment's note and the schedule
+        export write it: ``moved off a Sunday``, ``moved off a holiday: Christmas Day``,
+        ``moved off a closure: inspection``. Said as a move, so a proposal on Christmas Eve
+        never reads as if it were Christmas Day."""
+        kind = {CLOSURE: "closure", HOLIDAY: "holiday"}.get(self.kind)
+        return f"moved off a {kind}: {self.detail}" if kind else f"moved off a {self.detail}"
 
     def sentence(self, site: str) -> str:
         """A sentence for staff (a booking's refusal): ``2026-07-03 is a holiday at OCN:
@@ -202,7 +205,7 @@ def propose_day(
 
     The planned date if open; else the nearest open day of the window (the earlier of two
     equally near); else the planned date, flagged ``no_open_day``. A visit without a window
-    (an unscheduled one) keeps its date, with a note if the clinic is closed then.
+    (an unscheduled one) keeps its date, noted with why the clinic is closed then.
     """
     closed = calendar.closed_on(planned)
     if closed is None:
@@ -214,7 +217,7 @@ def propose_day(
         if calendar.is_open(day):
             return Proposal(day, closed.note)
     if window_start is None and window_end is None:
-        return Proposal(planned, closed.note)
+        return Proposal(planned, closed.state)  # kept on a closed day: says why it is closed
     return Proposal(planned, NO_OPEN_DAY, no_open_day=True)
 
 
