@@ -68,3 +68,41 @@ def visits_closed_by(
     ):
         closing += answer or []
     return closing
+
+
+def following_subject_id(latest: str, taken: Iterable[str]) -> str:
+    """The subject id after ``latest`` (its trailing number plus one, as wide as it was),
+    skipping any in ``taken``; "" when ``latest`` ends in no number. ``SLE-001-101-009`` →
+    ``SLE-001-101-010``."""
+    stem = latest.rstrip("0123456789")
+    digits = latest[len(stem) :]
+    if not digits:
+        return ""
+    taken = set(taken)
+    number = int(digits)
+    while True:
+        number += 1
+        candidate = f"{stem}{number:0{len(digits)}d}"
+        if candidate not in taken:
+            return candidate
+
+
+def suggested_subject_id(protocol_id: int, site_id: int) -> str:
+    """A subject id to suggest for the site's next participant in the protocol: the one after
+    the highest number of the site's latest participant's series; "" for a site with none yet
+    (its numbering is the sponsor's to give). Two queries, on the protocol's unique ids."""
+    latest = (
+        Participant.objects.filter(protocol_id=protocol_id, site_id=site_id)
+        .order_by("-created_at", "-id")
+        .values_list("subject_id", flat=True)
+        .first()
+    )
+    if not latest:
+        return ""
+    stem = latest.rstrip("0123456789")
+    series = Participant.objects.filter(
+        protocol_id=protocol_id, subject_id__startswith=stem
+    ).values_list("subject_id", flat=True)
+    numbered = [s for s in series if s[len(stem) :].isdigit()]
+    highest = max(numbered, key=lambda s: (int(s[len(stem) :]), len(s)))
+    return following_subject_id(highest, numbered)

@@ -7,6 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from participants.models import EligibilityAnswer, Participant, Status
+from participants.selectors import following_subject_id
 from scheduling.models import Visit
 from tests.factories import enrol
 
@@ -290,6 +291,39 @@ def test_adding_a_participant_creates_it_through_the_service(
     assert response.status_code == 302
     assert participant.transitions.get().to_status == Status.SCREENING
     assert participant.visits.count() == 14
+
+
+def test_the_add_form_suggests_the_sites_next_subject_id_and_shows_no_transitions(
+    clock, coordinator, make_participant, site_ber
+):
+    # Issue 23: the form suggested no subject id and showed an empty Transitions block.
+    make_participant(subject_id="SLE-001-101-007")
+    make_participant(subject_id="SLE-001-101-009")
+    make_participant(subject_id="SLE-001-201-030", site=site_ber)  # another site's series
+    make_participant(subject_id="SLE-001-101-008")  # the latest made, not the highest
+    response = coordinator.get(reverse("admin:participants_participant_add"))
+    form = response.context["adminform"].form
+    assert form.initial["subject_id"] == "SLE-001-101-010"
+    assert "transitions-TOTAL_FORMS" not in response.content.decode()
+
+
+def test_the_add_form_suggests_no_subject_id_for_a_site_with_no_participant_yet(clock, coordinator):
+    response = coordinator.get(reverse("admin:participants_participant_add"))
+    assert "subject_id" not in response.context["adminform"].form.initial
+
+
+@pytest.mark.parametrize(
+    ("latest", "taken", "following"),
+    [
+        ("SLE-001-101-009", [], "SLE-001-101-010"),
+        ("SLE-001-101-099", [], "SLE-001-101-100"),
+        ("A-9", [], "A-10"),  # the number grows past its width
+        ("P-001", ["P-002", "P-003"], "P-004"),  # never one already taken
+        ("SCREEN-A", [], ""),  # no trailing number: nothing to suggest
+    ],
+)
+def test_the_following_subject_id_counts_on_from_the_trailing_number(latest, taken, following):
+    assert following_subject_id(latest, taken) == following
 
 
 def test_the_history_page_shows_who_changed_what_and_why(clock, coordinator, make_participant):

@@ -17,7 +17,7 @@ from participants.admin import (
 )
 from participants.lifecycle import create_participant, set_reminders, validate_new_participant
 from participants.models import PARTICIPANT_LANGUAGES, Participant, Protocol, Status
-from participants.selectors import effective_transitions
+from participants.selectors import effective_transitions, suggested_subject_id
 from scheduling.admin.appointments import AppointmentPages
 from scheduling.admin.contact_log import ContactLogPages, contact_log
 from scheduling.admin.eligibility import EligibilityPages
@@ -124,7 +124,15 @@ class ParticipantAdmin(
         sites = self._sites(request)
         if len(sites) == 1:
             initial.setdefault("site", sites[0].pk)
+        if "protocol" in initial and "site" in initial:
+            suggestion = suggested_subject_id(initial["protocol"], initial["site"])
+            if suggestion:
+                initial.setdefault("subject_id", suggestion)
         return initial
+
+    def get_inlines(self, request, obj):
+        # A new participant has no transitions yet: consent is their first, recorded on save.
+        return [] if obj is None else super().get_inlines(request, obj)
 
     def get_fields(self, request, obj=None):
         fields = ["protocol", "site", "subject_id", "email", "language", "consent_date"]
