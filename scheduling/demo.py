@@ -79,6 +79,8 @@ class Story:
     skip_visits: tuple[str, ...] = ()  # left undone: missed once their window passes
     late_visits: tuple[str, ...] = ()  # done 4 days after their planned date (a deviation)
     exclusion_present: int | None = None  # the exclusion criterion (order) found present
+    # Attempts to reach them (days ago, channel, outcome, note), in the contact log.
+    contacts: tuple[tuple[int, str, str, str], ...] = ()
 
 
 STORIES = [
@@ -111,6 +113,12 @@ STORIES = [
         300,
         (("enrolled", 260), ("treatment", 245), ("follow_up", 190), ("lost_to_follow_up", 30)),
         reason="No contact after three phone calls and a letter",
+        contacts=(
+            (58, "phone", "no_answer", "No answer; no voicemail set up"),
+            (51, "phone", "left_message", "Asked to call the clinic back"),
+            (44, "phone", "no_answer", "Also tried the alternate number on file"),
+            (37, "letter", "no_answer", "Letter to the address on file; no reply by day 30"),
+        ),
     ),
 ]
 # Site OCN gets every story, site BER the first seven: twenty participants in all.
@@ -206,6 +214,15 @@ def _play(
             reason=story.reason if target in {s.value for s in _EXITS} else "",
             by=coordinator,
             via="demo data",
+        )
+    for days_ago, channel, outcome, note in story.contacts:
+        record_contact_attempt(
+            participant,
+            channel=channel,
+            outcome=outcome,
+            note=note,
+            at=engine.local_instant(ago(days_ago), datetime.time(10, 30), site.zone),
+            by=coordinator,
         )
     participant.refresh_from_db()
     done_before = participant.left_on or today
@@ -348,7 +365,7 @@ def load_demo_data(password: str) -> dict[str, int]:
         if role != roles.MONITOR
     }
     _ensure_thanksgiving_closures(sites["OCN"])
-    created = 0
+    stories_created = 0
     for code, stories in SITE_STORIES.items():
         for index, story in enumerate(stories, start=1):
             subject_id = f"SLE-001-{SITE_NUMBERS[code]}-{index:03d}"
@@ -362,11 +379,11 @@ def load_demo_data(password: str) -> dict[str, int]:
                 staff,
                 language=LANGUAGES.get((code, index), ""),
             )
-            created += 1
-    created += _calendar_showcase(
+            stories_created += 1
+    calendar_created = _calendar_showcase(
         protocol, sites["OCN"], staff, first_number=len(SITE_STORIES["OCN"]) + 1
     )
-    created += _replies_showcase(
+    replies_created = _replies_showcase(
         protocol, sites["BER"], staff, first_number=len(SITE_STORIES["BER"]) + 1
     )
     User = get_user_model()
@@ -376,7 +393,15 @@ def load_demo_data(password: str) -> dict[str, int]:
     if new_admin:
         admin.set_password(password)
         admin.save()
-    return {"participants": created, "users": int(new_admin), "staff": len(staff_names)}
+    return {
+        "participants": stories_created + calendar_created + replies_created,
+        "stories": stories_created,  # every phase and way of leaving, at OCN and BER
+        "calendar": calendar_created,  # OCN: the clinic calendar at work
+        "replies": replies_created,  # BER: participants answering their reminders
+        "in_all": Participant.objects.filter(protocol=protocol).count(),
+        "users": int(new_admin),
+        "staff": len(staff_names),
+    }
 
 
 def _no_show_consent(protocol: Protocol, site: Site) -> datetime.date | None:

@@ -30,11 +30,17 @@ def one_hash_per_password():
 
 
 def test_demo_data_covers_every_phase_and_exit_and_loads_once(protocol):
-    load_demo_data("demo-password")
+    created = load_demo_data("demo-password")
     first = set(Participant.objects.values_list("subject_id", "status"))
-    load_demo_data("demo-password")
+    again = load_demo_data("demo-password")
     second = set(Participant.objects.values_list("subject_id", "status"))
     assert first == second
+    # What make demo prints is what the README describes (issue 23: it counted participants
+    # the README did not name): 20 stories, 4 at OCN for the calendar, 3 at BER answering.
+    assert (created["stories"], created["calendar"], created["replies"]) == (20, 4, 3)
+    assert (again["participants"], again["in_all"]) == (0, 27)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "27 participants" in readme and "twenty (thirteen at OCN, seven at BER)" in readme
     # Twenty stories, four that show the clinic calendar and three the participants' answers.
     assert len(first) == 27
     assert {status for _, status in first} == set(Status.values)
@@ -99,7 +105,13 @@ def _assert_participants_answer_in_every_language():
     attempts = list(no_show.participant.contact_attempts.all())
     assert len(attempts) == 3
     assert unanswered_streak(attempts) == 3
-    assert ContactAttempt.objects.count() == 3
+    # Issue 23: the participant lost "after three phone calls and a letter" had an empty log.
+    lost = Participant.objects.get(site__code="OCN", status=Status.LOST_TO_FOLLOW_UP)
+    tried = list(lost.contact_attempts.all())
+    assert sorted(a.channel for a in tried) == ["letter", "phone", "phone", "phone"]
+    assert unanswered_streak(tried) == 4
+    assert all(a.at.date() < lost.left_on for a in tried)
+    assert ContactAttempt.objects.count() == 3 + 4
 
 
 def test_demo_participants_past_screening_have_their_eligibility_answered(protocol):
