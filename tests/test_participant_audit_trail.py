@@ -197,6 +197,8 @@ def test_contact_details_only_for_those_who_may_change_the_participant(client, s
     (change,) = find(changed, "Participant", "Email")
     assert change.why == "New address given by phone"
     assert [(c.before, c.after) for c in change.changes] == [("(hidden)", "(hidden)")]
+    (created,) = find(entries_of(response), "Participant", "Subject id")
+    assert ("Email", "—", "(hidden)") in [(c.field, c.before, c.after) for c in created.changes]
     assert "example.org" not in response.text
     assert "example.org" not in client.get(trail_url(life, csv_file=True)).text
 
@@ -318,6 +320,9 @@ def test_a_monitor_opens_the_audit_trail_from_the_participant_page(
         by=staff["coordinator-ocn"],
     )
     page = login(browser, live_server, "monitor")
+    problems = []  # console errors, CSP violations included
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
     page.goto(f"{live_server.url}/admin/participants/participant/{participant.pk}/change/")
     page.click(".object-tools a.audit-trail-link")
     page.wait_for_selector("table#audit-trail")
@@ -325,4 +330,5 @@ def test_a_monitor_opens_the_audit_trail_from_the_participant_page(
     table = page.locator("table#audit-trail").inner_text()
     assert "coordinator-ocn" in table and "Letter sent" in table and "Contact log" in table
     assert page.locator("tr[data-kind='visit']").count() >= 1
+    assert problems == []
     page.close()

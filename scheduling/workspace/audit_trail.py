@@ -189,12 +189,14 @@ def _history_entries(rows: Iterable, kind: str, record, values: _Values, hidden:
         for model_field in tracked:
             new = getattr(row, model_field.attname)
             old = getattr(before, model_field.attname) if before is not None else None
-            if before is None and (new is None or new == ""):
-                continue  # a new record: its values, not its empty fields
+            if before is None and (new is None or new == "" or new is False):
+                continue  # a new record: its values, not its empty fields or unset flags
             if before is not None and old == new:
                 continue
             if model_field.name in hidden:
-                changes.append(Change(label(model_field), HIDDEN, HIDDEN))
+                changes.append(
+                    Change(label(model_field), EMPTY if before is None else HIDDEN, HIDDEN)
+                )
             else:
                 changes.append(
                     Change(label(model_field), values(model_field, old), values(model_field, new))
