@@ -332,3 +332,22 @@ def test_a_monitor_opens_the_audit_trail_from_the_participant_page(
     assert page.locator("tr[data-kind='visit']").count() >= 1
     assert problems == []
     page.close()
+
+
+def test_a_failed_reminder_shows_the_server_s_answer_without_the_address(
+    client, staff, make_participant, smtp_server, time_machine
+):
+    ReminderRule.objects.filter(audience=Audience.COORDINATOR_DIGEST).update(active=False)
+    time_machine.move_to(CREATED, tick=False)
+    participant = make_participant(
+        consent_date=CONSENT, email="gone@example.org", by=staff["coordinator-ocn"]
+    )
+    smtp_server.handler.refuse_rcpt = "550 5.1.1 <gone@example.org>: Mailbox unavailable"
+    time_machine.move_to(LEUK_REMINDER_DUE, tick=False)
+    dispatch_due()
+    client.force_login(staff["coordinator-ocn"])
+    response = client.get(trail_url(participant))
+    (failed,) = find(entries_of(response), "Reminder of visit LEUK", "Status", "Failed")
+    assert failed.who == SYSTEM and failed.utc == "2026-02-02 17:00 UTC"
+    assert "Mailbox unavailable" in failed.why and "[address]" in failed.why
+    assert "gone@example.org" not in failed.why
