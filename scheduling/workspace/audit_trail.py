@@ -306,8 +306,9 @@ def _reminder_entries(participant: Participant) -> list[AuditEntry]:
             AuditEntry(
                 at,
                 "reminder",
-                f"Reminder of visit {reminder.visit.code} ({reminder.visit.name}) for "
-                f"{reminder.planned_date.isoformat()}, {reminder.rule}",
+                f"Reminder of visit {reminder.visit.code} ({reminder.visit.name}) on "
+                f"{reminder.planned_date.isoformat()}, {reminder.rule.lead_days} d before at "
+                f"{reminder.rule.local_time:%H:%M}",
                 status.label.lower(),
                 SYSTEM,
                 why,
