@@ -19,6 +19,8 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``contact_log``: the participant page's contact log (a page of the participant admin): the
   attempts to reach the participant, the form that adds one, and the suggestion to record
   lost to follow-up after attempts in a row that did not reach them.
+- ``audit_trail``: the participant's audit trail (a page of the participant admin) and its
+  CSV: every change to them and their records, read-only, scoped like their page.
 - ``exports``: the schedule export action of the participant list.
 - ``visits``: the visit list and the site calendar.
 - ``reminders``: reminders, site digests and reminder rules.
@@ -30,6 +32,7 @@ One module per concern; importing them registers their admins with ``admin.site`
 from participants.admin import ReadOnlyScopedAdmin
 from scheduling.admin import (
     appointments,
+    audit_trail,
     contact_log,
     dashboard,
     eligibility,
@@ -91,6 +94,7 @@ __all__ = [
     "VisitDefinitionInline",
     "VisitForm",
     "appointments",
+    "audit_trail",
     "contact_log",
     "dashboard",
     "eligibility",

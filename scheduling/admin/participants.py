@@ -1,7 +1,8 @@
 """The participant admin: its form, and the participant page that composes the pages mixed
 into it (the list's filters and columns in ``participant_list``, transitions in
 ``transitions``, visit rows in ``visit_rows``, eligibility in ``eligibility``, the contact log
-in ``contact_log``, a visit's day picker in ``appointments``)."""
+in ``contact_log``, a visit's day picker in ``appointments``, the audit trail in
+``audit_trail``)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +20,7 @@ from participants.lifecycle import create_participant, set_reminders, validate_n
 from participants.models import PARTICIPANT_LANGUAGES, Participant, Protocol, Status
 from participants.selectors import effective_transitions, suggested_subject_id
 from scheduling.admin.appointments import AppointmentPages
+from scheduling.admin.audit_trail import AuditTrailPages
 from scheduling.admin.contact_log import ContactLogPages, contact_log
 from scheduling.admin.eligibility import EligibilityPages
 from scheduling.admin.exports import export_schedule
@@ -64,12 +66,13 @@ class ParticipantAdmin(
     EligibilityPages,
     ContactLogPages,
     AppointmentPages,
+    AuditTrailPages,
     ReasonForChangeAdmin,
     SiteScopedAdmin,
 ):
     """The participant list and page. The page's small forms each post to one service, through
     the pages mixed in here: transitions, visit rows, eligibility, the contact log and the day
-    picker of a visit."""
+    picker of a visit; and its audit trail."""
 
     form = ParticipantForm
     change_form_template = "admin/scheduling/participant/change_form.html"
@@ -189,6 +192,7 @@ class ParticipantAdmin(
             *self.eligibility_urls(),
             *self.appointment_urls(),
             *self.contact_log_urls(),
+            *self.audit_trail_urls(),
         ] + super().get_urls()
 
     def _writable(self, request, object_id) -> Participant:

@@ -11,6 +11,7 @@ longer calls for; rows already sent, failed, expired or superseded are history a
 from collections.abc import Mapping
 
 from django.db.models import Q
+from django.utils import timezone
 
 from participants.lifecycle import ALLOWED_TRANSITIONS
 from participants.models import Participant
@@ -154,7 +155,20 @@ def sync_reminders(participant: Participant, visits: list[Visit], gates: PhaseGa
     if to_create:
         Reminder.objects.bulk_create(to_create)
     if to_update:
+        # bulk_update leaves auto_now alone: updated_at is set here, so a cancellation is
+        # dated by the change that made it (the participant's audit trail shows it then).
+        changed_at = timezone.now()
+        for reminder in to_update:
+            reminder.updated_at = changed_at
         Reminder.objects.bulk_update(
             to_update,
-            ["status", "due_at", "next_attempt_at", "last_error", "claimed_until", "claim_token"],
+            [
+                "status",
+                "due_at",
+                "next_attempt_at",
+                "last_error",
+                "claimed_until",
+                "claim_token",
+                "updated_at",
+            ],
         )
