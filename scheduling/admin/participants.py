@@ -102,6 +102,7 @@ class ParticipantAdmin(
                 "scheduling/workspace.css",
                 "scheduling/appointments.css",
                 "scheduling/answers.css",
+                "scheduling/phone.css",
             ]
         }
 
