@@ -20,8 +20,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# axe-core, which the accessibility tests inject into pages: the version package-lock.json
+# pins, from the npm registry, with `npm ci` (nothing is fetched at test time). Without npm
+# (Node 20) it says so and goes on: only tests/test_accessibility.py needs it.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm was not found: axe-core is not installed (install Node 20 and npm for tests/test_accessibility.py)"; fi
+
 # Translations: the .po files are the source; the .mo files are compiled here, every time.
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.package-lock.json
 	@$(PY) scripts/compile_translations.py
 
 demo: install
