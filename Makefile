@@ -9,7 +9,7 @@ PY := $(BIN)/python
 # trialsite.local_services around the command.
 WITH_SERVICES := $(PY) -m trialsite.local_services --
 
-.PHONY: demo test lint bench faults install clean prerequisites _test
+.PHONY: demo test lint bench faults install clean prerequisites screenshots _test
 
 $(BIN)/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -61,6 +61,11 @@ _test:
 # also in var/faults.json. `make test` runs the same scenarios with small counts.
 faults: install
 	FAULTS=long $(WITH_SERVICES) $(BIN)/pytest tests/faults $(PYTEST_ARGS)
+
+# PNGs of the dashboard, a participant page and the calendar (and the audit trail once it is
+# merged) at 1400 and 390 px, in English and German, in var/screenshots/ (scripts/screenshots.py).
+screenshots: install
+	$(WITH_SERVICES) $(PY) scripts/screenshots.py
 
 bench: install
 	DEBUG=true $(WITH_SERVICES) $(PY) benchmarks/run.py
