@@ -73,7 +73,7 @@ def test_the_dashboard_participant_page_calendar_and_day_picker_fit_a_phone(
     assert agenda.locator("thead").is_hidden()
     # The month grid counts each day's visits; a day opens its week in the agenda.
     assert page.locator("#month-grid .day-count").first.is_visible()
-    assert page.locator("#month-grid tr.chosen-week").count() == 1  # the agenda's week, shaded
+    assert page.locator("#month-grid tr.chosen-week").count() == 1  # the agenda's week, marked
 
     # The day picker of the screening participant's leukapheresis.
     page.goto(
