@@ -9,7 +9,7 @@ PY := $(BIN)/python
 # trialsite.local_services around the command.
 WITH_SERVICES := $(PY) -m trialsite.local_services --
 
-.PHONY: demo test lint bench faults install clean prerequisites _test
+.PHONY: demo test lint bench faults install clean prerequisites screenshots _test
 
 $(BIN)/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -20,8 +20,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# axe-core, which the accessibility tests inject into pages: the version package-lock.json
+# pins, from the npm registry, with `npm ci` (nothing is fetched at test time). Without npm
+# (Node 20) it says so and goes on: only tests/test_accessibility.py needs it.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm was not found: axe-core is not installed (install Node 20 and npm for tests/test_accessibility.py)"; fi
+
 # Translations: the .po files are the source; the .mo files are compiled here, every time.
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.package-lock.json
 	@$(PY) scripts/compile_translations.py
 
 demo: install
@@ -54,6 +61,11 @@ _test:
 # also in var/faults.json. `make test` runs the same scenarios with small counts.
 faults: install
 	FAULTS=long $(WITH_SERVICES) $(BIN)/pytest tests/faults $(PYTEST_ARGS)
+
+# PNGs of the dashboard, a participant page and the calendar (and the audit trail once it is
+# merged) at 1400 and 390 px, in English and German, in var/screenshots/ (scripts/screenshots.py).
+screenshots: install
+	$(WITH_SERVICES) $(PY) scripts/screenshots.py
 
 bench: install
 	DEBUG=true $(WITH_SERVICES) $(PY) benchmarks/run.py

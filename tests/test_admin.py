@@ -249,7 +249,7 @@ def test_reminder_times_read_in_the_sites_own_time(clock, coordinator, make_part
     # LEUK is planned 2026-02-09; its 7-day reminder goes at 09:00 in Oceanside (17:00 UTC).
     page = coordinator.get(page_url(participant))
     listed = coordinator.get(reverse("admin:scheduling_reminder_changelist"))
-    assert "<td>2026-02-02 09:00 PST</td>" in page.text
+    assert '<td data-label="Due">2026-02-02 09:00 PST</td>' in page.text
     assert "17:00" not in page.text
     assert "2026-02-02 09:00 PST" in listed.text
     assert "LEUK 2026-02-09" in listed.text

@@ -105,6 +105,7 @@ class ParticipantAdmin(
                 "scheduling/workspace.css",
                 "scheduling/appointments.css",
                 "scheduling/answers.css",
+                "scheduling/phone.css",
             ]
         }
 

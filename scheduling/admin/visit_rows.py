@@ -61,13 +61,18 @@ CONFIRMATION_SENTENCES = {
 
 class UnscheduledVisitForm(forms.Form):
     on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Date"
+        widget=forms.DateInput(
+            attrs={"type": "date", "aria-label": "date of the unscheduled visit"},
+            format="%Y-%m-%d",
+        ),
+        label="Date",
     )
     happened = forms.TypedChoiceField(
         choices=[("1", "Took place"), ("0", "Booked ahead")],
         coerce=lambda value: value == "1",
         initial="1",
         label="",
+        widget=forms.Select(attrs={"aria-label": "took place or booked ahead"}),
     )
     reason = forms.CharField(widget=forms.TextInput(attrs={"size": 40}))
 
