@@ -50,6 +50,7 @@ def staff_pages(treated, screening) -> dict[str, str]:
         ),
         "visit list": "/admin/scheduling/visit/",
         "reminders list": "/admin/scheduling/reminder/",
+        "audit trail": reverse("admin:participant_audit_trail", args=[treated.pk]),
     }
 
 

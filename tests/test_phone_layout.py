@@ -82,4 +82,8 @@ def test_the_dashboard_participant_page_calendar_and_day_picker_fit_a_phone(
     )
     assert fits(page, "day-picker") == (PHONE["width"], [])
     assert page.locator("#book-appointment").is_visible()
+
+    # The audit trail a monitor reads on the go.
+    page.goto(live_server.url + reverse("admin:participant_audit_trail", args=[treated.pk]))
+    assert fits(page, "audit-trail") == (PHONE["width"], [])
     page.context.close()
