@@ -104,6 +104,9 @@ class ParticipantAdmin(
                 "scheduling/answers.css",
             ]
         }
+        # The admin's "Today" and calendar beside the page's date inputs (vDateField): the
+        # day in the participant's site's zone, which the page is read in.
+        js = ["admin/js/calendar.js", "admin/js/admin/DateTimeShortcuts.js"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

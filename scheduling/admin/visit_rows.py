@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 
 from participants.admin import report_errors
+from participants.admin.widgets import ClockInput, IsoDateInput
 from participants.models import Participant
 from scheduling.models import Confirmation, Visit, VisitStatus
 from scheduling.replies.answers import MESSAGE_MAX_LENGTH, set_confirmation
@@ -18,12 +19,8 @@ from scheduling.timeline.visits import add_unscheduled_visit, book_visit_time, r
 
 
 class VisitForm(forms.Form):
-    actual_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Done on"
-    )
-    booked_time = forms.TimeField(
-        required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-    )
+    actual_date = forms.DateField(required=False, widget=IsoDateInput(), label="Done on")
+    booked_time = forms.TimeField(required=False, widget=ClockInput())
     reason = forms.CharField(required=False, label="Reason (corrections)")
 
 
@@ -60,9 +57,7 @@ CONFIRMATION_SENTENCES = {
 
 
 class UnscheduledVisitForm(forms.Form):
-    on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Date"
-    )
+    on = forms.DateField(widget=IsoDateInput(shortcuts=True), label="Date")
     happened = forms.TypedChoiceField(
         choices=[("1", "Took place"), ("0", "Booked ahead")],
         coerce=lambda value: value == "1",
