@@ -42,8 +42,12 @@ def site_clock(day: datetime.date | None, time: datetime.time | None, site) -> s
         return ""
     if day is None:
         return f"{time:%H:%M}"
-    local = datetime.datetime.combine(day, time, tzinfo=site.zone)
-    return f"{time:%H:%M} {local.tzname()}"
+    return f"{time:%H:%M} {zone_abbreviation(day, time, site.zone)}"
+
+
+def zone_abbreviation(day: datetime.date, time: datetime.time, zone: datetime.tzinfo) -> str:
+    """The abbreviation of ``zone`` in force at ``time`` on ``day``: "PST", "PDT", "CET"."""
+    return datetime.datetime.combine(day, time, tzinfo=zone).tzname() or ""
 
 
 def planning_day(day: datetime.date | None) -> str:

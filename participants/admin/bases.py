@@ -22,7 +22,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from participants import roles
 from participants.history import stamp
-from participants.local_times import activate_site_zone
+from participants.local_times import activate_site_zone, local_time, site_time
 from participants.models import Site
 
 
@@ -70,6 +70,20 @@ class OfferedFiltersOnly:
         field = get_fields_from_path(self.model, path)[-1]
         spec = filter_class(field, request, {}, self.model, self, field_path=path)
         return spec.expected_parameters()  # e.g. site__id__exact, site__isnull
+
+
+def site_time_column(field: str, description: str):
+    """A list column of a :class:`SiteScopedAdmin`: the record's ``field`` instant as its site
+    reads it ("2026-12-04 23:25 PST"), whatever zone the list is read in (a monitor's sites keep
+    several). The list selects its site with it (``list_select_related``)."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj):
+        site = self.site_of(obj)
+        instant = getattr(obj, field)
+        return (site_time(instant, site) if site else local_time(instant)) or "—"
+
+    return column
 
 
 class SiteScopedAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):

@@ -119,7 +119,8 @@ class ParticipantAdmin(
 
     def get_changeform_initial_data(self, request):
         """A new participant: the protocol and the site chosen already when there is only one
-        to choose (the only protocol, the user's only site)."""
+        to choose (the only protocol, the user's only site), and consent today at that site
+        (its day, not UTC's: late afternoon in California, UTC is already tomorrow)."""
         initial = super().get_changeform_initial_data(request)
         protocols = list(Protocol.objects.values_list("pk", flat=True)[:2])
         if len(protocols) == 1:
@@ -127,6 +128,7 @@ class ParticipantAdmin(
         sites = self._sites(request)
         if len(sites) == 1:
             initial.setdefault("site", sites[0].pk)
+            initial.setdefault("consent_date", sites[0].today())
         return initial
 
     def get_fields(self, request, obj=None):

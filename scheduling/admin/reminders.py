@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 
 from participants.admin import ReadOnlyScopedAdmin
+from participants.admin.bases import site_time_column
 from participants.local_times import site_time
 from scheduling.admin.mixins import PlanPartAdmin
 from scheduling.mail import dispatch_health
@@ -81,9 +82,11 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(SiteDigest)
 class SiteDigestAdmin(ReadOnlyScopedAdmin):
-    list_display = ["site", "local_date", "due_at", "status", "sent_at"]
+    list_display = ["site", "local_date", "due", "status", "sent"]
     list_filter = ["status", ("site", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["site"]
+    due = site_time_column("due_at", "due (site time)")
+    sent = site_time_column("sent_at", "sent (site time)")
 
 
 @admin.register(ReminderRule)

@@ -1,9 +1,9 @@
-"""Template tags of the staff workspace: the dashboard on the admin index, and times and days
-as staff read them (written by ``participants.local_times``, their one home)."""
+"""Template tags of the staff workspace: the dashboard on the admin index, addresses out of
+server replies. Times and days: ``{% load local_times %}`` (participants)."""
 
 from django import template
 
-from participants import local_times, roles
+from participants import roles
 from scheduling.mail.redaction import redact_addresses
 from scheduling.workspace import dashboard
 
@@ -15,14 +15,6 @@ def workspace_dashboard(context):
     """The dashboard numbers for the signed-in user's sites."""
     request = context["request"]
     return dashboard.dashboard(roles.user_sites(request.user))
-
-
-# ``{{ reminder.due_at|site_time:participant.site }}``: "2026-11-22 09:00 PST".
-register.filter("site_time", local_times.site_time)
-# ``{{ fault_since|local_time }}``: in the request's zone, labelled ("… UTC" for a monitor).
-register.filter("local_time", local_times.local_time)
-# ``{{ visit.appointment_date|planning_day }}``: "Thu 2026-12-10".
-register.filter("planning_day", local_times.planning_day)
 
 
 @register.filter
