@@ -110,9 +110,7 @@ def test_the_dashboard_says_when_another_date_was_asked_for_in_site_time(
 @pytest.mark.parametrize(
     "list_name", ["participants_eligibilityanswer_changelist", "participants_transition_changelist"]
 )
-def test_a_monitors_lists_show_each_time_in_its_sites_zone(
-    participant, client, staff, list_name
-):
+def test_a_monitors_lists_show_each_time_in_its_sites_zone(participant, client, staff, list_name):
     answer_first_criterion(participant, staff)
     page = text_of(signed_in(client, staff, "monitor").get(reverse(f"admin:{list_name}")).text)
     assert AT_OCN in page
@@ -136,8 +134,7 @@ def test_the_visit_rows_inputs_are_iso_text_not_inputs_the_browser_localises(
     scr = Visit.objects.get(participant=participant, code="SCR")
     assert re.search(
         r'<input type="text"[^>]*pattern="\[0-9\]\{4\}-\[0-9\]\{2\}-\[0-9\]\{2\}"'
-        r'[^>]*placeholder="YYYY-MM-DD"[^>]*name="actual_date" form="visit-form-'
-        + str(scr.pk),
+        r'[^>]*placeholder="YYYY-MM-DD"[^>]*name="actual_date" form="visit-form-' + str(scr.pk),
         page,
     )
 
