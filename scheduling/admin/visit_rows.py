@@ -57,7 +57,10 @@ CONFIRMATION_SENTENCES = {
 
 
 class UnscheduledVisitForm(forms.Form):
-    on = forms.DateField(widget=IsoDateInput(shortcuts=True), label="Date")
+    on = forms.DateField(
+        widget=IsoDateInput({"aria-label": "date of the unscheduled visit"}, shortcuts=True),
+        label="Date",
+    )
     happened = forms.TypedChoiceField(
         choices=[("1", "Took place"), ("0", "Booked ahead")],
         coerce=lambda value: value == "1",
@@ -108,7 +111,8 @@ def visit_rows(participant: Participant, timeline, can_change: bool) -> list:
 def unscheduled_form(participant: Participant, today: datetime.date, can_change: bool):
     """The form that adds an unscheduled visit, for a participant in the trial."""
     if can_change and participant.is_active:
-        return UnscheduledVisitForm(initial={"on": today})
+        # Its own ids: the transition form beside it has an "on" date too.
+        return UnscheduledVisitForm(initial={"on": today}, auto_id="id_unscheduled_%s")
     return None
 
 
