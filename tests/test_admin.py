@@ -60,7 +60,7 @@ def test_the_list_shows_status_study_day_next_visit_and_overdue(
     assert 'status-badge status-screening">Screening' in row
     # Day 1 is the planned treatment start, consent + 8 weeks = 2026-03-02.
     assert "Day -41" in row
-    assert "LEUK 2026-02-09 <small>(in 20 days)</small>" in row
+    assert "LEUK Mon 2026-02-09 <small>(in 20 days)</small>" in row
     assert '<span class="overdue-count">1</span>' in row  # SCR: window ended 2026-01-08
 
 

@@ -231,3 +231,22 @@ def test_pages_keep_iso_dates_and_zones_under_a_german_browser(
     ).text
     assert AT_OCN in text_of(history)
     assert "Dezember" not in history
+
+
+# A booked time is a time of day at the site: it says which zone ("09:30 PST").
+def test_a_booked_time_is_shown_with_the_sites_zone_wherever_staff_read_it(
+    clock, make_participant, client, staff
+):
+    participant = make_participant(consent_date=D(2026, 12, 4))  # screening today at OCN
+    visit = Visit.objects.get(participant=participant, code="SCR")
+    book_visit_time(visit, datetime.time(9, 30))
+    coordinator = signed_in(client, staff, "coordinator-ocn")
+    pages = {
+        "participant page": page_url(participant),
+        "dashboard": reverse("admin:index"),
+        "day picker": reverse(
+            "admin:participant_visit_appointment", args=[participant.pk, visit.pk]
+        ),
+    }
+    for name, url in pages.items():
+        assert "09:30 PST" in text_of(coordinator.get(url).text), name
