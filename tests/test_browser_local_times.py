@@ -12,7 +12,7 @@ import datetime
 import pytest
 import time_machine
 
-from participants.models import Participant
+from participants.models import Participant, SiteMembership
 from tests.browser import CHROMIUM, PASSWORD  # noqa: F401 (CHROMIUM: the browser fixture's)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -63,4 +63,21 @@ def test_the_today_shortcut_fills_the_sites_date_late_in_the_californian_afterno
         click_today(page, "#id_on")
         assert page.input_value("#id_on") == "2026-12-04"
         assert page.locator("input[type=date], input[type=time]").count() == 0
+        page.context.close()
+
+
+def test_the_today_shortcut_follows_the_site_chosen_on_the_form(
+    browser, live_server, staff, protocol, site_ocn, site_ber
+):
+    # A coordinator of Oceanside and Berlin: their pages are read in UTC until a site is chosen.
+    SiteMembership.objects.create(user=staff["coordinator-ocn"], site=site_ber)
+    with time_machine.travel(AFTERNOON, tick=True):
+        page = signed_in_page(browser, live_server, "coordinator-ocn")
+        page.goto(f"{live_server.url}/admin/participants/participant/add/")
+        page.select_option("#id_site", label=str(site_ocn))
+        click_today(page, "#id_consent_date")
+        assert page.input_value("#id_consent_date") == "2026-12-04"  # 16:30 in Oceanside
+        page.select_option("#id_site", label=str(site_ber))
+        click_today(page, "#id_consent_date")
+        assert page.input_value("#id_consent_date") == "2026-12-05"  # 01:30 in Berlin
         page.context.close()

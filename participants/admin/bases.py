@@ -21,6 +21,7 @@ from simple_history.models import ModelChange
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from participants import roles
+from participants.admin.widgets import SiteSelect
 from participants.history import stamp
 from participants.local_times import activate_site_zone, local_time, site_time
 from participants.models import Site
@@ -189,6 +190,7 @@ class SiteScopedAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Site:
             kwargs["queryset"] = roles.user_sites(request.user)
+            kwargs.setdefault("widget", SiteSelect)  # "Today" follows the chosen site
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

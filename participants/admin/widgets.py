@@ -7,6 +7,7 @@ write an input by hand use the same attributes (``ISO_DATE_ATTRS``).
 """
 
 from django import forms
+from django.utils import timezone
 
 ISO_DATE_ATTRS = {
     "inputmode": "numeric",
@@ -55,3 +56,23 @@ class IsoDateTimeInput(forms.DateTimeInput):
             **(attrs or {}),
         }
         super().__init__(attrs, format="%Y-%m-%d %H:%M")
+
+
+class SiteSelect(forms.Select):
+    """A site chooser whose options carry their site's offset from UTC now, so the admin's
+    "Today" and "Now" on the same form give the chosen site's day and time (``site_today.js``),
+    also for a user whose sites keep several zones (whose pages are otherwise read in UTC)."""
+
+    class Media:
+        js = ["participants/site_today.js"]
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__({"data-site-zone": "", **(attrs or {})}, choices)
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        site = getattr(value, "instance", None)
+        if site is not None:
+            offset = timezone.now().astimezone(site.zone).utcoffset()
+            option["attrs"]["data-utc-offset"] = str(int(offset.total_seconds()))
+        return option
