@@ -28,6 +28,7 @@ from scheduling.models import Confirmation, SiteDigest, Visit
 from scheduling.replies.answers import set_confirmation
 from scheduling.timeline.selectors import schedule_rows, write_schedule_csv
 from scheduling.timeline.visits import book_visit_time
+from scheduling.workspace.participant_page import participant_reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -210,16 +211,23 @@ def test_dates_are_written_and_read_iso_in_every_staff_language(language):
         assert formats.get_format("DATE_INPUT_FORMATS")[0] == "%Y-%m-%d"
 
 
-def test_pages_keep_iso_dates_and_zones_under_a_german_browser(
-    participant, client, staff, settings
-):
-    # As the translated workspace chooses the language: the browser's Accept-Language.
+@pytest.fixture
+def browser_language(settings):
+    """The language chosen from the browser's Accept-Language, as the translated workspace
+    chooses it (LocaleMiddleware); the language it leaves active goes with the test."""
     session = settings.MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")
     settings.MIDDLEWARE = [
         *settings.MIDDLEWARE[: session + 1],
         "django.middleware.locale.LocaleMiddleware",
         *settings.MIDDLEWARE[session + 1 :],
     ]
+    yield
+    translation.deactivate()
+
+
+def test_pages_keep_iso_dates_and_zones_under_a_german_browser(
+    participant, client, staff, browser_language
+):
     record_transition(participant, "withdrawn", on=D(2026, 12, 4), reason="Umzug")
     monitor = signed_in(client, staff, "monitor")
     page = monitor.get(page_url(participant), HTTP_ACCEPT_LANGUAGE="de").text
@@ -250,3 +258,20 @@ def test_a_booked_time_is_shown_with_the_sites_zone_wherever_staff_read_it(
     }
     for name, url in pages.items():
         assert "09:30 PST" in text_of(coordinator.get(url).text), name
+
+
+# The reminder pages and the site digests' list, for a monitor of sites in two zones.
+def test_reminder_and_digest_pages_show_their_times_in_the_sites_zone(participant, client, staff):
+    create_due_digests(NOW)  # Oceanside's digest of Friday 4 December, due at 07:00 there
+    reminder = participant_reminders(participant)[0][0]
+    due = f"{reminder.due_at.astimezone(participant.site.zone):%Y-%m-%d %H:%M} PST"
+    monitor = signed_in(client, staff, "monitor")
+    pages = {
+        "reminders": reverse("admin:scheduling_reminder_changelist"),
+        "reminder": reverse("admin:scheduling_reminder_change", args=[reminder.pk]),
+    }
+    for name, url in pages.items():
+        assert due in text_of(monitor.get(url).text), name
+    digests = text_of(monitor.get(reverse("admin:scheduling_sitedigest_changelist")).text)
+    assert "2026-12-04 07:00 PST" in digests
+    assert "p.m." not in digests
