@@ -61,7 +61,7 @@ def test_the_list_shows_status_study_day_next_visit_and_overdue(
     assert 'status-badge status-screening">Screening' in row
     # Day 1 is the planned treatment start, consent + 8 weeks = 2026-03-02.
     assert "Day -41" in row
-    assert "LEUK 2026-02-09 <small>(in 20 days)</small>" in row
+    assert "LEUK Mon 2026-02-09 <small>(in 20 days)</small>" in row
     assert '<span class="overdue-count">1</span>' in row  # SCR: window ended 2026-01-08
 
 
@@ -540,11 +540,12 @@ def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_rem
     for day in range(22, 26):
         add_unscheduled_visit(many, on=datetime.date(2026, 2, day), reason="Check", happened=False)
     coordinator.get(page_url(few))  # warm caches (content types) shared by both
-    # 25: the contact log is one of them (its attempts with who recorded each), and one
-    # judges what the session owes for two-factor sign-in (security issue 21).
-    with django_assert_num_queries(25):
+    # 24: the contact log is one of them (its attempts with who recorded each), and one
+    # judges what the session owes for two-factor sign-in (security issue 21); the site comes
+    # with the participant (its zone is the page's), and the user's sites with their zones.
+    with django_assert_num_queries(24):
         coordinator.get(page_url(few))
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(24):
         response = coordinator.get(page_url(many))
     assert response.text.count('data-visit="UNS"') == 20  # ten in the chart, ten in the table
 

@@ -348,7 +348,9 @@ def test_the_contact_log_lists_attempts_newest_first(participant, client, staff)
 def test_the_contact_form_defaults_to_now_and_refuses_the_future(participant, client, staff):
     coordinator = signed_in(client, staff, "coordinator-ocn")
     form = section(coordinator.get(page_url(participant)).text, "contact-log")
-    assert 'type="datetime-local" name="at" value="2026-02-11T12:00"' in form
+    # ISO 8601 as staff read it everywhere, not a datetime-local input the browser localises.
+    assert 'name="at" value="2026-02-11 12:00"' in form
+    assert 'type="datetime-local"' not in form
     future = coordinator.post(
         contact_url(participant),
         {"at": "2026-02-11T13:00", "channel": "phone", "outcome": "no_answer"},
@@ -522,14 +524,15 @@ def test_the_export_writes_confirmation_and_no_show_on_each_sites_today(
             schedule_rows()
     rows = list(csv.reader(StringIO(out.getvalue())))
     assert rows[0] == list(SCHEDULE_COLUMNS)
-    # The deviation column follows them (issue 20).
-    assert rows[0][-3:-1] == ["confirmation", "no_show"]
-    by_visit = {(row[0], row[3]): row for row in rows[1:]}
-    assert by_visit[(oceanside.subject_id, "LEUK")][-3:-1] == ["confirmed", ""]  # the 9th: today
-    assert by_visit[(oceanside.subject_id, "INF1")][-3:-1] == ["reschedule_requested", ""]
-    assert by_visit[(berlin.subject_id, "LEUK")][-3:-1] == ["unconfirmed", "yes"]  # the 10th
-    assert by_visit[(berlin.subject_id, "SCR")][-3:-1] == ["unconfirmed", ""]  # missed
-    assert {row[-2] for row in rows[1:]} == {"", "yes"}
+    # The deviation column follows them (issue 20), then the appointment time's zones (23).
+    at = rows[0].index("confirmation")
+    assert rows[0][at : at + 3] == ["confirmation", "no_show", "deviation"]
+    by_visit = {(row[0], row[3]): row[at : at + 2] for row in rows[1:]}
+    assert by_visit[(oceanside.subject_id, "LEUK")] == ["confirmed", ""]  # the 9th: today
+    assert by_visit[(oceanside.subject_id, "INF1")] == ["reschedule_requested", ""]
+    assert by_visit[(berlin.subject_id, "LEUK")] == ["unconfirmed", "yes"]  # the 10th
+    assert by_visit[(berlin.subject_id, "SCR")] == ["unconfirmed", ""]  # missed
+    assert {row[at + 1] for row in rows[1:]} == {"", "yes"}
 
 
 # The page's queries do not grow with its contact attempts or visits.

@@ -446,7 +446,7 @@ def test_booking_a_full_day_is_refused_with_the_sentence_and_an_override_books_i
         "INF2 booked on Mon 2026-03-09 at 10:30. Override: Third chair borrowed."
         in (messages_of(page)[0])
     )
-    assert "Mon 2026-03-09 10:30 booked" in visit_row(page.text, "INF2")
+    assert "Mon 2026-03-09 10:30 PDT booked" in visit_row(page.text, "INF2")
 
 
 def test_a_closed_day_and_a_day_outside_the_window_need_an_override(

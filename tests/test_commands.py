@@ -377,6 +377,8 @@ def test_export_schedule_writes_every_visit_ordered_by_subject_then_planned_date
         "2026-01-05", "2026-01-05", "2026-01-08", "-57", "2026-01-06", "completed",
         # Done: no appointment, as on the participant page (issue 20, item 11); no deviation.
         "", "", "", "", "", "", "",
+        # No appointment time, so no zone for it; the site's zone (issue 23).
+        "", "America/Los_Angeles",
     ]  # fmt: skip
     assert by_visit[("SLE-001-101-001", "INF1")][5:11] == [
         "2026-03-03", "2026-03-03", "2026-03-03", "1", "", "missed",

@@ -268,9 +268,9 @@ def test_the_csv_writes_no_cell_a_spreadsheet_would_run(client, staff, life):
     assert not [cell for row in rows[1:] for cell in row if cell.startswith(("=", "+", "@"))]
 
 
-# The session, the user and their permissions and sites, the participant and their site, then
+# The session, the user and their permissions and sites, the participant with their site, then
 # one query per kind of record (and the sites, protocols and phases their values name).
-QUERIES = 18
+QUERIES = 17
 
 
 def history_entries(participant, toggles: int, calls: int, by):

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A staff request is read in its site's time zone (participants/local_times.py).
+    "participants.local_times.SiteTimeZoneMiddleware",
     "participants.two_factor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -156,6 +158,9 @@ LANGUAGES = [
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One way to write dates and times for staff in every language (ISO 8601: 2026-12-10,
+# 2026-12-04 23:25 PST), for input and display alike: trialsite/formats/.
+FORMAT_MODULE_PATH = ["trialsite.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))

@@ -18,6 +18,7 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``transitions``: the transition records, read only.
 - ``staff``: who works at which site.
 - ``eligibility``: the criteria (inline on the protocol page) and the answers, read only.
+- ``widgets``: date and time inputs written ISO 8601, whatever the browser's locale.
 """
 
 from participants.admin import closures, eligibility, resources, sites, staff, transitions

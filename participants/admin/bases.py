@@ -14,14 +14,16 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import ModelChange
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from participants import roles
+from participants.admin.widgets import SiteSelect
 from participants.history import stamp
+from participants.local_times import activate_site_zone, local_time, site_time
 from participants.models import Site
 
 
@@ -71,6 +73,20 @@ class OfferedFiltersOnly:
         return spec.expected_parameters()  # e.g. site__id__exact, site__isnull
 
 
+def site_time_column(field: str, description: str):
+    """A list column of a :class:`SiteScopedAdmin`: the record's ``field`` instant as its site
+    reads it ("2026-12-04 23:25 PST"), whatever zone the list is read in (a monitor's sites keep
+    several). The list selects its site with it (``list_select_related``)."""
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj):
+        site = self.site_of(obj)
+        instant = getattr(obj, field)
+        return (site_time(instant, site) if site else local_time(instant)) or "—"
+
+    return column
+
+
 class SiteScopedAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     """Scopes every view to the user's sites through ``site_path`` (the lookup to the site).
 
@@ -88,6 +104,28 @@ class SiteScopedAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Another site's record is not "gone": it does not exist for this user.
         raise Http404(f"No {opts.verbose_name} with id {object_id} at your sites.")
+
+    def get_object(self, request, object_id, from_field=None):
+        """The record, if at the user's sites; the rest of the request is read in its site's
+        time zone (its times, the "Today" shortcut), whatever other sites the user has."""
+        queryset = self.get_queryset(request)
+        if self.site_path:
+            queryset = queryset.select_related(self.site_path)  # the site in the same query
+        field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
+        try:
+            obj = queryset.get(**{field.name: field.to_python(object_id)})
+        except (self.model.DoesNotExist, ValidationError, ValueError):
+            return None
+        site = self.site_of(obj)
+        if site is not None:
+            activate_site_zone(site)
+        return obj
+
+    def site_of(self, obj) -> Site | None:
+        """The site ``obj`` belongs to, through ``site_path``."""
+        for name in self.site_path.split("__") if self.site_path else []:
+            obj = getattr(obj, name, None)
+        return obj if isinstance(obj, Site) else None
 
     def in_scope_or_404(self, request, object_id):
         obj = self.get_object(request, object_id)
@@ -152,6 +190,7 @@ class SiteScopedAdmin(OfferedFiltersOnly, SimpleHistoryAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Site:
             kwargs["queryset"] = roles.user_sites(request.user)
+            kwargs.setdefault("widget", SiteSelect)  # "Today" follows the chosen site
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

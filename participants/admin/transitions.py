@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from participants.admin.bases import ReadOnlyScopedAdmin
+from participants.admin.bases import ReadOnlyScopedAdmin, site_time_column
 from participants.models import Transition
 
 
@@ -19,8 +19,9 @@ class TransitionAdmin(ReadOnlyScopedAdmin):
         "reason",
         "recorded_by",
         "recorded_via",
-        "recorded_at",
+        "recorded",
     ]
     list_filter = ["to_status", ("participant__site", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["participant__subject_id"]
-    list_select_related = ["participant", "recorded_by"]
+    list_select_related = ["participant__site", "recorded_by"]
+    recorded = site_time_column("recorded_at", "recorded (site time)")

@@ -22,6 +22,7 @@ from django.urls import path, reverse
 
 from participants import roles
 from participants.admin import errors_onto_form, report_errors
+from participants.admin.widgets import ISO_DATE_ATTRS, ClockInput
 from participants.clinic import WEEKDAYS
 from participants.dates import parse_iso_date
 from scheduling.models import Visit
@@ -43,12 +44,14 @@ class BookingForm(forms.Form):
     time and an optional override reason."""
 
     on = forms.ChoiceField(label="Day", widget=forms.RadioSelect)
-    another_day = forms.CharField(required=False, label="Another day")
+    another_day = forms.CharField(
+        required=False, label="Another day", widget=forms.TextInput(attrs=ISO_DATE_ATTRS)
+    )
     at = forms.TimeField(
         required=False,
         label="Time",
         input_formats=["%H:%M"],
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=ClockInput(),
     )
     override_reason = forms.CharField(
         required=False,

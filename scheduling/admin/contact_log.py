@@ -18,13 +18,14 @@ from django.urls import path
 from django.utils import timezone
 
 from participants.admin import report_errors
+from participants.admin.widgets import IsoDateTimeInput
 from participants.contact_log import UNANSWERED_STREAK, record_contact_attempt, unanswered_streak
 from participants.lifecycle import allowed_targets
+from participants.local_times import site_time
 from participants.models import ContactAttempt, Participant, Status
-from scheduling.workspace import participant_page as workspace
 
 ADD_PERMISSION = "participants.add_contactattempt"
-LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+LOCAL_MINUTE = "%Y-%m-%d %H:%M"
 
 
 class ContactAttemptForm(forms.Form):
@@ -36,8 +37,8 @@ class ContactAttemptForm(forms.Form):
     at = forms.DateTimeField(
         label="When",
         required=False,
-        input_formats=[LOCAL_MINUTE, "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_MINUTE),
+        input_formats=[LOCAL_MINUTE, "%Y-%m-%dT%H:%M"],
+        widget=IsoDateTimeInput(),
         help_text="Local time at the site; blank: now.",
     )
 
@@ -127,6 +128,6 @@ class ContactLogPages:
                 request,
                 f"Contact attempt recorded: {attempt.get_channel_display()}, "
                 f"{attempt.get_outcome_display().lower()}, "
-                f"{workspace.site_time(attempt.at, participant.site)}.",
+                f"{site_time(attempt.at, participant.site)}.",
             )
         return self._back(participant, "contact-log")

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
 
+from participants.local_times import planning_day
 from participants.models import ACTIVE_STATUSES, Status
 from scheduling.models import Phase, Visit
 from scheduling.rules import engine
@@ -116,7 +117,10 @@ class ParticipantListColumns:
             else f"{-days} day{'s' if days != -1 else ''} ago, window open"
         )
         return format_html(
-            "{} {} <small>({})</small>", obj.next_visit_code, obj.next_visit_date.isoformat(), when
+            "{} {} <small>({})</small>",
+            obj.next_visit_code,
+            planning_day(obj.next_visit_date),
+            when,
         )
 
     @admin.display(description="overdue", ordering="overdue_visits")

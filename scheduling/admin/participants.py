@@ -108,6 +108,9 @@ class ParticipantAdmin(
                 "scheduling/phone.css",
             ]
         }
+        # The admin's "Today" and calendar beside the page's date inputs (vDateField): the
+        # day in the participant's site's zone, which the page is read in.
+        js = ["admin/js/calendar.js", "admin/js/admin/DateTimeShortcuts.js"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -120,7 +123,8 @@ class ParticipantAdmin(
 
     def get_changeform_initial_data(self, request):
         """A new participant: the protocol and the site chosen already when there is only one
-        to choose (the only protocol, the user's only site)."""
+        to choose (the only protocol, the user's only site), and consent today at that site
+        (its day, not UTC's: late afternoon in California, UTC is already tomorrow)."""
         initial = super().get_changeform_initial_data(request)
         protocols = list(Protocol.objects.values_list("pk", flat=True)[:2])
         if len(protocols) == 1:
@@ -128,6 +132,7 @@ class ParticipantAdmin(
         sites = self._sites(request)
         if len(sites) == 1:
             initial.setdefault("site", sites[0].pk)
+            initial.setdefault("consent_date", sites[0].today())
         if "protocol" in initial and "site" in initial:
             suggestion = suggested_subject_id(initial["protocol"], initial["site"])
             if suggestion:

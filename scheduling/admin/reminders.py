@@ -3,11 +3,12 @@
 from django.contrib import admin, messages
 
 from participants.admin import ReadOnlyScopedAdmin
+from participants.admin.bases import site_time_column
+from participants.local_times import site_time
 from scheduling.admin.mixins import PlanPartAdmin
 from scheduling.mail import dispatch_health
 from scheduling.mail.redaction import redact_addresses
 from scheduling.models import Reminder, ReminderRule, SiteDigest
-from scheduling.workspace import participant_page as workspace
 
 
 @admin.register(Reminder)
@@ -49,15 +50,15 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
     # Times as the site reads them (the rule's 09:00 is the site's 09:00).
     @admin.display(description="due (site time)", ordering="due_at")
     def due_at_site(self, obj):
-        return workspace.site_time(obj.due_at, obj.visit.participant.site)
+        return site_time(obj.due_at, obj.visit.participant.site)
 
     @admin.display(description="sent (site time)", ordering="sent_at")
     def sent_at_site(self, obj):
-        return workspace.site_time(obj.sent_at, obj.visit.participant.site) or "—"
+        return site_time(obj.sent_at, obj.visit.participant.site) or "—"
 
     @admin.display(description="next attempt (site time)")
     def next_attempt_at_site(self, obj):
-        return workspace.site_time(obj.next_attempt_at, obj.visit.participant.site) or "—"
+        return site_time(obj.next_attempt_at, obj.visit.participant.site) or "—"
 
     @admin.display(description="last error")
     def error(self, obj):
@@ -81,9 +82,11 @@ class ReminderAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(SiteDigest)
 class SiteDigestAdmin(ReadOnlyScopedAdmin):
-    list_display = ["site", "local_date", "due_at", "status", "sent_at"]
+    list_display = ["site", "local_date", "due", "status", "sent"]
     list_filter = ["status", ("site", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["site"]
+    due = site_time_column("due_at", "due (site time)")
+    sent = site_time_column("sent_at", "sent (site time)")
 
 
 @admin.register(ReminderRule)

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from participants.admin import ReadOnlyAdmin, report_errors
+from participants.admin.widgets import IsoDateInput
 from participants.dates import parse_iso_date
 from participants.lifecycle import allowed_targets, correct_transition, record_transition
 from participants.models import Participant, Status, Transition
@@ -28,7 +29,7 @@ class TransitionForm(forms.Form):
     target = forms.ChoiceField(label="Move to")
     on = forms.DateField(
         label="Effective date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=IsoDateInput(shortcuts=True),
     )
     reason = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 50}))
 

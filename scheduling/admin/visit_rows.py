@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 
 from participants.admin import report_errors
+from participants.admin.widgets import ClockInput, IsoDateInput
 from participants.models import Participant
 from scheduling.models import Confirmation, Visit, VisitStatus
 from scheduling.replies.answers import MESSAGE_MAX_LENGTH, set_confirmation
@@ -18,12 +19,8 @@ from scheduling.timeline.visits import add_unscheduled_visit, book_visit_time, r
 
 
 class VisitForm(forms.Form):
-    actual_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Done on"
-    )
-    booked_time = forms.TimeField(
-        required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-    )
+    actual_date = forms.DateField(required=False, widget=IsoDateInput(), label="Done on")
+    booked_time = forms.TimeField(required=False, widget=ClockInput())
     reason = forms.CharField(required=False, label="Reason (corrections)")
 
 
@@ -61,10 +58,7 @@ CONFIRMATION_SENTENCES = {
 
 class UnscheduledVisitForm(forms.Form):
     on = forms.DateField(
-        widget=forms.DateInput(
-            attrs={"type": "date", "aria-label": "date of the unscheduled visit"},
-            format="%Y-%m-%d",
-        ),
+        widget=IsoDateInput({"aria-label": "date of the unscheduled visit"}, shortcuts=True),
         label="Date",
     )
     happened = forms.TypedChoiceField(
@@ -118,7 +112,8 @@ def visit_rows(participant: Participant, timeline, can_change: bool) -> list:
 def unscheduled_form(participant: Participant, today: datetime.date, can_change: bool):
     """The form that adds an unscheduled visit, for a participant in the trial."""
     if can_change and participant.is_active:
-        return UnscheduledVisitForm(initial={"on": today})
+        # Its own ids: the transition form beside it has an "on" date too.
+        return UnscheduledVisitForm(initial={"on": today}, auto_id="id_unscheduled_%s")
     return None
 
 

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from participants import roles
 from participants.admin import ReadOnlyScopedAdmin
+from participants.local_times import planning_day
 from scheduling.models import Visit
 from scheduling.workspace import month_calendar as site_calendar
 
@@ -20,7 +21,7 @@ class VisitAdmin(ReadOnlyScopedAdmin):
         "planned_date",
         "window_start",
         "window_end",
-        "appointment_date",
+        "appointment",
         "booked_time",
         "source",
         "flag",
@@ -41,6 +42,11 @@ class VisitAdmin(ReadOnlyScopedAdmin):
 
     class Media:
         css = {"all": ["scheduling/appointments.css"]}
+
+    @admin.display(description="appointment", ordering="appointment_date")
+    def appointment(self, obj):
+        """The day the participant is expected, with its weekday (people plan by it)."""
+        return planning_day(obj.appointment_date) or "—"
 
     @admin.display(description="source", ordering="booked_date")
     def source(self, obj):

@@ -1,10 +1,11 @@
-"""Template tags of the staff workspace: the dashboard on the admin index, site times."""
+"""Template tags of the staff workspace: the dashboard on the admin index, addresses out of
+server replies. Times and days: ``{% load local_times %}`` (participants)."""
 
 from django import template
 
 from participants import roles
 from scheduling.mail.redaction import redact_addresses
-from scheduling.workspace import dashboard, participant_page
+from scheduling.workspace import dashboard
 
 register = template.Library()
 
@@ -14,12 +15,6 @@ def workspace_dashboard(context):
     """The dashboard numbers for the signed-in user's sites."""
     request = context["request"]
     return dashboard.dashboard(roles.user_sites(request.user))
-
-
-@register.filter
-def site_time(instant, site):
-    """``{{ reminder.due_at|site_time:participant.site }}``: the instant in the site's time."""
-    return participant_page.site_time(instant, site)
 
 
 @register.filter

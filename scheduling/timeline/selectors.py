@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass
 
 from participants.csv_cells import safe_row
+from participants.local_times import zone_abbreviation
 from participants.models import Site
 from scheduling.models import Visit
 
@@ -27,6 +28,10 @@ SCHEDULE_COLUMNS = (
     "confirmation",
     "no_show",
     "deviation",
+    # Last, so the columns before keep their places: the zone of appointment_time that day
+    # ("PDT"; empty without a time) and the site's IANA zone.
+    "appointment_time_zone",
+    "site_time_zone",
 )
 
 
@@ -60,6 +65,8 @@ class ScheduleRow:
     confirmation: str  # "unconfirmed", "confirmed" or "reschedule_requested"
     no_show: str  # "yes": appointment day passed, window still open, not done; else ""
     deviation: str  # why a done visit is a deviation ("outside its window"…); else ""
+    appointment_time_zone: str  # "PST"/"PDT": appointment_time's zone that day; else ""
+    site_time_zone: str  # the site's IANA time zone ("America/Los_Angeles")
 
 
 def schedule_rows(
@@ -86,6 +93,7 @@ def schedule_rows(
             todays[participant_site.pk] = participant_site.today(now)
         today = todays[participant_site.pk]
         shown = visit.shows_appointment
+        timed = shown and visit.booked_time is not None and visit.appointment_date is not None
         rows.append(
             ScheduleRow(
                 subject_id=visit.participant.subject_id,
@@ -110,6 +118,14 @@ def schedule_rows(
                 confirmation=visit.confirmation if shown else "",
                 no_show=("yes" if visit.participant.is_active and visit.is_no_show(today) else ""),
                 deviation=visit.get_deviation_display() if visit.deviation else "",
+                appointment_time_zone=(
+                    zone_abbreviation(
+                        visit.appointment_date, visit.booked_time, participant_site.zone
+                    )
+                    if timed
+                    else ""
+                ),
+                site_time_zone=participant_site.timezone,
             )
         )
     return rows

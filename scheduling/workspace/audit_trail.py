@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from participants.csv_cells import safe_row
+from participants.local_times import local_time, site_time
 from participants.models import (
     ContactAttempt,
     EligibilityAnswer,
@@ -27,7 +28,6 @@ from participants.models import (
 from scheduling.mail.redaction import redact_addresses
 from scheduling.models import OutboxStatus, Phase, Reminder, Visit
 from scheduling.replies.answers import VIA_LINK
-from scheduling.workspace.participant_page import site_time
 
 PARTICIPANT_THROUGH_LINK = "the participant, through a link"
 SYSTEM = "the system"
@@ -77,7 +77,7 @@ class AuditEntry:
 
 
 def utc_time(instant: datetime.datetime) -> str:
-    return f"{instant.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+    return local_time(instant, datetime.UTC)
 
 
 def audit_trail(participant: Participant, *, show_contact_details: bool) -> list[AuditEntry]:

@@ -5,7 +5,7 @@ as the visits table lists them) and the reminders; how an instant reads at a sit
 import datetime
 from dataclasses import dataclass
 
-from participants.models import Participant, Site
+from participants.models import Participant
 from scheduling.models import OutboxStatus, Reminder, Visit
 from scheduling.rules import engine
 from scheduling.timeline.plans import day_one_phase, phase_actual_starts, protocol_plan
@@ -67,13 +67,6 @@ def participant_timeline(participant: Participant, now=None) -> Timeline:
     return Timeline(
         timeline_geometry(chart_phases, chart_visits, today, day_one), day_one, today, visits
     )
-
-
-def site_time(instant: datetime.datetime | None, site: Site) -> str:
-    """An instant as the site reads it: "2026-11-22 09:00 PST" (empty for none)."""
-    if instant is None:
-        return ""
-    return f"{instant.astimezone(site.zone):%Y-%m-%d %H:%M %Z}"
 
 
 def participant_reminders(participant: Participant) -> tuple[list[Reminder], int]:
