@@ -15,6 +15,7 @@ from participants.admin import (
     SiteScopedAdmin,
     errors_onto_form,
 )
+from participants.admin.network import CappedCountAdmin, user_site_filter
 from participants.lifecycle import create_participant, set_reminders, validate_new_participant
 from participants.models import PARTICIPANT_LANGUAGES, Participant, Protocol, Status
 from participants.selectors import effective_transitions
@@ -64,6 +65,7 @@ class ParticipantAdmin(
     EligibilityPages,
     ContactLogPages,
     AppointmentPages,
+    CappedCountAdmin,
     ReasonForChangeAdmin,
     SiteScopedAdmin,
 ):
@@ -83,7 +85,7 @@ class ParticipantAdmin(
         "reminders_enabled",
     ]
     list_filter = [
-        ("site", admin.RelatedOnlyFieldListFilter),
+        user_site_filter("site"),
         "status",
         PhaseFilter,
         NextVisitThisWeekFilter,

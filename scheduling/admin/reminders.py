@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 
 from participants.admin import ReadOnlyScopedAdmin
+from participants.admin.network import CappedCountAdmin
 from scheduling.admin.mixins import PlanPartAdmin
 from scheduling.mail import dispatch_health
 from scheduling.mail.redaction import redact_addresses
@@ -11,7 +12,7 @@ from scheduling.workspace import participant_page as workspace
 
 
 @admin.register(Reminder)
-class ReminderAdmin(ReadOnlyScopedAdmin):
+class ReminderAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
     site_path = "visit__participant__site"
     list_display = [
         "subject_id",
