@@ -303,8 +303,9 @@ class Visit(models.Model):
             # The workspace across a whole network (docs/architecture.md, "Fast for a
             # network"): each list of open visits walks its own index in the order it is
             # shown and stops at the rows it draws, whatever the number of sites.
+            # (window_end last: "window still open" is checked in the index, not the table.)
             models.Index(
-                fields=["appointment_date", "booked_time", "id"],
+                fields=["appointment_date", "booked_time", "id", "window_end"],
                 condition=OPEN_VISIT,
                 name="visit_open_by_appointment",
             ),

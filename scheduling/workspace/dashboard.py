@@ -100,17 +100,26 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         .annotate(site_today=site_today(sites, now, field="participant__site_id"))
         .select_related("participant__site")
     )
-    due = list(
-        visits.filter(
-            Q(window_end__gte=F("site_today"))
-            | Q(window_end__isnull=True, appointment_date__gte=F("site_today")),
-            appointment_date__lte=ExpressionWrapper(
-                F("site_today") + datetime.timedelta(days=6), output_field=DateField()
-            ),
-        )
-        .filter(appointment_date__range=(earliest, latest + datetime.timedelta(days=6)))
-        .order_by("appointment_date", "booked_time", "id")[:50]
+    # Due this week: a visit whose window is still open (its appointment may have passed: a
+    # no-show is due too), or one without a window whose appointment is ahead. Two queries,
+    # each on an index: the first walks the appointment days up to the week's end and skips,
+    # inside the index, the visits whose window closed before the earliest today.
+    week_end = ExpressionWrapper(
+        F("site_today") + datetime.timedelta(days=6), output_field=DateField()
     )
+    order = ("appointment_date", "booked_time", "id")
+    within_window = visits.filter(
+        window_end__gte=F("site_today"), appointment_date__lte=week_end
+    ).filter(window_end__gte=earliest, appointment_date__lte=latest + datetime.timedelta(days=6))
+    without_window = visits.filter(
+        window_end__isnull=True,
+        appointment_date__gte=F("site_today"),
+        appointment_date__lte=week_end,
+    ).filter(appointment_date__range=(earliest, latest + datetime.timedelta(days=6)))
+    due = sorted(
+        [*within_window.order_by(*order)[:50], *without_window.order_by(*order)[:50]],
+        key=lambda v: (v.appointment_date, v.booked_time is None, v.booked_time, v.id),
+    )[:50]
     # Appointments a coordinator must decide: a booking to rebook, a window with no open day.
     to_decide = list(
         visits.filter(
