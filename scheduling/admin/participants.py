@@ -15,7 +15,7 @@ from participants.admin import (
     SiteScopedAdmin,
     errors_onto_form,
 )
-from participants.admin.network import CappedCountAdmin, user_site_filter
+from participants.admin.network import CappedCountPaginator, user_site_filter
 from participants.lifecycle import create_participant, set_reminders, validate_new_participant
 from participants.models import PARTICIPANT_LANGUAGES, Participant, Protocol, Status
 from participants.selectors import effective_transitions
@@ -65,7 +65,6 @@ class ParticipantAdmin(
     EligibilityPages,
     ContactLogPages,
     AppointmentPages,
-    CappedCountAdmin,
     ReasonForChangeAdmin,
     SiteScopedAdmin,
 ):
@@ -95,6 +94,9 @@ class ParticipantAdmin(
     search_fields = ["subject_id"]
     list_select_related = ["site"]
     list_per_page = 100
+    # Counted once, up to a cap (participants.admin.network.CappedCountAdmin, spelt out here).
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     actions = [export_schedule]
     inlines = [TransitionInline]
 
