@@ -42,6 +42,9 @@ def user_site_filter(site_path: str, title: str = "site"):
         def lookups(self, request, model_admin):
             return [(str(site.pk), str(site)) for site in roles.user_sites(request.user)]
 
+        def has_output(self):
+            return len(self.lookup_choices) > 1  # one site: nothing to choose, as Django's
+
         def queryset(self, request, queryset):
             if self.value() is None:
                 return queryset
