@@ -143,7 +143,7 @@ def dashboard(sites: QuerySet, now=None) -> dict:
     # Counted up to a cap: the exact number of a network's overdue visits would read every one
     # of them on every visit to the dashboard (26,000 at 100,000 participants); past the cap
     # the page says "1000+" and the participant list's filter has them all.
-    overdue_count = overdue_qs.order_by()[: COUNT_CAP + 1].count()
+    overdue_count = overdue_qs.order_by("-window_end", "id")[: COUNT_CAP + 1].count()
     reschedule_requests = list(
         visits.filter(
             Q(window_end__gte=F("site_today")) | Q(window_end__isnull=True),
