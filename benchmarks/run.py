@@ -8,7 +8,9 @@ table, and the same as JSON (``var/bench.json``) so that two runs can be compare
 Workloads, one module each: ``imports`` (import_participants against one multi-row INSERT per
 table), ``csv_refusal`` (the peak memory of an import refused on every row, large file against
 a ten-row one), ``idle_tick`` (a tick with nothing due, many pending reminders against few),
-``pages`` (four staff pages, many participants against few), ``dispatching`` (N due reminders
+``pages`` (four staff pages, many participants against few), ``network_pages`` (the six
+pages a monitor opens, 100,000 participants over 10 sites against 1,000, with every query's
+plan), ``dispatching`` (N due reminders
 by 1, 2 and 4 dispatchers against plain smtplib; and the peak memory of one dispatcher over
 100,000, which dispatches for what is left of 17 minutes unless BENCH_MEMORY_SECONDS says
 otherwise: at today's dispatch rate it cannot send all 100,000 in that time, and says how
@@ -22,11 +24,11 @@ Redis (``CELERY_BROKER_URL``), as in CI. Every measurement runs in a process of 
 never asserted: targets are printed beside the figures.
 
 Environment: ``BENCH_SIZE`` (``full``, ``small``), ``BENCH_ONLY`` (workload names,
-comma-separated: imports, csv_refusal, idle_tick, pages, dispatch, memory), ``BENCH_OUTPUT``
-(the JSON file), ``BENCH_MEMORY_SECONDS`` (how long the memory workload may dispatch; 0: to
-the end), ``BENCH_ROUNDS`` (rounds of the import and dispatch workloads), ``BENCH_PROFILE``
-(a file for the cProfile statistics of one more one-dispatcher run, after the measured ones
-and not counted in them: ``python -m pstats FILE``).
+comma-separated: imports, csv_refusal, idle_tick, pages, dispatch, memory, network_pages),
+``BENCH_OUTPUT`` (the JSON file), ``BENCH_MEMORY_SECONDS`` (how long the memory workload may
+dispatch; 0: to the end), ``BENCH_ROUNDS`` (rounds of the import and dispatch workloads),
+``BENCH_PROFILE`` (a file for the cProfile statistics of one more one-dispatcher run, after the
+measured ones and not counted in them: ``python -m pstats FILE``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ SIZES = {
         "tick_rounds": 15,
         "pages_large": 10,  # site copies: about 1,000 participants
         "page_rounds": 5,
+        "network": (10, 1_000, 10_000),  # sites; participants few, many
+        "network_rounds": 3,
         "dispatch_due": 500,
         "dispatch_rounds": 2,
         "memory_due": 5_000,
@@ -74,6 +78,8 @@ SIZES = {
         "tick_rounds": 15,
         "pages_large": 100,  # about 10,000 participants
         "page_rounds": 7,
+        "network": (10, 1_000, 100_000),
+        "network_rounds": 5,
         "dispatch_due": 10_000,
         "dispatch_rounds": 1,
         "memory_due": 100_000,
@@ -340,6 +346,84 @@ def pages_workload(bench: Bench) -> None:
             bench.drop(env)
 
 
+def network_pages_workload(bench: Bench) -> None:
+    """The monitor's pages over a whole network, many participants against few on the same
+    sites; each page's plans (EXPLAIN ANALYZE, BUFFERS) at both sizes."""
+    sites, few, many = bench.config["network"]
+    envs = {}
+    try:
+        counts = {}
+        for label, participants in (("few", few), ("many", many)):
+            envs[label] = bench.database(f"network_{label}")
+            counts[label] = once(
+                envs[label], "network_pages", "prepare", sites=sites, participants=participants
+            )
+            bench.log(
+                f"network pages: {counts[label]['participants']:,} participants over "
+                f"{counts[label]['sites']} sites stored ({counts[label]['load_seconds']:.0f} s)"
+            )
+        children = {label: Child(env, "network_pages", "browser") for label, env in envs.items()}
+        try:
+            pages = children["few"].request()
+            for page in pages:
+                for child in children.values():
+                    child.request(page=page)  # warm: templates compiled, caches filled
+            results = {page: {"few": [], "many": []} for page in pages}
+            for _ in range(bench.config["network_rounds"]):
+                for page in pages:
+                    for label, child in children.items():
+                        results[page][label].append(child.request(page=page))
+            plans = {
+                page: {
+                    label: child.request(page=page, explain=True)["plans"]
+                    for label, child in children.items()
+                }
+                for page in pages
+            }
+        finally:
+            for child in children.values():
+                child.close()
+        bench.extra["network_page_plans"] = plans
+        for page in pages:
+            few_ms = [r["seconds"] * 1000 for r in results[page]["few"]]
+            many_ms = [r["seconds"] * 1000 for r in results[page]["many"]]
+            sql_few = {r["statements"] for r in results[page]["few"]}
+            sql_many = {r["statements"] for r in results[page]["many"]}
+            ratio = median(many_ms) / median(few_ms)
+            same = sql_few == sql_many and len(sql_many) == 1
+            scans = sorted({t for plan in plans[page]["many"] for t in plan["seq_scans"]})
+            slowest = max(plans[page]["many"], key=lambda plan: plan["ms"] or 0, default=None)
+            notes = [
+                "pages read per query: "
+                f"{[plan['pages'] for plan in plans[page]['many']]} "
+                f"({[plan['pages'] for plan in plans[page]['few']]} with few)"
+            ]
+            if slowest is not None:
+                notes.append(f"slowest query {slowest['ms']:.1f} ms")
+            if scans:
+                notes.append("sequential scans of " + ", ".join(scans))
+            bench.add(
+                Row(
+                    f"monitor: {page}",
+                    f"{counts['many']['participants']:,} vs {counts['few']['participants']:,} "
+                    f"participants, {sites} sites",
+                    median(many_ms),
+                    median(few_ms),
+                    "ms",
+                    ratio,
+                    "≤ 1.5×, same queries, on indexes",
+                    ratio <= 1.5 and same and not scans,
+                    sql=f"{'/'.join(map(str, sorted(sql_many)))} queries "
+                    f"({'/'.join(map(str, sorted(sql_few)))} with few)",
+                    note="; ".join(notes),
+                    samples={"few": few_ms, "many": many_ms},
+                )
+            )
+    finally:
+        for env in envs.values():
+            bench.drop(env)
+
+
 def _dispatch_run(
     env: dict, sink: Child, processes: int, keep: bool = False, profile: str = ""
 ) -> dict:
@@ -589,6 +673,9 @@ WORKLOADS = {
     "pages": pages_workload,
     "dispatch": dispatch_workload,
     "memory": memory_workload,
+    # Last: the memory workload's time is what is left of WHOLE_RUN, which this one does not
+    # take from it (about 5 minutes more, 3 of them storing 100,000 participants).
+    "network_pages": network_pages_workload,
 }
 
 
@@ -625,6 +712,15 @@ def table(rows: list[Row]) -> str:
 def print_plans(plans: dict) -> None:
     for number, query in enumerate(plans.get("many", []), 1):
         print(f"\n-- query {number} of the idle tick --\n{query['sql']}\n{query['plan']}")
+
+
+def print_page_plans(pages: dict) -> None:
+    """Each query of each monitor's page with many participants, and its plan."""
+    for page, plans in pages.items():
+        for number, query in enumerate(plans.get("many", []), 1):
+            print(
+                f"\n-- query {number} of the monitor's {page} --\n{query['sql']}\n{query['plan']}"
+            )
 
 
 def _git() -> dict:
@@ -710,6 +806,8 @@ def main(argv: list[str]) -> int:
     print(table(bench.rows))
     if "idle_tick_plans" in bench.extra:
         print_plans(bench.extra["idle_tick_plans"])
+    if "network_page_plans" in bench.extra:
+        print_page_plans(bench.extra["network_page_plans"])
     output = Path(os.environ.get("BENCH_OUTPUT", ROOT / "var" / "bench.json"))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(

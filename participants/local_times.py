@@ -65,18 +65,15 @@ def shared_zone(time_zones) -> zoneinfo.ZoneInfo | None:
 
 def staff_zone(user) -> zoneinfo.ZoneInfo | None:
     """The zone a staff user's pages are read in: their sites' zone when every one of their
-    sites keeps the same zone, else None (UTC). One query, which also fills
-    ``roles.site_ids``' cache so the pages that scope by site do not ask again."""
+    sites keeps the same zone, else None (UTC). For a member of sites, the one query that
+    ``roles`` makes a request for their sites (so the pages that scope by site do not ask
+    again); for a superuser, one query of at most two zones."""
     from participants import roles
-    from participants.models import Site, SiteMembership
+    from participants.models import Site
 
     if roles.sees_all_sites(user):
         return shared_zone(Site.objects.values_list("timezone", flat=True).distinct()[:2])
-    memberships = list(
-        SiteMembership.objects.filter(user_id=user.pk).values_list("site_id", "site__timezone")
-    )
-    user._trialsite_site_ids = frozenset(site_id for site_id, _ in memberships)
-    return shared_zone(zone for _, zone in memberships)
+    return shared_zone(roles.member_site_zones(user))
 
 
 def activate_site_zone(site) -> None:

@@ -367,6 +367,8 @@ class Participant(models.Model):
         ]
         indexes = [
             models.Index(fields=["site", "status"]),
+            # The participant list's order (the admin adds "-id" to make it total).
+            models.Index(fields=["subject_id", "-id"], name="participant_list_order"),
             # The dispatch tick's "does this site have a participant in the trial?" (the
             # digests): one probe of this index per site and protocol, reading only the
             # participants still in the trial, however many have left it. Ordered by
@@ -460,7 +462,11 @@ class ContactAttempt(models.Model):
 
     class Meta:
         ordering = ["participant", "-at", "-id"]
-        indexes = [models.Index(fields=["participant", "at"])]
+        indexes = [
+            models.Index(fields=["participant", "at"]),
+            # A participant's last attempt (the dashboard), read from the top.
+            models.Index(fields=["participant", "-at", "-id"], name="contact_attempt_last"),
+        ]
 
     def __str__(self):
         return f"{self.participant}: {self.get_channel_display()}, {self.get_outcome_display()}"

@@ -157,10 +157,14 @@ class Confirmation(models.TextChoices):
     RESCHEDULE_REQUESTED = "reschedule_requested", "Reschedule requested"
 
 
+# A visit still to be done (``VisitQuerySet.open``), as the partial indexes' condition.
+OPEN_VISIT = models.Q(actual_date__isnull=True, cancelled=False, closed_on__isnull=True)
+
+
 class VisitQuerySet(models.QuerySet):
     def open(self):
         """Visits still to be done: not completed, not cancelled, not closed."""
-        return self.filter(actual_date__isnull=True, cancelled=False, closed_on__isnull=True)
+        return self.filter(OPEN_VISIT)
 
     def no_shows(self, today: datetime.date):
         """Open visits whose appointment day has passed while their window is still open."""
@@ -296,6 +300,36 @@ class Visit(models.Model):
             models.Index(fields=["planned_date"]),
             models.Index(fields=["window_end"]),
             models.Index(fields=["appointment_date"]),
+            # The workspace across a whole network (docs/architecture.md, "Fast for a
+            # network"): each list of open visits walks its own index in the order it is
+            # shown and stops at the rows it draws, whatever the number of sites.
+            # (window_end last: "window still open" is checked in the index, not the table.)
+            models.Index(
+                fields=["appointment_date", "booked_time", "id", "window_end"],
+                condition=OPEN_VISIT,
+                name="visit_open_by_appointment",
+            ),
+            models.Index(
+                fields=["-window_end", "id"],
+                condition=OPEN_VISIT,
+                name="visit_open_by_window_end",
+            ),
+            models.Index(
+                fields=["appointment_date", "window_end", "id"],
+                condition=OPEN_VISIT,
+                name="visit_open_no_show",
+            ),
+            models.Index(
+                fields=["appointment_date", "id"],
+                condition=OPEN_VISIT & models.Q(appointment_flag__in=["rebook", "no_open_day"]),
+                name="visit_open_to_decide",
+            ),
+            models.Index(
+                fields=["confirmation_at", "id"],
+                condition=OPEN_VISIT & models.Q(confirmation="reschedule_requested"),
+                name="visit_open_reschedule",
+            ),
+            models.Index(fields=["participant", "planned_date", "id"], name="visit_list_order"),
         ]
 
     def __str__(self):
@@ -479,6 +513,10 @@ class Reminder(OutboxMessage):
                 condition=models.Q(status="pending"),
                 name="reminder_pending_due",
             ),
+            # The reminder list's order, and the dashboard's week of sent and failed ones.
+            models.Index(fields=["due_at", "id"], name="reminder_list_order"),
+            models.Index(fields=["sent_at"], name="reminder_sent_at"),
+            models.Index(fields=["status", "updated_at"], name="reminder_status_updated"),
         ]
 
     def __str__(self):
@@ -525,6 +563,12 @@ class ReminderLinkUse(models.Model):
         ordering = ["-used_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["reminder", "action"], name="one_use_per_link")
+        ]
+        indexes = [
+            # The dashboard's "stopped their reminders, last 7 days".
+            models.Index(
+                fields=["-used_at"], condition=models.Q(action="stop"), name="link_use_stop_by_time"
+            )
         ]
 
     def __str__(self):

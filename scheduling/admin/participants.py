@@ -16,6 +16,7 @@ from participants.admin import (
     SiteScopedAdmin,
     errors_onto_form,
 )
+from participants.admin.network import CappedCountPaginator, user_site_filter
 from participants.lifecycle import create_participant, set_reminders, validate_new_participant
 from participants.models import PARTICIPANT_LANGUAGES, Participant, Protocol, Status
 from participants.selectors import effective_transitions, suggested_subject_id
@@ -86,7 +87,7 @@ class ParticipantAdmin(
         "reminders_enabled",
     ]
     list_filter = [
-        ("site", admin.RelatedOnlyFieldListFilter),
+        user_site_filter("site"),
         "status",
         PhaseFilter,
         NextVisitThisWeekFilter,
@@ -96,6 +97,9 @@ class ParticipantAdmin(
     search_fields = ["subject_id"]
     list_select_related = ["site"]
     list_per_page = 100
+    # Counted once, up to a cap (participants.admin.network.CappedCountAdmin, spelt out here).
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     actions = [export_schedule]
     inlines = [TransitionInline]
 

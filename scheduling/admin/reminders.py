@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 
 from participants.admin import ReadOnlyScopedAdmin
 from participants.admin.bases import site_time_column
+from participants.admin.network import CappedCountAdmin
 from participants.local_times import site_time
 from scheduling.admin.mixins import PlanPartAdmin
 from scheduling.mail import dispatch_health
@@ -12,7 +13,7 @@ from scheduling.models import Reminder, ReminderRule, SiteDigest
 
 
 @admin.register(Reminder)
-class ReminderAdmin(ReadOnlyScopedAdmin):
+class ReminderAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
     site_path = "visit__participant__site"
     list_display = [
         "subject_id",

@@ -1,20 +1,61 @@
 """Visits: a list scoped to the user's sites, and the site calendar."""
 
+import datetime
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max, Min
 from django.urls import path
 from django.utils.html import format_html
 
 from participants import roles
 from participants.admin import ReadOnlyScopedAdmin
+from participants.admin.network import CappedCountAdmin, user_site_filter
 from participants.local_times import planning_day
-from scheduling.models import Visit
+from scheduling.models import UNSCHEDULED_CODE, Visit, VisitDefinition, VisitQuerySet
 from scheduling.workspace import month_calendar as site_calendar
 
 
+class VisitCodeFilter(admin.SimpleListFilter):
+    """The codes of the protocols' visit definitions (Django's filter of a field's values
+    reads every visit for the distinct ones)."""
+
+    title = "code"
+    parameter_name = "code"
+
+    def lookups(self, request, model_admin):
+        codes = VisitDefinition.objects.order_by("code").values_list("code", flat=True)
+        return [(code, code) for code in dict.fromkeys([*codes, UNSCHEDULED_CODE])]
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() is None else queryset.filter(code=self.value())
+
+
+class DatesBetween(VisitQuerySet):
+    """The date hierarchy's years, months and days: every one between the first and the last
+    visit shown (two probes of the date's index), not the distinct dates of every visit."""
+
+    def dates(self, field_name, kind, order="ASC"):
+        span = self.order_by().aggregate(first=Min(field_name), last=Max(field_name))
+        first, last = span["first"], span["last"]
+        if first is None:
+            return []
+        if kind == "year":
+            found = [datetime.date(year, 1, 1) for year in range(first.year, last.year + 1)]
+        elif kind == "month":
+            months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+            found = [datetime.date(m // 12, m % 12 + 1, 1) for m in months]
+        else:
+            found = [first + datetime.timedelta(days=d) for d in range((last - first).days + 1)]
+        return found if order == "ASC" else found[::-1]
+
+
 @admin.register(Visit)
-class VisitAdmin(ReadOnlyScopedAdmin):
+class VisitAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
     site_path = "participant__site"
+    # The order of the index visit_list_order (by the participant's subject id, it sorted
+    # every visit of the network for each page).
+    ordering = ["participant_id", "planned_date", "id"]
     list_display = [
         "participant",
         "code",
@@ -30,8 +71,8 @@ class VisitAdmin(ReadOnlyScopedAdmin):
         "cancelled",
     ]
     list_filter = [
-        ("participant__site", admin.RelatedOnlyFieldListFilter),
-        "code",
+        user_site_filter("participant__site"),
+        VisitCodeFilter,
         "appointment_flag",
         "deviation",
         "cancelled",
@@ -47,6 +88,10 @@ class VisitAdmin(ReadOnlyScopedAdmin):
     def appointment(self, obj):
         """The day the participant is expected, with its weekday (people plan by it)."""
         return planning_day(obj.appointment_date) or "—"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return DatesBetween(model=Visit, query=queryset.query, using=queryset.db)
 
     @admin.display(description="source", ordering="booked_date")
     def source(self, obj):

@@ -5,8 +5,9 @@ site's own date (``participant_list.site_today``).
 """
 
 import datetime
+from collections import Counter
 
-from django.db.models import Count, DateField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DateField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 
 from participants.models import ACTIVE_STATUSES, ContactAttempt, Participant, Status
@@ -21,7 +22,7 @@ from scheduling.models import (
     ReminderLinkUse,
     Visit,
 )
-from scheduling.workspace.participant_list import site_today
+from scheduling.workspace.participant_list import site_today, site_today_bounds
 
 FUNNEL = [
     Status.SCREENING,
@@ -31,22 +32,26 @@ FUNNEL = [
     Status.COMPLETED,
 ]
 EXITS = [Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP]
+COUNT_CAP = 1000
 
 
-def with_last_contact(visits: QuerySet) -> QuerySet:
-    """Visits annotated with their participant's last contact attempt (when, outcome)."""
-    last = ContactAttempt.objects.filter(participant=OuterRef("participant")).order_by("-at", "-id")
-    return visits.annotate(
-        last_contact_at=Subquery(last.values("at")[:1]),
-        last_contact_outcome=Subquery(last.values("outcome")[:1]),
-    )
-
-
-def _label_contacts(visits: list[Visit]) -> list[Visit]:
+def _label_contacts(visits: list[Visit]) -> None:
+    """Each visit given its participant's last contact attempt (``last_contact_at``,
+    ``last_contact_label``): one query for all of them, each participant's newest attempt
+    read from the top of ``contact_attempt_last``."""
+    participant_ids = {visit.participant_id for visit in visits}
+    last = {}
+    if participant_ids:
+        last = {
+            attempt.participant_id: attempt
+            for attempt in ContactAttempt.objects.filter(participant_id__in=participant_ids)
+            .order_by("participant_id", "-at", "-id")
+            .distinct("participant_id")
+        }
     for visit in visits:
-        outcome = getattr(visit, "last_contact_outcome", None)
-        visit.last_contact_label = ContactAttempt.Outcome(outcome).label if outcome else ""
-    return visits
+        attempt = last.get(visit.participant_id)
+        visit.last_contact_at = attempt.at if attempt else None
+        visit.last_contact_label = attempt.get_outcome_display() if attempt else ""
 
 
 def dashboard(sites: QuerySet, now=None) -> dict:
@@ -58,12 +63,17 @@ def dashboard(sites: QuerySet, now=None) -> dict:
     now = now or timezone.now()
     sites = list(sites)
     site_ids = [site.pk for site in sites]
-    counts = dict(
+    # Per site and status, the order of the (site, status) index: an index-only scan (by
+    # status alone PostgreSQL reads every participant row to hash them).
+    counts = Counter()
+    for status, n in (
         Participant.objects.filter(site_id__in=site_ids)
-        .values_list("status")
-        .annotate(n=Count("id"))
+        .values_list("site_id", "status")
+        .annotate(n=Count("*"))
         .values_list("status", "n")
-    )
+        .order_by()
+    ):
+        counts[status] += n
     top = max([counts.get(s, 0) for s in FUNNEL + EXITS] + [1])
     funnel = [
         {
@@ -75,6 +85,10 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         for s in FUNNEL
     ]
     exits = [{"status": s.value, "label": s.label, "count": counts.get(s, 0)} for s in EXITS]
+    # Each site's today is exact in the CASE of ``site_today``; the range of all the sites'
+    # todays (``earliest``..``latest``) is what lets each list walk its own index of open
+    # visits in the order shown and stop at the 50th row (a CASE alone filters every row).
+    earliest, latest = site_today_bounds(sites, now)
     visits = (
         Visit.objects.filter(
             participant__site_id__in=site_ids,
@@ -86,15 +100,26 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         .annotate(site_today=site_today(sites, now, field="participant__site_id"))
         .select_related("participant__site")
     )
-    due = list(
-        visits.filter(
-            Q(window_end__gte=F("site_today"))
-            | Q(window_end__isnull=True, appointment_date__gte=F("site_today")),
-            appointment_date__lte=ExpressionWrapper(
-                F("site_today") + datetime.timedelta(days=6), output_field=DateField()
-            ),
-        ).order_by("appointment_date", "booked_time", "id")[:50]
+    # Due this week: a visit whose window is still open (its appointment may have passed: a
+    # no-show is due too), or one without a window whose appointment is ahead. Two queries,
+    # each on an index: the first walks the appointment days up to the week's end and skips,
+    # inside the index, the visits whose window closed before the earliest today.
+    week_end = ExpressionWrapper(
+        F("site_today") + datetime.timedelta(days=6), output_field=DateField()
     )
+    order = ("appointment_date", "booked_time", "id")
+    within_window = visits.filter(
+        window_end__gte=F("site_today"), appointment_date__lte=week_end
+    ).filter(window_end__gte=earliest, appointment_date__lte=latest + datetime.timedelta(days=6))
+    without_window = visits.filter(
+        window_end__isnull=True,
+        appointment_date__gte=F("site_today"),
+        appointment_date__lte=week_end,
+    ).filter(appointment_date__range=(earliest, latest + datetime.timedelta(days=6)))
+    due = sorted(
+        [*within_window.order_by(*order)[:50], *without_window.order_by(*order)[:50]],
+        key=lambda v: (v.appointment_date, v.booked_time is None, v.booked_time, v.id),
+    )[:50]
     # Appointments a coordinator must decide: a booking to rebook, a window with no open day.
     to_decide = list(
         visits.filter(
@@ -102,15 +127,23 @@ def dashboard(sites: QuerySet, now=None) -> dict:
             appointment_flag__in=[AppointmentFlag.REBOOK, AppointmentFlag.NO_OPEN_DAY],
         ).order_by("appointment_date", "id")[:50]
     )
-    overdue_qs = visits.filter(window_end__lt=F("site_today"))
-    overdue = list(with_last_contact(overdue_qs).order_by("-window_end", "id")[:50])
+    overdue_qs = visits.filter(window_end__lt=F("site_today")).filter(window_end__lt=latest)
+    overdue = list(overdue_qs.order_by("-window_end", "id")[:50])
     # Needs attention: no-shows (appointment day passed, window still open), requests for
     # another date still open, and participants who stopped their reminders this week.
     no_shows = list(
-        with_last_contact(
-            visits.filter(appointment_date__lt=F("site_today"), window_end__gte=F("site_today"))
-        ).order_by("appointment_date", "id")[:50]
+        visits.filter(
+            appointment_date__lt=F("site_today"),
+            window_end__gte=F("site_today"),
+        )
+        .filter(appointment_date__lt=latest, window_end__gte=earliest)
+        .order_by("appointment_date", "window_end", "id")[:50]
     )
+    _label_contacts(overdue + no_shows)
+    # Counted up to a cap: the exact number of a network's overdue visits would read every one
+    # of them on every visit to the dashboard (26,000 at 100,000 participants); past the cap
+    # the page says "1000+" and the participant list's filter has them all.
+    overdue_count = overdue_qs.order_by("-window_end", "id")[: COUNT_CAP + 1].count()
     reschedule_requests = list(
         visits.filter(
             Q(window_end__gte=F("site_today")) | Q(window_end__isnull=True),
@@ -146,12 +179,13 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         "exits": exits,
         "due_this_week": due,
         "appointments_to_decide": to_decide,
-        "no_shows": _label_contacts(no_shows),
+        "no_shows": no_shows,
         "needs_attention_count": len(no_shows) + len(reschedule_requests) + len(stop_requests),
         "reschedule_requests": reschedule_requests,
         "stop_requests": stop_requests,
-        "overdue": _label_contacts(overdue),
-        "overdue_count": overdue_qs.count(),
+        "overdue": overdue,
+        "overdue_count": min(overdue_count, COUNT_CAP),
+        "overdue_count_capped": overdue_count > COUNT_CAP,
         "reminders_sent": reminder_counts.get(OutboxStatus.SENT, 0),
         "reminders_failed": reminder_counts.get(OutboxStatus.FAILED, 0),
         "reminders_unknown": reminder_counts.get(OutboxStatus.UNKNOWN, 0),

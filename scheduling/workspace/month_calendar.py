@@ -49,13 +49,12 @@ def calendar_context(request, sites) -> dict:
     grid = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     first, last = grid[0][0], grid[-1][-1]
     week_days = [week + datetime.timedelta(days=n) for n in range(7)]
-    visits = calendar_reads.calendar_visits(
-        site, min(first, week_days[0]), max(last, week_days[-1])
-    )
+    shown = (min(first, week_days[0]), max(last, week_days[-1]))
+    visits, totals = calendar_reads.calendar_visits(site, *shown)
     by_day: dict[datetime.date, list] = {}
     for visit in visits:
         by_day.setdefault(visit.day, []).append(visit)
-    loads = calendar_reads.day_loads(site, visits)
+    loads = calendar_reads.day_loads(site, *shown)
     clinic = clinic_calendar(site)
 
     def day_info(day: datetime.date) -> dict:
@@ -64,6 +63,7 @@ def calendar_context(request, sites) -> dict:
         return {
             "date": day,
             "visits": by_day.get(day, []),
+            "more": totals.get(day, 0) - len(by_day.get(day, [])),
             "closed": closed.label if closed else "",
             "closed_reason": closed.reason if closed else "",
             "loads": day_loads,
@@ -89,7 +89,7 @@ def calendar_context(request, sites) -> dict:
         "previous_week": (week - datetime.timedelta(days=7)).isoformat(),
         "next_week": (week + datetime.timedelta(days=7)).isoformat(),
         "week_days": [day_info(day) for day in week_days],
-        "week_visit_count": sum(len(by_day.get(day, [])) for day in week_days),
+        "week_visit_count": sum(totals.get(day, 0) for day in week_days),
         "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     }
 

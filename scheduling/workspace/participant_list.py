@@ -40,6 +40,13 @@ def site_today(sites, now=None, field: str = "site_id"):
     )
 
 
+def site_today_bounds(sites, now=None) -> tuple[datetime.date, datetime.date]:
+    """The earliest and the latest of the sites' todays (at most a day apart): bounds an index
+    can range over, where ``site_today``'s per-site ``CASE`` can only filter row by row."""
+    todays = [site.today(now) for site in sites] or [timezone.now().date()]
+    return min(todays), max(todays)
+
+
 def _open_visits():
     return Visit.objects.filter(
         participant=OuterRef("pk"), actual_date__isnull=True, cancelled=False, closed_on=None
