@@ -17,6 +17,12 @@ from simple_history.models import HistoricalRecords
 
 from . import clinic
 from .dates import EARLIEST_DATE
+from .translations import (
+    DEFAULT_LANGUAGE,
+    PARTICIPANT_LANGUAGES,
+    translated,
+    validate_translations,
+)
 from .validators import (
     validate_open_days,
     validate_printable_text,
@@ -34,16 +40,6 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(
             f"“{value}” is not an IANA time zone such as Europe/Berlin."
         ) from error
-
-
-# The languages a participant may read reminders in (compiled translations ship for each).
-PARTICIPANT_LANGUAGES = [
-    ("en", "English"),
-    ("de", "Deutsch"),
-    ("es", "Español"),
-    ("fr", "Français"),
-]
-DEFAULT_LANGUAGE = "en"
 
 
 class Protocol(models.Model):
@@ -169,6 +165,20 @@ class Site(models.Model):
         validators=[validate_single_line],
         help_text="State or region of that calendar, e.g. CA or BE (optional).",
     )
+    sender_name = models.CharField(
+        "sender name",
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="Who reminders come from, as participants see it in their inbox. "
+        "Blank: the name in DEFAULT_FROM_EMAIL.",
+    )
+    sender_name_translations = models.JSONField(
+        "sender name in other languages",
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -176,6 +186,10 @@ class Site(models.Model):
 
     def __str__(self):
         return f"{self.code} ({self.name})"
+
+    def sender_name_in(self, language: str) -> str:
+        """The sender name participants reading ``language`` see; blank: none of the site's."""
+        return translated(self.sender_name, self.sender_name_translations, language)
 
     def clean(self):
         super().clean()
@@ -487,6 +501,29 @@ class SiteMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.site.code}"
+
+
+# The languages of the staff workspace (Django's admin is translated into each; the project's
+# catalogues ship for each). Blank: the browser's Accept-Language, else English.
+STAFF_LANGUAGES = PARTICIPANT_LANGUAGES
+
+
+class StaffProfile(models.Model):
+    """A staff user's own settings: the language of their workspace."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    language = models.CharField(
+        "language",
+        max_length=5,
+        blank=True,
+        choices=STAFF_LANGUAGES,
+        help_text="Of the workspace. Blank: the browser's language.",
+    )
+
+    def __str__(self):
+        return f"{self.user}: {self.language or 'browser language'}"
 
 
 class EligibilityAnswer(models.Model):

@@ -7,6 +7,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from participants.models import Participant, Protocol, Resource, Site, Status
+from participants.translations import translated, validate_translations
 from participants.validators import validate_single_line
 from scheduling.rules import engine, schedule
 
@@ -78,6 +79,13 @@ class VisitDefinition(models.Model):
     order = models.PositiveSmallIntegerField(default=0)
     code = models.SlugField(max_length=20)
     name = models.CharField(max_length=200, validators=[validate_single_line])
+    name_translations = models.JSONField(
+        "name in other languages",
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
+        help_text="What participants reading another language see in their reminders.",
+    )
     offset = models.PositiveIntegerField(help_text="From the phase start.")
     unit = models.CharField(max_length=6, choices=Unit.choices, default=Unit.DAYS)
     window_before = models.PositiveIntegerField("window − days", default=0)
@@ -300,6 +308,13 @@ class Visit(models.Model):
 
     def __str__(self):
         return f"{self.participant} {self.code} {self.planned_date}"
+
+    def name_in(self, language: str) -> str:
+        """The visit's name for a reader of ``language``: its definition's translation, else
+        the name it was planned with (an unscheduled visit's own)."""
+        if self.definition is None:
+            return self.name
+        return translated(self.name, self.definition.name_translations, language)
 
     @property
     def is_unscheduled(self) -> bool:

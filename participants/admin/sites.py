@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from participants import clinic
 from participants.admin.bases import ReasonForChangeAdmin, ReasonForChangeForm, SiteScopedAdmin
+from participants.admin.translations import TranslationsField
 from participants.capacities import save_capacities
 from participants.models import Site, SiteCapacity
 from participants.sites import site_calendar_changed, site_time_zone_changed
@@ -62,7 +63,10 @@ class SiteForm(ReasonForChangeForm):
             "holiday_country",
             "holiday_subdivision",
             "language",
+            "sender_name",
+            "sender_name_translations",
         ]
+        field_classes = {"sender_name_translations": TranslationsField}
 
     def clean(self):
         cleaned = super().clean()
@@ -143,7 +147,7 @@ class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
             ),
             ("Clinic calendar", {"fields": calendar}),
             # Read only for all but site managers, like the calendar: the page is theirs.
-            ("Reminders", {"fields": ["language"]}),
+            ("Reminders", {"fields": ["language", "sender_name", "sender_name_translations"]}),
         ]
         if obj is not None:
             fieldsets[1][1]["fields"] += ["public_holiday_list", "closure_list"]

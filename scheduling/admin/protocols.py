@@ -12,6 +12,7 @@ from participants.admin import (
     ReasonForChangeAdmin,
     ReasonForChangeForm,
 )
+from participants.admin.translations import translations_formfield
 from participants.models import Protocol
 from scheduling.admin.mixins import PlanPartAdmin
 from scheduling.models import Phase, ReminderRule, VisitDefinition
@@ -30,6 +31,7 @@ class VisitDefinitionInline(admin.TabularInline):
         "order",
         "code",
         "name",
+        "name_translations",  # the name participants reading another language see
         "offset",
         "unit",
         "window_before",
@@ -39,6 +41,8 @@ class VisitDefinitionInline(admin.TabularInline):
     extra = 0
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "name_translations":
+            return translations_formfield(db_field)
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "resource" and field is not None:
             # A resource is picked (or added) from the row; it is edited on its own page. The
