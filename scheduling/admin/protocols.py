@@ -3,6 +3,7 @@ and applied only on confirmation, with a reason. Phases and visit definitions ar
 for reading."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from participants.admin import (
@@ -153,7 +154,10 @@ class ProtocolAdmin(
                 by=request.user,
                 reason=self._reason(request),
             )
-            messages.info(request, f"Schedules of {count} active participant(s) rebuilt.")
+            messages.info(
+                request,
+                gettext("Schedules of %(count)s active participant(s) rebuilt.") % {"count": count},
+            )
 
 
 @admin.register(Phase)

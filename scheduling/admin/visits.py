@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from participants import roles
 from participants.admin import ReadOnlyScopedAdmin
@@ -42,14 +43,14 @@ class VisitAdmin(ReadOnlyScopedAdmin):
     class Media:
         css = {"all": ["scheduling/appointments.css"]}
 
-    @admin.display(description="source", ordering="booked_date")
+    @admin.display(description=_("source"), ordering="booked_date")
     def source(self, obj):
         """Booked by staff, or proposed by the clinic calendar (done visits: —)."""
         if not obj.shows_appointment:
             return "—"
         return obj.appointment_source
 
-    @admin.display(description="flag", ordering="appointment_flag")
+    @admin.display(description=_("flag"), ordering="appointment_flag")
     def flag(self, obj):
         if not obj.appointment_flag:
             return ""
