@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import ModelChange
@@ -173,7 +174,8 @@ class ReasonForChangeForm(forms.ModelForm):
         if self.instance.pk and changed and not (cleaned.get("change_reason") or "").strip():
             self.add_error(
                 "change_reason",
-                "Say why you change " + ", ".join(self.fields[n].label or n for n in changed) + ".",
+                gettext("Say why you change %(fields)s.")
+                % {"fields": ", ".join(str(self.fields[n].label or n) for n in changed)},
             )
         return cleaned
 
