@@ -10,11 +10,13 @@ from email.utils import parseaddr
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from participants.models import Participant
 from participants.translations import translated, validate_translations
 from scheduling.mail.emails import reminder_email
 from scheduling.models import Audience, Reminder, ReminderRule, Visit, VisitDefinition
+from tests.forms import form_data
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 from tests.test_emails import TRIAL_WORDS
 from tests.test_reminder_languages import (  # the fixtures: autouse no_digest, reminder_received
@@ -134,3 +136,66 @@ def test_translations_are_checked_as_names_per_known_language():
             validate_translations(bad)
     assert translated("Infusion 4", {"es": "Infusión 4"}, "es") == "Infusión 4"
     assert translated("Infusion 4", {"es": "Infusión 4"}, "de") == "Infusion 4"
+
+
+def test_a_site_manager_writes_the_sender_name_per_language_on_the_site_page(
+    admin_client, site_ocn
+):
+    # Checks the admin's "language: name" lines, saved as the mapping reminders read.
+    url = reverse("admin:participants_site_change", args=[site_ocn.pk])
+    data = form_data(admin_client.get(url))
+    data.update(
+        {
+            "sender_name": "Oceanside study visits",
+            "sender_name_translations": (
+                "es: Visitas del estudio, Oceanside\nfr: Visites, Oceanside"
+            ),
+            "change_reason": "Sender names for Spanish and French readers",
+        }
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    site_ocn.refresh_from_db()
+    assert site_ocn.sender_name_translations == {
+        "es": "Visitas del estudio, Oceanside",
+        "fr": "Visites, Oceanside",
+    }
+    assert site_ocn.sender_name_in("es") == "Visitas del estudio, Oceanside"
+    page = admin_client.get(url).content.decode()
+    assert "es: Visitas del estudio, Oceanside" in page
+
+
+def test_a_translation_line_that_is_not_language_and_name_is_refused(admin_client, site_ocn):
+    url = reverse("admin:participants_site_change", args=[site_ocn.pk])
+    data = form_data(admin_client.get(url))
+    data.update(
+        {"sender_name_translations": "Visitas del estudio", "change_reason": "Spanish sender"}
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "is not “language: name”" in response.content.decode()
+    data["sender_name_translations"] = "xx: Nom"
+    response = admin_client.post(url, data)
+    assert "is not a language of reminders" in response.content.decode()
+    site_ocn.refresh_from_db()
+    assert site_ocn.sender_name_translations == {}
+
+
+def test_visit_names_per_language_are_edited_on_the_protocol_page(admin_client, protocol):
+    # Checks the protocol page's plan rows: INF4's names, as lines, saved on its definition.
+    url = reverse("admin:participants_protocol_change", args=[protocol.pk])
+    data = form_data(admin_client.get(url))
+    [prefix] = [
+        key.removesuffix("-code")
+        for key, value in data.items()
+        if key.endswith("-code") and value == "INF4"
+    ]
+    assert data[f"{prefix}-name_translations"] == "de: Infusion 4\nes: Infusión 4\nfr: Perfusion 4"
+    data[f"{prefix}-name_translations"] = "es: Infusión n.º 4\nfr: Perfusion 4"
+    data["change_reason"] = "Spanish name of the fourth infusion"
+    data["plan_change_reason"] = "Spanish name of the fourth infusion"
+    data["confirm_plan_change"] = "1"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    definition = VisitDefinition.objects.get(protocol=protocol, code="INF4")
+    assert definition.name_translations == {"es": "Infusión n.º 4", "fr": "Perfusion 4"}

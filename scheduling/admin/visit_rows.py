@@ -66,7 +66,7 @@ class UnscheduledVisitForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label=_("Date")
     )
     happened = forms.TypedChoiceField(
-        choices=[("1", "Took place"), ("0", "Booked ahead")],
+        choices=[("1", _("Took place")), ("0", _("Booked ahead"))],
         coerce=lambda value: value == "1",
         initial="1",
         label="",
