@@ -30,6 +30,8 @@ def test_a_german_browser_gets_the_workspace_in_german(
     make_participant,
     site_ber,
 ):
+    # Checks the browser's language (Chromium's de-DE locale sends Accept-Language: de-DE)
+    # on the dashboard and the participant page, our words and Django's.
     participant = make_participant(
         site=site_ber, subject_id="SLE-001-102-001", consent_date=site_ber.today()
     )
@@ -55,6 +57,7 @@ def test_the_users_own_language_wins_over_a_german_browser(
     live_server,
     staff,  # noqa: F811
 ):
+    # Checks the order in a real browser, and the Language page's way back to the browser's.
     set_staff_language(staff["coordinator-ber"], "fr")
     page = sign_in(browser, live_server, "coordinator-ber", "de-DE")
     assert page.locator("html").get_attribute("lang") == "fr"

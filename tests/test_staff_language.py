@@ -57,6 +57,7 @@ def test_a_german_browser_sees_the_dashboard_in_german(client, coordinator_ber):
 def test_a_german_browser_sees_the_participant_page_in_german(
     client, coordinator_ber, berlin_participant
 ):
+    # Checks the participant page's sections, table heads and status label in German.
     url = reverse("admin:participants_participant_change", args=[berlin_participant.pk])
     page = signed_in(client, coordinator_ber).get(url, HTTP_ACCEPT_LANGUAGE="de")
     html = page.content.decode()
@@ -77,6 +78,7 @@ def test_a_german_browser_sees_the_participant_page_in_german(
 
 
 def test_no_language_asked_for_is_english(client, coordinator_ber):
+    # Checks the last resort: no setting and no Accept-Language give English.
     html = signed_in(client, coordinator_ber).get(DASHBOARD).content.decode()
     assert "Visits due this week" in html
     assert "Diese Woche fällige Visiten" not in html
@@ -93,6 +95,8 @@ def test_the_users_own_setting_wins_over_the_browser(client, coordinator_ber):
 
 
 def test_staff_set_their_language_on_the_language_page_and_keep_it(client, coordinator_ber):
+    # Checks the Language page: the choice is stored, used at once, taken up by the next
+    # sign-in, and blank goes back to the browser's language.
     signed_in(client, coordinator_ber)
     page = client.get(reverse("staff_language"), HTTP_ACCEPT_LANGUAGE="de")
     assert "Sprache des Arbeitsbereichs" in page.content.decode()
@@ -130,6 +134,7 @@ def test_the_language_setting_costs_a_page_no_query(client, coordinator_ber):
 
 
 def test_an_unknown_language_is_refused(client, coordinator_ber):
+    # Checks that only the shipped languages can be stored, by the page or the service.
     signed_in(client, coordinator_ber)
     page = client.post(reverse("staff_language"), {"language": "xx"})
     assert page.status_code == 200  # the form again, with its error

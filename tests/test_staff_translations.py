@@ -157,6 +157,7 @@ def test_staff_messages_are_collected_from_templates_and_modules():
 
 
 def test_a_staff_message_missing_from_the_catalogues_is_reported():
+    # Checks that the test above would fail: one entry taken out is named, with its origin.
     catalogues = project_catalogues("de")
     for po in catalogues:
         entry = po.find("Visits due this week")
@@ -167,11 +168,13 @@ def test_a_staff_message_missing_from_the_catalogues_is_reported():
 
 
 def test_a_message_django_translates_needs_no_entry_of_ours():
+    # Checks the exception for Django's own words ("Home") and only for them.
     messages = [Message("Home", None, "a breadcrumb"), Message("Unheard of", None, "nowhere")]
     assert untranslated(messages, "de") == ["missing: 'Unheard of' (nowhere)"]
 
 
 def test_the_active_language_gives_the_staff_translation():
+    # Checks that the compiled catalogues are the ones Django reads (make install).
     with translation.override("de"):
         assert translation.gettext("Visits due this week") != "Visits due this week"
         assert str(translation.gettext_lazy("Lost to follow-up")) != "Lost to follow-up"

@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from participants.models import Participant
+from participants.models import Participant, Site
 from participants.translations import translated, validate_translations
 from scheduling.mail.emails import reminder_email
 from scheduling.models import Audience, Reminder, ReminderRule, Visit, VisitDefinition
@@ -111,6 +111,7 @@ def test_a_reminder_in_another_language_comes_from_the_sites_own_sender_name(
     site_ber,
     settings,
 ):
+    # Checks the fallback: a French reader of a site with no French sender name.
     settings.DEFAULT_FROM_EMAIL = "Study visits <visits@trialsite.example>"
     site_ber.sender_name = "Studientermine Berlin-Mitte"
     site_ber.sender_name_translations = {"es": "Visitas del estudio, Berlín"}
@@ -119,17 +120,24 @@ def test_a_reminder_in_another_language_comes_from_the_sites_own_sender_name(
     assert parseaddr(str(message["From"]))[0] == "Studientermine Berlin-Mitte"
 
 
-def test_a_site_without_a_sender_name_sends_from_default_from_email(
+def test_a_site_with_no_sender_name_for_the_reader_sends_from_default_from_email(
     reminder_received,  # noqa: F811
     site_ocn,
     settings,
 ):
+    # Checks the last fallback: no default sender name and none in the reader's language
+    # (only a French one) give DEFAULT_FROM_EMAIL as configured.
     settings.DEFAULT_FROM_EMAIL = "Study visits <visits@trialsite.example>"
+    Site.objects.filter(pk=site_ocn.pk).update(
+        sender_name="", sender_name_translations={"fr": "Visites, Oceanside"}
+    )
+    site_ocn.refresh_from_db()
     message = reminder_received(site_ocn, language="es")
     assert parseaddr(str(message["From"])) == ("Study visits", "visits@trialsite.example")
 
 
 def test_translations_are_checked_as_names_per_known_language():
+    # Checks the model's rule: known languages, non-empty single-line names of 200 at most.
     validate_translations({"de": "Leukapherese", "es": "Leucaféresis"})
     for bad in [{"xx": "Name"}, {"de": ""}, {"de": "two\nlines"}, ["de"], {"fr": "x" * 201}]:
         with pytest.raises(ValidationError):
@@ -166,6 +174,7 @@ def test_a_site_manager_writes_the_sender_name_per_language_on_the_site_page(
 
 
 def test_a_translation_line_that_is_not_language_and_name_is_refused(admin_client, site_ocn):
+    # Checks the site page's refusals: a line without "language:", an unknown language.
     url = reverse("admin:participants_site_change", args=[site_ocn.pk])
     data = form_data(admin_client.get(url))
     data.update(

@@ -3,6 +3,7 @@ JSON fields of names that are data (a visit definition's name, a site's sender n
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from participants.translations import validate_translations
@@ -50,8 +51,7 @@ class TranslationsField(forms.CharField):
 
 def translations_formfield(db_field, **kwargs):
     """The form field of a ``*_translations`` JSON field, as ``formfield_for_dbfield`` gives it."""
-    return TranslationsField(
-        label=db_field.verbose_name[:1].upper() + db_field.verbose_name[1:],
-        **({"help_text": db_field.help_text} if db_field.help_text else {}),
-        **kwargs,
-    )
+    kwargs.setdefault("label", capfirst(db_field.verbose_name))
+    if db_field.help_text:
+        kwargs.setdefault("help_text", db_field.help_text)
+    return TranslationsField(**kwargs)

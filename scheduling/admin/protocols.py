@@ -4,6 +4,7 @@ for reading."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from participants.admin import (
@@ -43,7 +44,8 @@ class VisitDefinitionInline(admin.TabularInline):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "name_translations":
-            return translations_formfield(db_field)
+            # A short heading: the plan's table fits 1280 px.
+            return translations_formfield(db_field, label=_("Translations"))
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "resource" and field is not None:
             # A resource is picked (or added) from the row; it is edited on its own page. The
