@@ -155,6 +155,7 @@ def test_reply_pages_keep_the_participants_language_whatever_the_browser_or_staf
     reminder = leuk_reminder(enrol(language="es"))
     page = client.get(link_path(reminder, LinkAction.CONFIRM), HTTP_ACCEPT_LANGUAGE="de")
     html = page.content.decode()
+    assert page["Content-Language"] == "es"
     assert '<html lang="es">' in html
     assert "lunes, 9 de febrero de 2026" in html
     assert "Langue" not in html
