@@ -4,6 +4,7 @@ import datetime
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -506,8 +507,11 @@ class ReminderRule(models.Model):
 
     def __str__(self):
         if self.audience == Audience.PARTICIPANT:
-            return f"Participant, {self.lead_days} d before at {self.local_time:%H:%M}"
-        return f"Coordinator digest at {self.local_time:%H:%M}"
+            return gettext("Participant, %(days)s d before at %(time)s") % {
+                "days": self.lead_days,
+                "time": f"{self.local_time:%H:%M}",
+            }
+        return gettext("Coordinator digest at %(time)s") % {"time": f"{self.local_time:%H:%M}"}
 
 
 class OutboxStatus(models.TextChoices):
