@@ -13,10 +13,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import clinic
 from .dates import EARLIEST_DATE
+from .translations import (
+    DEFAULT_LANGUAGE,
+    PARTICIPANT_LANGUAGES,
+    translated,
+    validate_translations,
+)
 from .validators import (
     validate_open_days,
     validate_printable_text,
@@ -36,44 +43,49 @@ def validate_time_zone(value: str) -> None:
         ) from error
 
 
-# The languages a participant may read reminders in (compiled translations ship for each).
-PARTICIPANT_LANGUAGES = [
-    ("en", "English"),
-    ("de", "Deutsch"),
-    ("es", "Español"),
-    ("fr", "Français"),
-]
-DEFAULT_LANGUAGE = "en"
-
-
 class Protocol(models.Model):
     """A study plan. Its phases and visit definitions are the scheduling app's plan data."""
 
-    code = models.SlugField(max_length=40, unique=True, help_text="Short code, e.g. SLE-001.")
-    title = models.CharField(max_length=300, validators=[validate_single_line])
-    registry_id = models.CharField(
-        "registry id", max_length=40, blank=True, validators=[validate_single_line]
+    code = models.SlugField(
+        max_length=40, unique=True, help_text=_("Short code, e.g. SLE-001."), verbose_name=_("code")
     )
-    sponsor = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
+    title = models.CharField(
+        max_length=300, validators=[validate_single_line], verbose_name=_("title")
+    )
+    registry_id = models.CharField(
+        _("registry id"),
+        max_length=40,
+        blank=True,
+        validators=[validate_single_line],
+    )
+    sponsor = models.CharField(
+        max_length=200, blank=True, validators=[validate_single_line], verbose_name=_("sponsor")
+    )
     subject_id_pattern = models.CharField(
-        "subject id pattern",
+        _("subject id pattern"),
         max_length=200,
         blank=True,
         validators=[validate_single_line, validate_regex],
-        help_text=r"A regular expression every subject id of this protocol matches in full, "
-        r"e.g. ^SLE-001-\d{3}-\d{3}$. Blank: letters, digits, “-”, “_” and “.”.",
+        help_text=_(
+            r"A regular expression every subject id of this protocol matches in full, "
+            r"e.g. ^SLE-001-\d{3}-\d{3}$. Blank: letters, digits, “-”, “_” and “.”."
+        ),
     )
     earliest_date = models.DateField(
-        "earliest date",
+        _("earliest date"),
         null=True,
         blank=True,
         validators=[MinValueValidator(EARLIEST_DATE)],
-        help_text="No consent is accepted before this date (e.g. the day the study opened). "
-        "Blank: 1990-01-01.",
+        help_text=_(
+            "No consent is accepted before this date (e.g. the day the study opened). "
+            "Blank: 1990-01-01."
+        ),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("protocol")
+        verbose_name_plural = _("protocols")
         ordering = ["code"]
 
     def __str__(self):
@@ -81,8 +93,8 @@ class Protocol(models.Model):
 
 
 class YesNo(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
 
 
 class EligibilityCriterion(models.Model):
@@ -92,28 +104,33 @@ class EligibilityCriterion(models.Model):
     says where the criterion is listed, ``qualifying_answer`` what it asks for."""
 
     class Kind(models.TextChoices):
-        INCLUSION = "inclusion", "Inclusion"
-        EXCLUSION = "exclusion", "Exclusion"
+        INCLUSION = "inclusion", _("Inclusion")
+        EXCLUSION = "exclusion", _("Exclusion")
 
-    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="criteria")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    order = models.PositiveSmallIntegerField(default=0)
-    text = models.TextField(validators=[validate_printable_text])
+    protocol = models.ForeignKey(
+        Protocol, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("protocol")
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
+    order = models.PositiveSmallIntegerField(default=0, verbose_name=_("order"))
+    text = models.TextField(validators=[validate_printable_text], verbose_name=_("text"))
     qualifying_answer = models.CharField(
-        "qualifies when true of the participant?",
+        _("qualifies when true of the participant?"),
         max_length=3,
         choices=YesNo.choices,
-        help_text="The answer to “Is this true of the participant?” that lets them take part: "
-        "usually yes for an inclusion and no for an exclusion, but yes for an exclusion "
-        "worded as a negative (“I do not have …”).",
+        help_text=_(
+            "The answer to “Is this true of the participant?” that lets them take part: "
+            "usually yes for an inclusion and no for an exclusion, but yes for an exclusion "
+            "worded as a negative (“I do not have …”)."
+        ),
     )
     history = HistoricalRecords()
 
     class Meta:
         # Inclusions first, as listings and case report forms print them: "inclusion" sorts
         # after "exclusion", so the kind is ordered descending.
+        verbose_name = _("eligibility criterion")
         ordering = ["protocol", "-kind", "order"]
-        verbose_name_plural = "eligibility criteria"
+        verbose_name_plural = _("eligibility criteria")
         constraints = [
             models.UniqueConstraint(
                 fields=["protocol", "kind", "order"], name="criterion_order_unique"
@@ -130,52 +147,86 @@ class EligibilityCriterion(models.Model):
 
 
 class Site(models.Model):
-    code = models.SlugField(max_length=20, unique=True)
-    name = models.CharField(max_length=200, validators=[validate_single_line])
+    code = models.SlugField(max_length=20, unique=True, verbose_name=_("code"))
+    name = models.CharField(
+        max_length=200, validators=[validate_single_line], verbose_name=_("name")
+    )
     timezone = models.CharField(
-        "time zone",
+        _("time zone"),
         max_length=64,
         validators=[validate_time_zone],
-        help_text="IANA name, e.g. America/Los_Angeles. Dates and reminder times are local to it.",
+        help_text=_(
+            "IANA name, e.g. America/Los_Angeles. Dates and reminder times are local to it."
+        ),
     )
-    coordinator_email = models.EmailField(validators=[validate_single_line])
-    address = models.TextField(blank=True, validators=[validate_printable_text])
-    phone = models.CharField(max_length=40, blank=True, validators=[validate_single_line])
+    coordinator_email = models.EmailField(
+        validators=[validate_single_line], verbose_name=_("coordinator email")
+    )
+    address = models.TextField(
+        blank=True, validators=[validate_printable_text], verbose_name=_("address")
+    )
+    phone = models.CharField(
+        max_length=40, blank=True, validators=[validate_single_line], verbose_name=_("phone")
+    )
     open_days = models.CharField(
-        "open days",
+        _("open days"),
         max_length=7,
         default=clinic.DEFAULT_OPEN_DAYS,
         validators=[validate_open_days],
-        help_text="The weekdays the clinic sees participants.",
+        help_text=_("The weekdays the clinic sees participants."),
     )
     holiday_country = models.CharField(
-        "public holidays of",
+        _("public holidays of"),
         max_length=3,
         blank=True,
-        help_text="Country of the public-holiday calendar (holidays package), e.g. US or DE. "
-        "Blank: no holiday calendar.",
+        help_text=_(
+            "Country of the public-holiday calendar (holidays package), e.g. US or DE. "
+            "Blank: no holiday calendar."
+        ),
     )
     language = models.CharField(
-        "default language",
+        _("default language"),
         max_length=5,
         choices=PARTICIPANT_LANGUAGES,
         default=DEFAULT_LANGUAGE,
-        help_text="Reminders go out in it to participants who have no language of their own.",
+        help_text=_("Reminders go out in it to participants who have no language of their own."),
     )
     holiday_subdivision = models.CharField(
-        "subdivision",
+        _("subdivision"),
         max_length=20,
         blank=True,
         validators=[validate_single_line],
-        help_text="State or region of that calendar, e.g. CA or BE (optional).",
+        help_text=_("State or region of that calendar, e.g. CA or BE (optional)."),
+    )
+    sender_name = models.CharField(
+        _("sender name"),
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line],
+        help_text=_(
+            "Who reminders come from, as participants see it in their inbox. "
+            "Blank: the name in DEFAULT_FROM_EMAIL."
+        ),
+    )
+    sender_name_translations = models.JSONField(
+        _("sender name in other languages"),
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
         ordering = ["code"]
 
     def __str__(self):
         return f"{self.code} ({self.name})"
+
+    def sender_name_in(self, language: str) -> str:
+        """The sender name participants reading ``language`` see; blank: none of the site's."""
+        return translated(self.sender_name, self.sender_name_translations, language)
 
     def clean(self):
         super().clean()
@@ -219,17 +270,21 @@ class Resource(models.Model):
         max_length=60,
         unique=True,
         validators=[validate_single_line],
-        help_text="Singular, lower case, e.g. “infusion chair”.",
+        help_text=_("Singular, lower case, e.g. “infusion chair”."),
+        verbose_name=_("name"),
     )
     plural = models.CharField(
         max_length=60,
         blank=True,
         validators=[validate_single_line],
-        help_text="For loads such as “1 of 2 infusion chairs” (blank: the name + s).",
+        help_text=_("For loads such as “1 of 2 infusion chairs” (blank: the name + s)."),
+        verbose_name=_("plural"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("resource")
+        verbose_name_plural = _("resources")
         ordering = ["name"]
 
     def __str__(self):
@@ -242,14 +297,19 @@ class Resource(models.Model):
 class SiteCapacity(models.Model):
     """How many of a resource a site has per open day (e.g. OCN: 2 infusion chairs)."""
 
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="capacities")
-    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="capacities")
-    per_day = models.PositiveSmallIntegerField("per day", validators=[MaxValueValidator(500)])
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, related_name="capacities", verbose_name=_("site")
+    )
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, related_name="capacities", verbose_name=_("resource")
+    )
+    per_day = models.PositiveSmallIntegerField(_("per day"), validators=[MaxValueValidator(500)])
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("site capacity")
         ordering = ["site", "resource"]
-        verbose_name_plural = "site capacities"
+        verbose_name_plural = _("site capacities")
         constraints = [
             models.UniqueConstraint(fields=["site", "resource"], name="one_capacity_per_resource")
         ]
@@ -266,15 +326,22 @@ class SiteCapacity(models.Model):
 class SiteClosure(models.Model):
     """Days the clinic is closed besides its weekly closed days and public holidays."""
 
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="closures")
-    start = models.DateField("from", validators=[MinValueValidator(EARLIEST_DATE)])
-    end = models.DateField("to (inclusive)", validators=[MinValueValidator(EARLIEST_DATE)])
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, related_name="closures", verbose_name=_("site")
+    )
+    start = models.DateField(_("from"), validators=[MinValueValidator(EARLIEST_DATE)])
+    end = models.DateField(_("to (inclusive)"), validators=[MinValueValidator(EARLIEST_DATE)])
     reason = models.CharField(
-        max_length=200, validators=[validate_single_line], help_text="e.g. inspection."
+        max_length=200,
+        validators=[validate_single_line],
+        help_text=_("e.g. inspection."),
+        verbose_name=_("reason"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("site closure")
+        verbose_name_plural = _("site closures")
         ordering = ["site", "start", "id"]
         constraints = [
             models.CheckConstraint(
@@ -297,14 +364,14 @@ class SiteClosure(models.Model):
 
 
 class Status(models.TextChoices):
-    SCREENING = "screening", "Screening"
-    ENROLLED = "enrolled", "Enrolled"
-    TREATMENT = "treatment", "Treatment"
-    FOLLOW_UP = "follow_up", "Follow-up"
-    COMPLETED = "completed", "Completed"
-    SCREEN_FAILED = "screen_failed", "Screen failure"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+    SCREENING = "screening", _("Screening")
+    ENROLLED = "enrolled", _("Enrolled")
+    TREATMENT = "treatment", _("Treatment")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    COMPLETED = "completed", _("Completed")
+    SCREEN_FAILED = "screen_failed", _("Screen failure")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
 
 
 ACTIVE_STATUSES = frozenset({Status.SCREENING, Status.ENROLLED, Status.TREATMENT, Status.FOLLOW_UP})
@@ -322,38 +389,57 @@ class ParticipantQuerySet(models.QuerySet):
 
 
 class Participant(models.Model):
-    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="participants")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
+    protocol = models.ForeignKey(
+        Protocol, on_delete=models.PROTECT, related_name="participants", verbose_name=_("protocol")
+    )
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="participants", verbose_name=_("site")
+    )
     subject_id = models.CharField(
-        "subject id",
+        _("subject id"),
         max_length=40,
         validators=[validate_subject_id],
-        help_text="Pseudonymous id, e.g. SLE-001-101-004: letters, digits, “-”, “_” and “.”.",
+        help_text=_("Pseudonymous id, e.g. SLE-001-101-004: letters, digits, “-”, “_” and “.”."),
     )
     email = models.EmailField(
-        help_text="Used only for visit reminders.", validators=[validate_single_line]
+        help_text=_("Used only for visit reminders."),
+        validators=[validate_single_line],
+        verbose_name=_("email"),
     )
-    consent_date = models.DateField(help_text="Informed consent; the screening phase starts here.")
+    consent_date = models.DateField(
+        help_text=_("Informed consent; the screening phase starts here."),
+        verbose_name=_("consent date"),
+    )
     status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.SCREENING, editable=False
+        max_length=20,
+        choices=Status.choices,
+        default=Status.SCREENING,
+        editable=False,
+        verbose_name=_("status"),
     )
     left_on = models.DateField(
-        null=True, blank=True, editable=False, help_text="Date the participant left the trial."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Date the participant left the trial."),
+        verbose_name=_("left on"),
     )
-    reminders_enabled = models.BooleanField("reminders on", default=True)
+    reminders_enabled = models.BooleanField(_("reminders on"), default=True)
     language = models.CharField(
-        "preferred language",
+        _("preferred language"),
         max_length=5,
         choices=PARTICIPANT_LANGUAGES,
         blank=True,
-        help_text="Of reminders and reply pages. Blank: the site's default language.",
+        help_text=_("Of reminders and reply pages. Blank: the site's default language."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords()
 
     objects = ParticipantQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
         ordering = ["subject_id"]
         constraints = [
             models.UniqueConstraint(
@@ -400,27 +486,39 @@ class Transition(models.Model):
     """One change of a participant's status. Kept forever: a correction is a new record."""
 
     participant = models.ForeignKey(
-        Participant, on_delete=models.PROTECT, related_name="transitions"
+        Participant,
+        on_delete=models.PROTECT,
+        related_name="transitions",
+        verbose_name=_("participant"),
     )
-    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=Status.choices)
-    effective_date = models.DateField()
-    reason = models.TextField(blank=True)
+    from_status = models.CharField(
+        max_length=20, choices=Status.choices, blank=True, verbose_name=_("from status")
+    )
+    to_status = models.CharField(max_length=20, choices=Status.choices, verbose_name=_("to status"))
+    effective_date = models.DateField(verbose_name=_("effective date"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
     corrects = models.ForeignKey(
         "self",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="corrections",
-        help_text="The earlier record whose effective date this one corrects.",
+        help_text=_("The earlier record whose effective date this one corrects."),
+        verbose_name=_("corrects"),
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("recorded by"),
     )
-    recorded_via = models.CharField(max_length=40, default="admin")
-    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_via = models.CharField(max_length=40, default="admin", verbose_name=_("recorded via"))
+    recorded_at = models.DateTimeField(default=timezone.now, verbose_name=_("recorded at"))
 
     class Meta:
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
         ordering = ["participant", "recorded_at", "id"]
         indexes = [models.Index(fields=["participant", "to_status"])]
 
@@ -436,31 +534,42 @@ class ContactAttempt(models.Model):
     A log: attempts are added, never edited."""
 
     class Channel(models.TextChoices):
-        PHONE = "phone", "Phone"
-        EMAIL = "email", "Email"
-        SMS = "sms", "SMS"
-        LETTER = "letter", "Letter"
-        IN_PERSON = "in_person", "In person"
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+        LETTER = "letter", _("Letter")
+        IN_PERSON = "in_person", _("In person")
 
     class Outcome(models.TextChoices):
-        REACHED = "reached", "Reached"
-        NO_ANSWER = "no_answer", "No answer"
-        LEFT_MESSAGE = "left_message", "Left message"
-        WRONG_NUMBER = "wrong_number", "Wrong number"
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_MESSAGE = "left_message", _("Left message")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
 
     participant = models.ForeignKey(
-        Participant, on_delete=models.PROTECT, related_name="contact_attempts"
+        Participant,
+        on_delete=models.PROTECT,
+        related_name="contact_attempts",
+        verbose_name=_("participant"),
     )
-    at = models.DateTimeField("when", default=timezone.now)
-    channel = models.CharField(max_length=12, choices=Channel.choices)
-    outcome = models.CharField(max_length=14, choices=Outcome.choices)
-    note = models.TextField(blank=True, validators=[validate_printable_text])
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    channel = models.CharField(max_length=12, choices=Channel.choices, verbose_name=_("channel"))
+    outcome = models.CharField(max_length=14, choices=Outcome.choices, verbose_name=_("outcome"))
+    note = models.TextField(
+        blank=True, validators=[validate_printable_text], verbose_name=_("note")
+    )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("recorded by"),
     )
-    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(default=timezone.now, verbose_name=_("recorded at"))
 
     class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
         ordering = ["participant", "-at", "-id"]
         indexes = [
             models.Index(fields=["participant", "at"]),
@@ -480,12 +589,19 @@ class SiteMembership(models.Model):
     """A staff user's assignment to a site: the admin shows a user only their sites' records."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="site_memberships",
+        verbose_name=_("user"),
     )
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("site")
+    )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("site membership")
+        verbose_name_plural = _("site memberships")
         ordering = ["site", "user"]
         constraints = [
             models.UniqueConstraint(fields=["user", "site"], name="one_membership_per_user_site")
@@ -493,6 +609,36 @@ class SiteMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} at {self.site.code}"
+
+
+# The languages of the staff workspace (Django's admin is translated into each; the project's
+# catalogues ship for each). Blank: the browser's Accept-Language, else English.
+STAFF_LANGUAGES = PARTICIPANT_LANGUAGES
+
+
+class StaffProfile(models.Model):
+    """A staff user's own settings: the language of their workspace."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_profile",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=5,
+        blank=True,
+        choices=STAFF_LANGUAGES,
+        help_text=_("Of the workspace. Blank: the browser's language."),
+    )
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
+    def __str__(self):
+        return f"{self.user}: {self.language or 'browser language'}"
 
 
 class EligibilityAnswer(models.Model):
@@ -505,20 +651,32 @@ class EligibilityAnswer(models.Model):
     Answer = YesNo
 
     participant = models.ForeignKey(
-        Participant, on_delete=models.PROTECT, related_name="eligibility_answers"
+        Participant,
+        on_delete=models.PROTECT,
+        related_name="eligibility_answers",
+        verbose_name=_("participant"),
     )
     criterion = models.ForeignKey(
-        EligibilityCriterion, on_delete=models.PROTECT, related_name="answers"
+        EligibilityCriterion,
+        on_delete=models.PROTECT,
+        related_name="answers",
+        verbose_name=_("criterion"),
     )
-    answer = models.CharField(max_length=3, choices=Answer.choices)
-    note = models.TextField(blank=True)
+    answer = models.CharField(max_length=3, choices=Answer.choices, verbose_name=_("answer"))
+    note = models.TextField(blank=True, verbose_name=_("note"))
     answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("answered by"),
     )
-    answered_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(default=timezone.now, verbose_name=_("answered at"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("eligibility answer")
+        verbose_name_plural = _("eligibility answers")
         ordering = ["participant", "criterion"]
         permissions = [("confirm_eligibility", "Can confirm a participant's eligibility")]
         constraints = [

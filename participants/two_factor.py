@@ -23,6 +23,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.oath import TOTP
@@ -116,7 +118,7 @@ class TwoFactorMiddleware:
 class CodeForm(forms.Form):
     code = forms.RegexField(
         regex=r"^\s*\d{6}\s*$",
-        label="6-digit code",
+        label=_("6-digit code"),
         max_length=12,
         error_messages={"invalid": "Enter the 6 digits your authenticator app shows."},
         widget=forms.TextInput(
@@ -157,7 +159,7 @@ def setup(request):
     if confirmed_device(request.user) is not None:
         # A new app needs an administrator's reset: otherwise whoever holds a signed-in
         # session (or the password, for a user with no app required) could replace it.
-        messages.info(request, "Two-factor sign-in is already set up for your account.")
+        messages.info(request, gettext("Two-factor sign-in is already set up for your account."))
         return redirect(_next_url(request))
     key = request.session.get(SETUP_KEY_SESSION) or default_key()
     request.session[SETUP_KEY_SESSION] = key
@@ -177,14 +179,16 @@ def setup(request):
             del request.session[SETUP_KEY_SESSION]
             device = confirmed_device(request.user)
             django_otp.login(request, device)
-            messages.success(request, "Two-factor sign-in is set up.")
+            messages.success(request, gettext("Two-factor sign-in is set up."))
             return redirect(_next_url(request))
-        form.add_error("code", "That code is not the one your app shows now. Try the next one.")
+        form.add_error(
+            "code", gettext("That code is not the one your app shows now. Try the next one.")
+        )
     address = device.config_url
     return _page(
         request,
         "admin/two_factor_setup.html",
-        title="Set up two-factor sign-in",
+        title=gettext("Set up two-factor sign-in"),
         form=form,
         otpauth_address=address,
         qr_code=segno.make(address, error="m").svg_data_uri(scale=5, border=2),
@@ -215,8 +219,10 @@ def verify(request):
             return redirect(_next_url(request))
         form.add_error(
             "code",
-            "That code is not right. Try the next one your app shows."
+            gettext("That code is not right. Try the next one your app shows.")
             if allowed
-            else "Too many wrong codes in a row: wait a few seconds before the next try.",
+            else gettext("Too many wrong codes in a row: wait a few seconds before the next try."),
         )
-    return _page(request, "admin/two_factor_verify.html", title="Two-factor sign-in", form=form)
+    return _page(
+        request, "admin/two_factor_verify.html", title=gettext("Two-factor sign-in"), form=form
+    )

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SchedulingConfig(AppConfig):
     name = "scheduling"
-    verbose_name = "Scheduling: plans, visits and reminders"
+    verbose_name = _("Scheduling: plans, visits and reminders")
 
     def ready(self):
         from participants.signals import timeline_changed, transition_closes

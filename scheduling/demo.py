@@ -49,6 +49,12 @@ SITES = [
         "holiday_country": "US",
         "holiday_subdivision": "CA",
         "language": "en",
+        "sender_name": "Study visits, Oceanside",
+        "sender_name_translations": {
+            "es": "Visitas del estudio, Oceanside",
+            "de": "Studientermine, Oceanside",
+            "fr": "Visites de l'étude, Oceanside",
+        },
     },
     {
         "code": "BER",
@@ -61,6 +67,12 @@ SITES = [
         "holiday_country": "DE",
         "holiday_subdivision": "BE",
         "language": "de",
+        "sender_name": "Studientermine Berlin-Mitte",
+        "sender_name_translations": {
+            "en": "Study visits, Berlin-Mitte",
+            "es": "Visitas del estudio, Berlín-Mitte",
+            "fr": "Visites de l'étude, Berlin-Mitte",
+        },
     },
 ]
 # Per site: resource name → how many a day.

@@ -4,17 +4,20 @@ import datetime
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from participants.models import Participant, Protocol, Resource, Site, Status
+from participants.translations import translated, validate_translations
 from participants.validators import validate_single_line
 from scheduling.rules import engine, schedule
 
 
 class Unit(models.TextChoices):
-    DAYS = engine.DAYS, "days"
-    WEEKS = engine.WEEKS, "weeks"
-    MONTHS = engine.MONTHS, "months"
+    DAYS = engine.DAYS, _("days")
+    WEEKS = engine.WEEKS, _("weeks")
+    MONTHS = engine.MONTHS, _("months")
 
 
 # The transitions that record a phase's actual start (docs/timeline.md: the treatment and
@@ -25,26 +28,38 @@ PHASE_START_STATUSES = (Status.TREATMENT, Status.FOLLOW_UP)
 class Phase(models.Model):
     """A phase (CDISC epoch) of a protocol, in order. The first starts on the consent date."""
 
-    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
-    order = models.PositiveSmallIntegerField()
-    code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=100, validators=[validate_single_line])
-    length = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    unit = models.CharField(max_length=6, choices=Unit.choices)
+    protocol = models.ForeignKey(
+        Protocol, on_delete=models.CASCADE, related_name="phases", verbose_name=_("protocol")
+    )
+    order = models.PositiveSmallIntegerField(verbose_name=_("order"))
+    code = models.SlugField(max_length=40, verbose_name=_("code"))
+    name = models.CharField(
+        max_length=100, validators=[validate_single_line], verbose_name=_("name")
+    )
+    length = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)], verbose_name=_("length")
+    )
+    unit = models.CharField(max_length=6, choices=Unit.choices, verbose_name=_("unit"))
     is_day_one = models.BooleanField(
-        "starts study Day 1", default=False, help_text="Study Day 1 is this phase's start."
+        _("starts study Day 1"),
+        default=False,
+        help_text=_("Study Day 1 is this phase's start."),
     )
     started_by = models.CharField(
-        "actual start recorded by",
+        _("actual start recorded by"),
         max_length=20,
         blank=True,
         choices=[(s.value, s.label) for s in PHASE_START_STATUSES],
-        help_text="The participant transition whose date is this phase's actual start. "
-        "Without one the phase keeps its planned start (the first phase starts on consent).",
+        help_text=_(
+            "The participant transition whose date is this phase's actual start. "
+            "Without one the phase keeps its planned start (the first phase starts on consent)."
+        ),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("phase")
+        verbose_name_plural = _("phases")
         ordering = ["protocol", "order"]
         constraints = [
             models.UniqueConstraint(fields=["protocol", "code"], name="phase_code_unique"),
@@ -72,28 +87,51 @@ class VisitDefinition(models.Model):
     """A planned visit of a phase: offset from the phase start and an acceptable window."""
 
     protocol = models.ForeignKey(
-        Protocol, on_delete=models.CASCADE, related_name="visit_definitions"
+        Protocol,
+        on_delete=models.CASCADE,
+        related_name="visit_definitions",
+        verbose_name=_("protocol"),
     )
-    phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="visit_definitions")
-    order = models.PositiveSmallIntegerField(default=0)
-    code = models.SlugField(max_length=20)
-    name = models.CharField(max_length=200, validators=[validate_single_line])
-    offset = models.PositiveIntegerField(help_text="From the phase start.")
-    unit = models.CharField(max_length=6, choices=Unit.choices, default=Unit.DAYS)
-    window_before = models.PositiveIntegerField("window − days", default=0)
-    window_after = models.PositiveIntegerField("window + days", default=0)
+    phase = models.ForeignKey(
+        Phase, on_delete=models.PROTECT, related_name="visit_definitions", verbose_name=_("phase")
+    )
+    order = models.PositiveSmallIntegerField(default=0, verbose_name=_("order"))
+    code = models.SlugField(max_length=20, verbose_name=_("code"))
+    name = models.CharField(
+        max_length=200, validators=[validate_single_line], verbose_name=_("name")
+    )
+    name_translations = models.JSONField(
+        _("name in other languages"),
+        default=dict,
+        blank=True,
+        validators=[validate_translations],
+        help_text=_("What participants reading another language see in their reminders."),
+    )
+    offset = models.PositiveIntegerField(
+        help_text=_("From the phase start."), verbose_name=_("offset")
+    )
+    unit = models.CharField(
+        max_length=6, choices=Unit.choices, default=Unit.DAYS, verbose_name=_("unit")
+    )
+    window_before = models.PositiveIntegerField(_("window − days"), default=0)
+    window_after = models.PositiveIntegerField(_("window + days"), default=0)
     resource = models.ForeignKey(
         Resource,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="visit_definitions",
-        help_text="What the visit occupies at the clinic (an infusion chair), counted against "
-        "each site's capacity per day.",
+        help_text=_(
+            "What the visit occupies at the clinic (an infusion chair), counted against "
+            "each site's capacity per day."
+        ),
+        verbose_name=_("resource"),
     )
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("visit definition")
+        verbose_name_plural = _("visit definitions")
         ordering = ["protocol", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["protocol", "code"], name="visit_code_unique"),
@@ -114,10 +152,10 @@ class VisitDefinition(models.Model):
 
 
 class VisitStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    COMPLETED = "completed", "Completed"
-    MISSED = "missed", "Missed"
-    CANCELLED = "cancelled", "Cancelled"
+    SCHEDULED = "scheduled", _("Scheduled")
+    COMPLETED = "completed", _("Completed")
+    MISSED = "missed", _("Missed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 UNSCHEDULED_CODE = "UNS"
@@ -127,9 +165,9 @@ class AppointmentFlag(models.TextChoices):
     """What an appointment waits for, as ``schedule.place_appointment`` decides it."""
 
     NONE = schedule.NO_FLAG, "—"
-    NO_OPEN_DAY = schedule.NO_OPEN_DAY, "No open day in window"
-    REBOOK = schedule.REBOOK, "Rebook"
-    PLANNED_DEVIATION = schedule.PLANNED_DEVIATION, "Planned deviation"
+    NO_OPEN_DAY = schedule.NO_OPEN_DAY, _("No open day in window")
+    REBOOK = schedule.REBOOK, _("Rebook")
+    PLANNED_DEVIATION = schedule.PLANNED_DEVIATION, _("Planned deviation")
 
 
 # An appointment waiting for a coordinator's decision: its reminders are held until then.
@@ -141,9 +179,9 @@ class Deviation(models.TextChoices):
     "a deviation: …" and fills the export's ``deviation`` column."""
 
     NONE = "", "—"
-    AFTER_LEFT = engine.AFTER_LEFT, "after the participant left"
-    BEFORE_PHASE = engine.BEFORE_PHASE, "before its phase"
-    OUTSIDE_WINDOW = engine.OUTSIDE_WINDOW, "outside its window"
+    AFTER_LEFT = engine.AFTER_LEFT, _("after the participant left")
+    BEFORE_PHASE = engine.BEFORE_PHASE, _("before its phase")
+    OUTSIDE_WINDOW = engine.OUTSIDE_WINDOW, _("outside its window")
 
 
 # The deviations that break the participant's lifecycle: recorded only with a reason, and
@@ -152,9 +190,9 @@ LIFECYCLE_DEVIATIONS = frozenset({Deviation.AFTER_LEFT, Deviation.BEFORE_PHASE})
 
 
 class Confirmation(models.TextChoices):
-    UNCONFIRMED = schedule.UNCONFIRMED, "Unconfirmed"
-    CONFIRMED = "confirmed", "Confirmed"
-    RESCHEDULE_REQUESTED = "reschedule_requested", "Reschedule requested"
+    UNCONFIRMED = schedule.UNCONFIRMED, _("Unconfirmed")
+    CONFIRMED = "confirmed", _("Confirmed")
+    RESCHEDULE_REQUESTED = "reschedule_requested", _("Reschedule requested")
 
 
 # A visit still to be done (``VisitQuerySet.open``), as the partial indexes' condition.
@@ -182,102 +220,161 @@ class Visit(models.Model):
     so "missed" can never be stale.
     """
 
-    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="visits")
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="visits", verbose_name=_("participant")
+    )
     definition = models.ForeignKey(
-        VisitDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="visits"
+        VisitDefinition,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+        verbose_name=_("definition"),
     )
-    code = models.CharField(max_length=20)
-    name = models.CharField(max_length=200, validators=[validate_single_line])
-    phase = models.CharField(max_length=40, help_text="Phase code.")
-    planned_date = models.DateField()
-    window_start = models.DateField(null=True, blank=True)
-    window_end = models.DateField(null=True, blank=True)
+    code = models.CharField(max_length=20, verbose_name=_("code"))
+    name = models.CharField(
+        max_length=200, validators=[validate_single_line], verbose_name=_("name")
+    )
+    phase = models.CharField(max_length=40, help_text=_("Phase code."), verbose_name=_("phase"))
+    planned_date = models.DateField(verbose_name=_("planned date"))
+    window_start = models.DateField(null=True, blank=True, verbose_name=_("window start"))
+    window_end = models.DateField(null=True, blank=True, verbose_name=_("window end"))
     study_day = models.IntegerField(
-        null=True, blank=True, editable=False, help_text="Study day of the planned date."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Study day of the planned date."),
+        verbose_name=_("study day"),
     )
-    actual_date = models.DateField(null=True, blank=True)
+    actual_date = models.DateField(null=True, blank=True, verbose_name=_("actual date"))
     booked_time = models.TimeField(
-        null=True, blank=True, help_text="Local time booked at the site (optional)."
+        null=True,
+        blank=True,
+        help_text=_("Local time booked at the site (optional)."),
+        verbose_name=_("booked time"),
     )
     appointment_date = models.DateField(
         null=True,
         blank=True,
         editable=False,
-        help_text="The day the site expects the participant: the booked day, else the "
-        "proposed one (the planned date, moved to an open day of the window if closed).",
+        help_text=_(
+            "The day the site expects the participant: the booked day, else the "
+            "proposed one (the planned date, moved to an open day of the window if closed)."
+        ),
+        verbose_name=_("appointment date"),
     )
     booked_date = models.DateField(
-        null=True, blank=True, editable=False, help_text="Booked by staff; empty: proposed."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Booked by staff; empty: proposed."),
+        verbose_name=_("booked date"),
     )
     booked_at = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
-        help_text="When the booking on its day was made: when capacity is lowered below a "
-        "day's bookings, the earliest keep their places (clinic_calendar).",
+        help_text=_(
+            "When the booking on its day was made: when capacity is lowered below a "
+            "day's bookings, the earliest keep their places (clinic_calendar)."
+        ),
+        verbose_name=_("booked at"),
     )
     booking_override = models.TextField(
         blank=True,
         editable=False,
-        help_text="Why the booking was made on a closed or full day, or outside the window.",
+        help_text=_("Why the booking was made on a closed or full day, or outside the window."),
+        verbose_name=_("booking override"),
     )
     appointment_note = models.CharField(
         max_length=300,
         blank=True,
         editable=False,
-        help_text="Why the appointment differs from the planned date, or what is wrong with it.",
+        help_text=_("Why the appointment differs from the planned date, or what is wrong with it."),
+        verbose_name=_("appointment note"),
     )
     appointment_flag = models.CharField(
-        max_length=20, choices=AppointmentFlag.choices, blank=True, editable=False
+        max_length=20,
+        choices=AppointmentFlag.choices,
+        blank=True,
+        editable=False,
+        verbose_name=_("appointment flag"),
     )
     confirmation = models.CharField(
         max_length=20,
         choices=Confirmation.choices,
         default=Confirmation.UNCONFIRMED,
         editable=False,
-        help_text="Whether the participant said they will come to this appointment.",
+        help_text=_("Whether the participant said they will come to this appointment."),
+        verbose_name=_("confirmation"),
     )
-    confirmation_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmation_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("confirmation at")
+    )
     confirmation_via = models.CharField(
-        max_length=40, blank=True, editable=False, help_text="reminder link, or staff."
+        max_length=40,
+        blank=True,
+        editable=False,
+        help_text=_("reminder link, or staff."),
+        verbose_name=_("confirmation via"),
     )
     reschedule_message = models.TextField(
-        blank=True, editable=False, help_text="The participant's message with a request."
+        blank=True,
+        editable=False,
+        help_text=_("The participant's message with a request."),
+        verbose_name=_("reschedule message"),
     )
-    cancelled = models.BooleanField(default=False, editable=False)
+    cancelled = models.BooleanField(default=False, editable=False, verbose_name=_("cancelled"))
     closed_on = models.DateField(
         null=True,
         blank=True,
         editable=False,
-        help_text="Closed as missed on this day before its window ended: a later phase "
-        "started, or the participant left the trial (engine.visit_end).",
+        help_text=_(
+            "Closed as missed on this day before its window ended: a later phase "
+            "started, or the participant left the trial (engine.visit_end)."
+        ),
+        verbose_name=_("closed on"),
     )
     closed_reason = models.CharField(
-        max_length=40, blank=True, editable=False, help_text="Why it was closed."
+        max_length=40,
+        blank=True,
+        editable=False,
+        help_text=_("Why it was closed."),
+        verbose_name=_("closed reason"),
     )
-    reason = models.TextField(blank=True, help_text="Why an unscheduled visit took place.")
+    reason = models.TextField(
+        blank=True, help_text=_("Why an unscheduled visit took place."), verbose_name=_("reason")
+    )
     deviation = models.CharField(
         max_length=20,
         choices=Deviation.choices,
         blank=True,
         editable=False,
-        help_text="Why this done visit is a protocol deviation, as its window and the "
-        "participant's lifecycle now stand (kept in step by every schedule rebuild).",
+        help_text=_(
+            "Why this done visit is a protocol deviation, as its window and the "
+            "participant's lifecycle now stand (kept in step by every schedule rebuild)."
+        ),
+        verbose_name=_("deviation"),
     )
     deviation_reason = models.TextField(
-        "reason for the deviation",
+        _("reason for the deviation"),
         blank=True,
         editable=False,
-        help_text="Why it was recorded before its phase or after the participant left.",
+        help_text=_("Why it was recorded before its phase or after the participant left."),
     )
     sequence = models.PositiveIntegerField(
-        default=0, editable=False, help_text="Raised on every reschedule (iCalendar SEQUENCE)."
+        default=0,
+        editable=False,
+        help_text=_("Raised on every reschedule (iCalendar SEQUENCE)."),
+        verbose_name=_("sequence"),
     )
     history = HistoricalRecords()
 
     objects = VisitQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
         ordering = ["participant", "planned_date", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -334,6 +431,13 @@ class Visit(models.Model):
 
     def __str__(self):
         return f"{self.participant} {self.code} {self.planned_date}"
+
+    def name_in(self, language: str) -> str:
+        """The visit's name for a reader of ``language``: its definition's translation, else
+        the name it was planned with (an unscheduled visit's own)."""
+        if self.definition is None:
+            return self.name
+        return translated(self.name, self.definition.name_translations, language)
 
     @property
     def is_unscheduled(self) -> bool:
@@ -406,39 +510,52 @@ class Visit(models.Model):
 
 
 class Audience(models.TextChoices):
-    PARTICIPANT = "participant", "Participant email before each visit"
-    COORDINATOR_DIGEST = "coordinator_digest", "Daily coordinator digest per site"
+    PARTICIPANT = "participant", _("Participant email before each visit")
+    COORDINATOR_DIGEST = "coordinator_digest", _("Daily coordinator digest per site")
 
 
 class ReminderRule(models.Model):
-    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="reminder_rules")
-    audience = models.CharField(max_length=20, choices=Audience.choices)
+    protocol = models.ForeignKey(
+        Protocol,
+        on_delete=models.CASCADE,
+        related_name="reminder_rules",
+        verbose_name=_("protocol"),
+    )
+    audience = models.CharField(max_length=20, choices=Audience.choices, verbose_name=_("audience"))
     lead_days = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(365)],
-        help_text="Days before the visit (participant reminders).",
+        help_text=_("Days before the visit (participant reminders)."),
+        verbose_name=_("lead days"),
     )
-    local_time = models.TimeField(help_text="Send time in the site's own time zone.")
-    active = models.BooleanField(default=True)
+    local_time = models.TimeField(
+        help_text=_("Send time in the site's own time zone."), verbose_name=_("local time")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
         ordering = ["protocol", "audience", "-lead_days"]
 
     def __str__(self):
         if self.audience == Audience.PARTICIPANT:
-            return f"Participant, {self.lead_days} d before at {self.local_time:%H:%M}"
-        return f"Coordinator digest at {self.local_time:%H:%M}"
+            return gettext("Participant, %(days)s d before at %(time)s") % {
+                "days": self.lead_days,
+                "time": f"{self.local_time:%H:%M}",
+            }
+        return gettext("Coordinator digest at %(time)s") % {"time": f"{self.local_time:%H:%M}"}
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
-    SUPERSEDED = "superseded", "Superseded"
-    UNKNOWN = "unknown", "Outcome unknown"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    SUPERSEDED = "superseded", _("Superseded")
+    UNKNOWN = "unknown", _("Outcome unknown")
 
 
 class OutboxQuerySet(models.QuerySet):
@@ -455,33 +572,43 @@ class OutboxQuerySet(models.QuerySet):
 class OutboxMessage(models.Model):
     """A durable email to send once: claimed, sent, retried and closed by the dispatcher."""
 
-    due_at = models.DateTimeField(help_text="Aware UTC instant.")
+    due_at = models.DateTimeField(help_text=_("Aware UTC instant."), verbose_name=_("due at"))
     status = models.CharField(
-        max_length=12, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+        max_length=12,
+        choices=OutboxStatus.choices,
+        default=OutboxStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
     claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A claim by a dispatcher, valid until this instant."
+        null=True,
+        blank=True,
+        help_text=_("A claim by a dispatcher, valid until this instant."),
+        verbose_name=_("claimed until"),
     )
     claim_token = models.CharField(
         max_length=32,
         blank=True,
         editable=False,
-        help_text="Which dispatcher run holds the claim; a run only sends rows it still holds.",
+        help_text=_("Which dispatcher run holds the claim; a run only sends rows it still holds."),
+        verbose_name=_("claim token"),
     )
-    last_error = models.TextField(blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last attempt at"))
     outcome_unknown_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the mail server last took the whole message and never answered: it "
-        "may have gone out. Retried once with the same Message-ID, then closed as unknown.",
+        help_text=_(
+            "When the mail server last took the whole message and never answered: it "
+            "may have gone out. Retried once with the same Message-ID, then closed as unknown."
+        ),
+        verbose_name=_("outcome unknown at"),
     )
-    sent_at = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    message_id = models.CharField(max_length=200, blank=True, verbose_name=_("message id"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = OutboxQuerySet.as_manager()
 
@@ -492,13 +619,20 @@ class OutboxMessage(models.Model):
 class Reminder(OutboxMessage):
     """One participant reminder per (visit, rule, appointment day)."""
 
-    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="reminders")
-    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="reminders")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("visit")
+    )
+    rule = models.ForeignKey(
+        ReminderRule, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("rule")
+    )
     planned_date = models.DateField(
-        "appointment day", help_text="The visit's appointment day this reminder was computed for."
+        _("appointment day"),
+        help_text=_("The visit's appointment day this reminder was computed for."),
     )
 
     class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -526,11 +660,17 @@ class Reminder(OutboxMessage):
 class SiteDigest(OutboxMessage):
     """The coordinator digest of one site for one local day."""
 
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="digests")
-    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="digests")
-    local_date = models.DateField()
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="digests", verbose_name=_("site")
+    )
+    rule = models.ForeignKey(
+        ReminderRule, on_delete=models.PROTECT, related_name="digests", verbose_name=_("rule")
+    )
+    local_date = models.DateField(verbose_name=_("local date"))
 
     class Meta:
+        verbose_name = _("site digest")
+        verbose_name_plural = _("site digests")
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -544,22 +684,28 @@ class SiteDigest(OutboxMessage):
 
 
 class LinkAction(models.TextChoices):
-    CONFIRM = "confirm", "I'll be there"
-    RESCHEDULE = "reschedule", "I need another date"
-    STOP = "stop", "Stop reminders"
+    CONFIRM = "confirm", _("I'll be there")
+    RESCHEDULE = "reschedule", _("I need another date")
+    STOP = "stop", _("Stop reminders")
 
 
 class ReminderLinkUse(models.Model):
     """A participant's answer through one of a reminder's links: each link acts once."""
 
-    reminder = models.ForeignKey(Reminder, on_delete=models.PROTECT, related_name="link_uses")
-    action = models.CharField(max_length=12, choices=LinkAction.choices)
-    used_at = models.DateTimeField()
+    reminder = models.ForeignKey(
+        Reminder, on_delete=models.PROTECT, related_name="link_uses", verbose_name=_("reminder")
+    )
+    action = models.CharField(max_length=12, choices=LinkAction.choices, verbose_name=_("action"))
+    used_at = models.DateTimeField(verbose_name=_("used at"))
     one_click = models.BooleanField(
-        default=False, help_text="Sent by a mail client's one-click unsubscribe (RFC 8058)."
+        default=False,
+        help_text=_("Sent by a mail client's one-click unsubscribe (RFC 8058)."),
+        verbose_name=_("one click"),
     )
 
     class Meta:
+        verbose_name = _("reminder link use")
+        verbose_name_plural = _("reminder link uses")
         ordering = ["-used_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["reminder", "action"], name="one_use_per_link")
@@ -583,12 +729,18 @@ class MailRelay(models.Model):
     ONE = 1
 
     fault = models.TextField(
-        blank=True, help_text="The server's answer, addresses removed; empty when none."
+        blank=True,
+        help_text=_("The server's answer, addresses removed; empty when none."),
+        verbose_name=_("fault"),
     )
-    fault_since = models.DateTimeField(null=True, blank=True)
-    last_accepted_at = models.DateTimeField(null=True, blank=True)
+    fault_since = models.DateTimeField(null=True, blank=True, verbose_name=_("fault since"))
+    last_accepted_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last accepted at")
+    )
 
     class Meta:
+        verbose_name = _("mail relay")
+        verbose_name_plural = _("mail relays")
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_mail_relay")]
 
     def __str__(self):
@@ -604,16 +756,26 @@ class DispatchHeartbeat(models.Model):
 
     ONE = 1
 
-    last_completed_at = models.DateTimeField(null=True, blank=True)
+    last_completed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last completed at")
+    )
     failing_since = models.DateTimeField(
-        null=True, blank=True, help_text="The first run that raised since the last completed."
+        null=True,
+        blank=True,
+        help_text=_("The first run that raised since the last completed."),
+        verbose_name=_("failing since"),
     )
     last_error = models.CharField(
-        max_length=300, blank=True, help_text="One line, addresses removed."
+        max_length=300,
+        blank=True,
+        help_text=_("One line, addresses removed."),
+        verbose_name=_("last error"),
     )
-    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last error at"))
 
     class Meta:
+        verbose_name = _("dispatch heartbeat")
+        verbose_name_plural = _("dispatch heartbeats")
         constraints = [
             models.CheckConstraint(condition=models.Q(id=1), name="one_dispatch_heartbeat")
         ]

@@ -27,7 +27,9 @@ def main() -> int:
             for entry in catalog:
                 if entry.obsolete:
                     continue
-                if "fuzzy" in entry.flags or not entry.msgstr:
+                # A plural entry's texts are its msgstr[n], one per plural form.
+                texts = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+                if "fuzzy" in entry.flags or not texts or not all(texts):
                     problems.append(
                         f"{po_path.relative_to(ROOT)}:{entry.linenum}: msgid {entry.msgid!r} "
                         "has no finished translation"

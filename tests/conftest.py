@@ -51,6 +51,8 @@ def load_sle001():
     starts.link_phase_starts(django_apps, None)
     appointments = importlib.import_module("scheduling.migrations.0009_appointment_data")
     appointments.link_sle001_resources(django_apps, None)
+    names = importlib.import_module("scheduling.migrations.0019_visit_name_translations")
+    names.seed_sle001_translations(django_apps, None)
     from participants.models import Protocol
 
     return Protocol.objects.get(code="SLE-001")

@@ -50,7 +50,15 @@ OCN_ROLES = ["coordinator-ocn", "investigator-ocn", "manager-ocn"]
 ALL_ROLES = [*OCN_ROLES, "monitor", "admin"]
 DATA_APPS = ("participants", "scheduling")
 # Admin pages that hold no participant data and act on the signed-in user only.
-USER_PAGES = {"login", "logout", "password_change", "password_change_done", "jsi18n"}
+# A user's own pages: their sign-in, password and workspace language, not a record.
+USER_PAGES = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "jsi18n",
+    "staff_language",
+}
 
 TRIED: Counter = Counter()  # (role, surface) pairs requested, per test
 
@@ -101,10 +109,9 @@ def admin_surfaces() -> list[dict]:
 
 
 def url_name(surface) -> str:
-    # The two-factor pages are outside the admin site's namespace.
-    return (
-        surface["name"] if surface["name"].startswith("two_factor") else f"admin:{surface['name']}"
-    )
+    # The two-factor and language pages are outside the admin site's namespace.
+    outside = surface["name"].startswith("two_factor") or surface["name"] == "staff_language"
+    return surface["name"] if outside else f"admin:{surface['name']}"
 
 
 def kind(surface) -> str:

@@ -66,9 +66,12 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The workspace's language: the browser's (Accept-Language), then the user's own setting.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "participants.staff_language.StaffLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A staff request is read in its site's time zone (participants/local_times.py).
@@ -144,9 +147,11 @@ AUTH_PASSWORD_VALIDATORS = [
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 LANGUAGE_CODE = "en-gb"
-# The staff workspace is in English; participants read their reminders and reply pages in one
-# of these (participants.models.PARTICIPANT_LANGUAGES), from the .po files in scheduling/locale/
-# compiled by the install step (scripts/compile_translations.py).
+# Staff read the workspace in one of these (their own setting, else their browser's, else
+# English: participants/staff_language.py); participants read their reminders and reply pages
+# in one of them (participants.translations.PARTICIPANT_LANGUAGES). The project's texts come
+# from the .po files in participants/locale/ and scheduling/locale/, Django's admin from its
+# own, compiled by the install step (scripts/compile_translations.py).
 LANGUAGES = [
     ("en-gb", "English"),
     ("en", "English"),
@@ -154,6 +159,9 @@ LANGUAGES = [
     ("es", "Español"),
     ("fr", "Français"),
 ]
+# The wiring's own texts (the admin's header); the apps' catalogues are in participants/locale/
+# and scheduling/locale/.
+LOCALE_PATHS = [BASE_DIR / "trialsite" / "locale"]
 # Stored datetimes are aware UTC instants; each site's own zone is used for its local dates.
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -16,6 +16,8 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import ModelChange
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -199,10 +201,10 @@ class ReasonForChangeForm(forms.ModelForm):
     its history (simple-history's change reason)."""
 
     change_reason = forms.CharField(
-        label="Reason for change",
+        label=_("Reason for change"),
         required=False,
         widget=forms.TextInput(attrs={"size": 60}),
-        help_text="Required when you change a saved record; kept in its history.",
+        help_text=_("Required when you change a saved record; kept in its history."),
     )
 
     def clean(self):
@@ -211,7 +213,8 @@ class ReasonForChangeForm(forms.ModelForm):
         if self.instance.pk and changed and not (cleaned.get("change_reason") or "").strip():
             self.add_error(
                 "change_reason",
-                "Say why you change " + ", ".join(self.fields[n].label or n for n in changed) + ".",
+                gettext("Say why you change %(fields)s.")
+                % {"fields": ", ".join(str(self.fields[n].label or n) for n in changed)},
             )
         return cleaned
 

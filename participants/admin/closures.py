@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from participants.admin.bases import ReasonForChangeForm, SiteScopedAdmin
 from participants.models import SiteClosure
@@ -13,10 +14,10 @@ from participants.sites import add_closure, change_closure, remove_closure, vali
 
 class SiteClosureForm(ReasonForChangeForm):
     end = forms.DateField(
-        label="To (inclusive)",
+        label=_("To (inclusive)"),
         required=False,
         widget=AdminDateWidget,
-        help_text="Blank: the one day.",
+        help_text=_("Blank: the one day."),
     )
 
     class Meta:

@@ -7,9 +7,11 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from participants import clinic
 from participants.admin.bases import ReasonForChangeAdmin, ReasonForChangeForm, SiteScopedAdmin
+from participants.admin.translations import TranslationsField
 from participants.capacities import save_capacities
 from participants.models import Site, SiteCapacity
 from participants.sites import site_calendar_changed, site_time_zone_changed
@@ -46,7 +48,7 @@ class OpenDaysField(forms.MultipleChoiceField):
 
 class SiteForm(ReasonForChangeForm):
     open_days = OpenDaysField(
-        label="Open days", help_text="The weekdays the clinic sees participants."
+        label=_("Open days"), help_text=_("The weekdays the clinic sees participants.")
     )
 
     class Meta:
@@ -62,7 +64,10 @@ class SiteForm(ReasonForChangeForm):
             "holiday_country",
             "holiday_subdivision",
             "language",
+            "sender_name",
+            "sender_name_translations",
         ]
+        field_classes = {"sender_name_translations": TranslationsField}
 
     def clean(self):
         cleaned = super().clean()
@@ -143,7 +148,7 @@ class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
             ),
             ("Clinic calendar", {"fields": calendar}),
             # Read only for all but site managers, like the calendar: the page is theirs.
-            ("Reminders", {"fields": ["language"]}),
+            ("Reminders", {"fields": ["language", "sender_name", "sender_name_translations"]}),
         ]
         if obj is not None:
             fieldsets[1][1]["fields"] += ["public_holiday_list", "closure_list"]
@@ -165,15 +170,15 @@ class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
             )
         return format_html_join(" · ", "{}", ((link,) for link in links))
 
-    @admin.display(description="open days")
+    @admin.display(description=_("open days"))
     def open_days_shown(self, obj):
         return obj.open_days_label
 
-    @admin.display(description="public holidays of")
+    @admin.display(description=_("public holidays of"))
     def holidays_shown(self, obj):
         return obj.holidays_label or "none"
 
-    @admin.display(description="public holidays")
+    @admin.display(description=_("public holidays"))
     def public_holiday_list(self, obj):
         if obj is None or obj.pk is None or not obj.holiday_country:
             return "No holiday calendar."
@@ -199,7 +204,7 @@ class SiteAdmin(ReasonForChangeAdmin, SiteScopedAdmin):
             items,
         )
 
-    @admin.display(description="closures from today")
+    @admin.display(description=_("closures from today"))
     def closure_list(self, obj):
         if obj is None or obj.pk is None:
             return "—"

@@ -19,6 +19,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from participants import roles
 from participants.admin import errors_onto_form, report_errors
@@ -43,20 +45,20 @@ class BookingForm(forms.Form):
     """A day of the window (or another day, with an override reason), an optional local
     time and an optional override reason."""
 
-    on = forms.ChoiceField(label="Day", widget=forms.RadioSelect)
+    on = forms.ChoiceField(label=_("Day"), widget=forms.RadioSelect)
     another_day = forms.CharField(
-        required=False, label="Another day", widget=forms.TextInput(attrs=ISO_DATE_ATTRS)
+        required=False, label=_("Another day"), widget=forms.TextInput(attrs=ISO_DATE_ATTRS)
     )
     at = forms.TimeField(
         required=False,
-        label="Time",
+        label=_("Time"),
         input_formats=["%H:%M"],
         widget=ClockInput(),
     )
     override_reason = forms.CharField(
         required=False,
         max_length=500,
-        label="Override reason",
+        label=_("Override reason"),
         widget=forms.TextInput(attrs={"size": 50}),
     )
 
@@ -168,8 +170,8 @@ class AppointmentPages:
                 return HttpResponseRedirect(page)
             messages.success(
                 request,
-                f"{visit.code}: booking cleared; proposed for "
-                f"{visit.appointment_date:%a %Y-%m-%d}.",
+                gettext("%(code)s: booking cleared; proposed for %(day)s.")
+                % {"code": visit.code, "day": f"{visit.appointment_date:%a %Y-%m-%d}"},
             )
             return HttpResponseRedirect(f"{back}#visits")
 
@@ -215,7 +217,8 @@ class AppointmentPages:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Appointment of {participant.subject_id} {visit.code}",
+            "title": gettext("Appointment of %(subject_id)s %(code)s")
+            % {"subject_id": participant.subject_id, "code": visit.code},
             "participant": participant,
             "visit": visit,
             "site": participant.site,
@@ -240,10 +243,10 @@ class AppointmentPages:
 def booked_sentence(visit: Visit) -> str:
     when = f"{visit.booked_date:%a %Y-%m-%d}"
     if visit.booked_time:
-        when += f" at {visit.booked_time:%H:%M}"
-    sentence = f"{visit.code} booked on {when}."
+        when = gettext("%(day)s at %(time)s") % {"day": when, "time": f"{visit.booked_time:%H:%M}"}
+    sentence = gettext("%(code)s booked on %(when)s.") % {"code": visit.code, "when": when}
     if visit.booking_override:
-        sentence += f" Override: {visit.booking_override}."
+        sentence += " " + gettext("Override: %(reason)s.") % {"reason": visit.booking_override}
     if visit.appointment_note:
         sentence += f" ({visit.appointment_note})"
     return sentence

@@ -16,6 +16,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from participants.admin import report_errors
 from participants.admin.widgets import IsoDateTimeInput
@@ -35,11 +37,11 @@ class ContactAttemptForm(forms.Form):
         required=False, max_length=2000, widget=forms.TextInput(attrs={"size": 40})
     )
     at = forms.DateTimeField(
-        label="When",
+        label=_("When"),
         required=False,
         input_formats=[LOCAL_MINUTE, "%Y-%m-%dT%H:%M"],
         widget=IsoDateTimeInput(),
-        help_text="Local time at the site; blank: now.",
+        help_text=_("Local time at the site; blank: now."),
     )
 
     def __init__(self, *args, site, now=None, **kwargs):
@@ -126,8 +128,11 @@ class ContactLogPages:
         else:
             messages.success(
                 request,
-                f"Contact attempt recorded: {attempt.get_channel_display()}, "
-                f"{attempt.get_outcome_display().lower()}, "
-                f"{site_time(attempt.at, participant.site)}.",
+                gettext("Contact attempt recorded: %(channel)s, %(outcome)s, %(when)s.")
+                % {
+                    "channel": attempt.get_channel_display(),
+                    "outcome": attempt.get_outcome_display().lower(),
+                    "when": site_time(attempt.at, participant.site),
+                },
             )
         return self._back(participant, "contact-log")

@@ -4,6 +4,7 @@ confirmation that enrols the participant."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.urls import path
+from django.utils.translation import gettext
 
 from participants import eligibility
 from participants.admin import report_errors
@@ -47,7 +48,7 @@ class EligibilityPages:
         except ValidationError as error:
             report_errors(request, error)
         else:
-            messages.success(request, f"{changed} answer(s) saved.")
+            messages.success(request, gettext("%(count)s answer(s) saved.") % {"count": changed})
         return self._back(participant, "eligibility")
 
     def confirm_eligibility_view(self, request, object_id):
@@ -61,5 +62,9 @@ class EligibilityPages:
         except ValidationError as error:
             report_errors(request, error)
         else:
-            messages.success(request, f"Eligibility confirmed: {participant} is enrolled.")
+            messages.success(
+                request,
+                gettext("Eligibility confirmed: %(participant)s is enrolled.")
+                % {"participant": participant},
+            )
         return self._back(participant, "eligibility")

@@ -4,6 +4,7 @@ read from the schedule summary the list is annotated with (``workspace.with_sche
 from django.contrib import admin
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from participants.local_times import planning_day
 from participants.models import ACTIVE_STATUSES, Status
@@ -16,7 +17,7 @@ class PhaseFilter(admin.SimpleListFilter):
     """The participant's current phase: a status named like a phase; enrolled participants
     are still in the first phase (screening) until treatment starts."""
 
-    title = "phase"
+    title = _("phase")
     parameter_name = "phase"
 
     def lookups(self, request, model_admin):
@@ -35,11 +36,11 @@ class PhaseFilter(admin.SimpleListFilter):
 
 
 class NextVisitThisWeekFilter(admin.SimpleListFilter):
-    title = "next visit"
+    title = _("next visit")
     parameter_name = "next_visit"
 
     def lookups(self, request, model_admin):
-        return [("week", "Within 7 days")]
+        return [("week", _("Within 7 days"))]
 
     def queryset(self, request, queryset):
         if self.value() == "week":
@@ -48,11 +49,11 @@ class NextVisitThisWeekFilter(admin.SimpleListFilter):
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    title = "overdue visits"
+    title = _("overdue visits")
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Has overdue visits"), ("no", "None overdue")]
+        return [("yes", _("Has overdue visits")), ("no", _("None overdue"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -66,11 +67,11 @@ class NoShowFilter(admin.SimpleListFilter):
     """Participants still in the trial with a no-show: an appointment day that passed with no
     actual date while the visit's window is still open (on their site's today)."""
 
-    title = "no-show"
+    title = _("no-show")
     parameter_name = "no_show"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Has a no-show")]
+        return [("yes", _("Has a no-show"))]
 
     def queryset(self, request, queryset):
         if self.value() != "yes":
@@ -87,24 +88,24 @@ class NoShowFilter(admin.SimpleListFilter):
 class ParticipantListColumns:
     """Mixed into the participant admin: the list's columns."""
 
-    @admin.display(description="site", ordering="site__code")
+    @admin.display(description=_("site"), ordering="site__code")
     def site_code(self, obj):
         return obj.site.code
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         return format_html(
             '<span class="status-badge status-{}">{}</span>', obj.status, obj.get_status_display()
         )
 
-    @admin.display(description="study day today")
+    @admin.display(description=_("study day today"))
     def study_day_today(self, obj):
         day_one = workspace.day_one_from_anchor(obj.anchor_date, obj.anchor_study_day)
         if day_one is None or not obj.is_active:
             return "—"
         return f"Day {engine.study_day(obj.site_today, day_one)}"
 
-    @admin.display(description="next visit", ordering="next_visit_date")
+    @admin.display(description=_("next visit"), ordering="next_visit_date")
     def next_visit(self, obj):
         if obj.next_visit_date is None:
             return "—"
@@ -123,7 +124,7 @@ class ParticipantListColumns:
             when,
         )
 
-    @admin.display(description="overdue", ordering="overdue_visits")
+    @admin.display(description=_("overdue"), ordering="overdue_visits")
     def overdue(self, obj):
         if not obj.overdue_visits:
             return "0"

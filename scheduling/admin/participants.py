@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.translation import gettext
 
 from participants import eligibility, roles
 from participants.admin import (
@@ -224,7 +225,9 @@ class ParticipantAdmin(
             reason=request.POST.get("reason", "").strip(),
             by=request.user,
         )
-        messages.success(request, "Reminders are on." if enabled else "Reminders are off.")
+        messages.success(
+            request, gettext("Reminders are on.") if enabled else gettext("Reminders are off.")
+        )
         return self._back(participant, "reminders")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -3,6 +3,8 @@ and applied only on confirmation, with a reason. Phases and visit definitions ar
 for reading."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from participants.admin import (
@@ -12,6 +14,7 @@ from participants.admin import (
     ReasonForChangeAdmin,
     ReasonForChangeForm,
 )
+from participants.admin.translations import translations_formfield
 from participants.models import Protocol
 from scheduling.admin.mixins import PlanPartAdmin
 from scheduling.models import Phase, ReminderRule, VisitDefinition
@@ -30,6 +33,7 @@ class VisitDefinitionInline(admin.TabularInline):
         "order",
         "code",
         "name",
+        "name_translations",  # the name participants reading another language see
         "offset",
         "unit",
         "window_before",
@@ -39,6 +43,9 @@ class VisitDefinitionInline(admin.TabularInline):
     extra = 0
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "name_translations":
+            # A short heading: the plan's table fits 1280 px.
+            return translations_formfield(db_field, label=_("Translations"))
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "resource" and field is not None:
             # A resource is picked (or added) from the row; it is edited on its own page. The
@@ -149,7 +156,10 @@ class ProtocolAdmin(
                 by=request.user,
                 reason=self._reason(request),
             )
-            messages.info(request, f"Schedules of {count} active participant(s) rebuilt.")
+            messages.info(
+                request,
+                gettext("Schedules of %(count)s active participant(s) rebuilt.") % {"count": count},
+            )
 
 
 @admin.register(Phase)

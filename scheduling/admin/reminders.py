@@ -1,6 +1,7 @@
 """Reminders, site digests and reminder rules: read only (see ``scheduling.mail.dispatch``)."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from participants.admin import ReadOnlyScopedAdmin
 from participants.admin.bases import site_time_column
@@ -36,32 +37,32 @@ class ReminderAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
             self.message_user(request, state.sentence, level=messages.ERROR)
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description="participant", ordering="visit__participant__subject_id")
+    @admin.display(description=_("participant"), ordering="visit__participant__subject_id")
     def subject_id(self, obj):
         return obj.visit.participant.subject_id
 
-    @admin.display(description="visit", ordering="planned_date")
+    @admin.display(description=_("visit"), ordering="planned_date")
     def visit_planned(self, obj):
         return f"{obj.visit.code} {obj.planned_date.isoformat()}"
 
-    @admin.display(description="rule")
+    @admin.display(description=_("rule"))
     def rule_text(self, obj):
         return str(obj.rule)
 
     # Times as the site reads them (the rule's 09:00 is the site's 09:00).
-    @admin.display(description="due (site time)", ordering="due_at")
+    @admin.display(description=_("due (site time)"), ordering="due_at")
     def due_at_site(self, obj):
         return site_time(obj.due_at, obj.visit.participant.site)
 
-    @admin.display(description="sent (site time)", ordering="sent_at")
+    @admin.display(description=_("sent (site time)"), ordering="sent_at")
     def sent_at_site(self, obj):
         return site_time(obj.sent_at, obj.visit.participant.site) or "—"
 
-    @admin.display(description="next attempt (site time)")
+    @admin.display(description=_("next attempt (site time)"))
     def next_attempt_at_site(self, obj):
         return site_time(obj.next_attempt_at, obj.visit.participant.site) or "—"
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def error(self, obj):
         return redact_addresses(obj.last_error)  # server replies may quote the address
 

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from participants.admin import ReadOnlyAdmin, report_errors
 from participants.admin.widgets import IsoDateInput
@@ -26,9 +28,9 @@ from scheduling.timeline.transitions import (
 
 
 class TransitionForm(forms.Form):
-    target = forms.ChoiceField(label="Move to")
+    target = forms.ChoiceField(label=_("Move to"))
     on = forms.DateField(
-        label="Effective date",
+        label=_("Effective date"),
         widget=IsoDateInput(shortcuts=True),
     )
     reason = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 50}))
@@ -96,7 +98,7 @@ class TransitionPages:
         if previewed and previewed != preview_key(target, on) and needs_reason(closing):
             # Changed on the confirmation page: confirm what this transition closes instead.
             messages.warning(
-                request, "The transition or its date changed: check the visits it closes."
+                request, gettext("The transition or its date changed: check the visits it closes.")
             )
             return self._confirm_transition(request, participant, form, closing)
         try:
@@ -112,9 +114,16 @@ class TransitionPages:
             return self._back(participant, "transition")
         messages.success(
             request,
-            f"{participant} moved to {Status(target).label.lower()} on {on.isoformat()}."
+            gettext("%(participant)s moved to %(status)s on %(day)s.")
+            % {
+                "participant": participant,
+                "status": Status(target).label.lower(),
+                "day": on.isoformat(),
+            }
             + (
-                f" Closed: {'; '.join(closing_sentence(v, end) for v, end in closing)}."
+                " "
+                + gettext("Closed: %(visits)s.")
+                % {"visits": "; ".join(closing_sentence(v, end) for v, end in closing)}
                 if closing
                 else ""
             ),
@@ -130,7 +139,8 @@ class TransitionPages:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Confirm: {participant.subject_id} to {Status(target).label.lower()}",
+            "title": gettext("Confirm: %(subject_id)s to %(status)s")
+            % {"subject_id": participant.subject_id, "status": Status(target).label.lower()},
             "participant": participant,
             "form": form,
             "target_label": Status(target).label.lower(),
@@ -151,7 +161,7 @@ class TransitionPages:
         try:
             on = parse_iso_date(request.POST.get("on", ""))
         except ValueError:
-            messages.error(request, "Give the corrected date (YYYY-MM-DD).")
+            messages.error(request, gettext("Give the corrected date (YYYY-MM-DD)."))
             return self._back(participant, "transition")
         try:
             correct_transition(
@@ -162,8 +172,8 @@ class TransitionPages:
         else:
             messages.success(
                 request,
-                f"{transition.get_to_status_display()} corrected to {on.isoformat()}; "
-                "the original record is kept.",
+                gettext("%(status)s corrected to %(day)s; the original record is kept.")
+                % {"status": transition.get_to_status_display(), "day": on.isoformat()},
             )
         return self._back(participant, "transition")
 

@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from participants.admin import report_errors
 from participants.admin.widgets import ClockInput, IsoDateInput
@@ -19,16 +21,16 @@ from scheduling.timeline.visits import add_unscheduled_visit, book_visit_time, r
 
 
 class VisitForm(forms.Form):
-    actual_date = forms.DateField(required=False, widget=IsoDateInput(), label="Done on")
+    actual_date = forms.DateField(required=False, widget=IsoDateInput(), label=_("Done on"))
     booked_time = forms.TimeField(required=False, widget=ClockInput())
-    reason = forms.CharField(required=False, label="Reason (corrections)")
+    reason = forms.CharField(required=False, label=_("Reason (corrections)"))
 
 
 class ConfirmationForm(forms.Form):
     """A participant's answer given another way than a reminder link (they phoned)."""
 
     state = forms.ChoiceField(
-        label="Answer",
+        label=_("Answer"),
         choices=[
             (Confirmation.CONFIRMED, "Confirmed: will come"),
             (Confirmation.RESCHEDULE_REQUESTED, "Another date requested"),
@@ -36,13 +38,13 @@ class ConfirmationForm(forms.Form):
         ],
     )
     message = forms.CharField(
-        label="What they said",
+        label=_("What they said"),
         required=False,
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.TextInput(attrs={"size": 28, "placeholder": "what they said"}),
     )
     note = forms.CharField(
-        label="Note",
+        label=_("Note"),
         required=False,
         max_length=500,
         widget=forms.TextInput(attrs={"size": 28, "placeholder": "note (kept in the history)"}),
@@ -50,19 +52,19 @@ class ConfirmationForm(forms.Form):
 
 
 CONFIRMATION_SENTENCES = {
-    Confirmation.CONFIRMED: "{code}: confirmed (by staff).",
-    Confirmation.RESCHEDULE_REQUESTED: "{code}: another date requested (by staff).",
-    Confirmation.UNCONFIRMED: "{code}: back to unconfirmed.",
+    Confirmation.CONFIRMED: _("%(code)s: confirmed (by staff)."),
+    Confirmation.RESCHEDULE_REQUESTED: _("%(code)s: another date requested (by staff)."),
+    Confirmation.UNCONFIRMED: _("%(code)s: back to unconfirmed."),
 }
 
 
 class UnscheduledVisitForm(forms.Form):
     on = forms.DateField(
         widget=IsoDateInput({"aria-label": "date of the unscheduled visit"}, shortcuts=True),
-        label="Date",
+        label=_("Date"),
     )
     happened = forms.TypedChoiceField(
-        choices=[("1", "Took place"), ("0", "Booked ahead")],
+        choices=[("1", _("Took place")), ("0", _("Booked ahead"))],
         coerce=lambda value: value == "1",
         initial="1",
         label="",
@@ -159,17 +161,28 @@ class VisitRowPages:
                     reason=data["reason"],
                     by=request.user,
                 )
-                flag = f" (a deviation: {visit.get_deviation_display()})" if visit.deviation else ""
+                flag = (
+                    " "
+                    + gettext("(a deviation: %(deviation)s)")
+                    % {"deviation": visit.get_deviation_display()}
+                    if visit.deviation
+                    else ""
+                )
                 messages.success(
-                    request, f"{visit.code} recorded on {visit.actual_date.isoformat()}{flag}."
+                    request,
+                    gettext("%(code)s recorded on %(day)s")
+                    % {"code": visit.code, "day": visit.actual_date.isoformat()}
+                    + flag
+                    + ".",
                 )
             if data["booked_time"] != visit.booked_time and visit.actual_date is None:
                 book_visit_time(visit, data["booked_time"], by=request.user)
                 messages.success(
                     request,
-                    f"{visit.code} booked at {data['booked_time']:%H:%M}."
+                    gettext("%(code)s booked at %(time)s.")
+                    % {"code": visit.code, "time": f"{data['booked_time']:%H:%M}"}
                     if data["booked_time"]
-                    else f"{visit.code}: booking cleared.",
+                    else gettext("%(code)s: booking cleared.") % {"code": visit.code},
                 )
         except ValidationError as error:
             report_errors(request, error)
@@ -183,7 +196,11 @@ class VisitRowPages:
             report_errors(request, form, about=visit.code)
             return self._back(participant, f"visit-{visit.pk}")
         if not participant.is_active:
-            messages.error(request, f"{participant} has left the trial: no visit to confirm.")
+            messages.error(
+                request,
+                gettext("%(participant)s has left the trial: no visit to confirm.")
+                % {"participant": participant},
+            )
             return self._back(participant, f"visit-{visit.pk}")
         state, said, note = (form.cleaned_data[name] for name in ("state", "message", "note"))
         if state == Confirmation.RESCHEDULE_REQUESTED:
@@ -198,10 +215,12 @@ class VisitRowPages:
         else:
             if unchanged:
                 messages.info(
-                    request, f"{visit.code} is already {visit.get_confirmation_display().lower()}."
+                    request,
+                    gettext("%(code)s is already %(state)s.")
+                    % {"code": visit.code, "state": visit.get_confirmation_display().lower()},
                 )
             else:
-                messages.success(request, CONFIRMATION_SENTENCES[state].format(code=visit.code))
+                messages.success(request, CONFIRMATION_SENTENCES[state] % {"code": visit.code})
         return self._back(participant, f"visit-{visit.pk}")
 
     def unscheduled_view(self, request, object_id):
@@ -221,5 +240,8 @@ class VisitRowPages:
         except ValidationError as error:
             report_errors(request, error)
         else:
-            messages.success(request, f"Unscheduled visit added on {visit.planned_date}.")
+            messages.success(
+                request,
+                gettext("Unscheduled visit added on %(day)s.") % {"day": visit.planned_date},
+            )
         return self._back(participant, "visits")

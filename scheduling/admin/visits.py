@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min
 from django.urls import path
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from participants import roles
 from participants.admin import ReadOnlyScopedAdmin
@@ -84,7 +85,7 @@ class VisitAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
     class Media:
         css = {"all": ["scheduling/appointments.css"]}
 
-    @admin.display(description="appointment", ordering="appointment_date")
+    @admin.display(description=_("appointment"), ordering="appointment_date")
     def appointment(self, obj):
         """The day the participant is expected, with its weekday (people plan by it)."""
         return planning_day(obj.appointment_date) or "—"
@@ -93,14 +94,14 @@ class VisitAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
         queryset = super().get_queryset(request)
         return DatesBetween(model=Visit, query=queryset.query, using=queryset.db)
 
-    @admin.display(description="source", ordering="booked_date")
+    @admin.display(description=_("source"), ordering="booked_date")
     def source(self, obj):
         """Booked by staff, or proposed by the clinic calendar (done visits: —)."""
         if not obj.shows_appointment:
             return "—"
         return obj.appointment_source
 
-    @admin.display(description="flag", ordering="appointment_flag")
+    @admin.display(description=_("flag"), ordering="appointment_flag")
     def flag(self, obj):
         if not obj.appointment_flag:
             return ""

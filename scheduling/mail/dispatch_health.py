@@ -17,6 +17,7 @@ from django.db import DatabaseError
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from scheduling.mail.redaction import redact_addresses
 from scheduling.models import DispatchHeartbeat, OutboxStatus, Reminder
@@ -94,42 +95,61 @@ class DispatchHealth:
             return ""
         minutes = int(self.age.total_seconds() // 60)
         if minutes < 1:
-            return "less than a minute ago"
+            return gettext("less than a minute ago")
         if minutes < 120:
-            return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+            return ngettext("%(count)d minute ago", "%(count)d minutes ago", minutes) % {
+                "count": minutes
+            }
         hours = minutes // 60
-        return f"{hours} hours ago" if hours < 48 else f"{hours // 24} days ago"
+        if hours < 48:
+            return gettext("%(count)d hours ago") % {"count": hours}
+        return gettext("%(count)d days ago") % {"count": hours // 24}
 
     @property
     def sentence(self) -> str:
-        """The one sentence staff read, on the dashboard and the Reminders list."""
+        """The one sentence staff read, on the dashboard and the Reminders list, in the
+        active language."""
 
         def when(moment):
             return moment.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
         since = (
-            f"no run has completed since {when(self.last_completed_at)} ({self.age_text})"
+            gettext("no run has completed since %(when)s (%(age)s)")
+            % {"when": when(self.last_completed_at), "age": self.age_text}
             if self.last_completed_at
-            else "no run has completed yet"
+            else gettext("no run has completed yet")
         )
         waiting = (
-            f" {self.waiting} reminder{'s are' if self.waiting != 1 else ' is'} waiting."
+            " "
+            + ngettext(
+                "%(count)d reminder is waiting.", "%(count)d reminders are waiting.", self.waiting
+            )
+            % {"count": self.waiting}
             if self.waiting
             else ""
         )
         if self.status == "failing":
             return (
-                f"Reminder dispatch is failing: {since}. Last error, at "
-                f"{when(self.last_error_at)}: {self.last_error}.{waiting}"
+                gettext(
+                    "Reminder dispatch is failing: %(since)s. Last error, at %(when)s: %(error)s."
+                )
+                % {"since": since, "when": when(self.last_error_at), "error": self.last_error}
+                + waiting
             )
         if self.status == "stale":
             return (
-                f"Reminder dispatch has stopped: {since}; the Celery worker or beat may be "
-                f"down.{waiting}"
+                gettext(
+                    "Reminder dispatch has stopped: %(since)s; the Celery worker or beat may be "
+                    "down."
+                )
+                % {"since": since}
+                + waiting
             )
         if self.status == "never":
-            return f"Reminder dispatch: {since}.{waiting}"
-        return f"Reminder dispatch: the last run completed {self.age_text}."
+            return gettext("Reminder dispatch: %(since)s.") % {"since": since} + waiting
+        return gettext("Reminder dispatch: the last run completed %(age)s.") % {
+            "age": self.age_text
+        }
 
     def as_dict(self) -> dict:
         """What the public health endpoint shows: states and ages, never the error's text

@@ -8,7 +8,7 @@ screens and by anyone who glances at an inbox.
 import datetime
 import secrets
 from email.mime.text import MIMEText
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 
 import icalendar
 from django.conf import settings
@@ -65,8 +65,18 @@ def reminder_subject(visit: Visit) -> str:
     }
 
 
-def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
-    """An iCalendar file with one event for ``visit``: all-day on its appointment day, or at its
+def reminder_sender(site, language: str) -> str:
+    """The From of a reminder: the site's sender name in ``language`` (else its own), at
+    DEFAULT_FROM_EMAIL's address; DEFAULT_FROM_EMAIL as it is for a site with no name."""
+    name = site.sender_name_in(language)
+    if not name:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
+
+
+def visit_calendar(visit: Visit, *, now: datetime.datetime, language: str) -> bytes:
+    """An iCalendar file with one event for ``visit`` (its name in ``language``, the texts
+    in the active translation): all-day on its appointment day, or at its
     booked time in the site's zone. UID stable per visit; SEQUENCE is the visit's sequence,
     raised by every reschedule, so calendars update the entry instead of adding another."""
     site = visit.participant.site
@@ -91,7 +101,7 @@ def visit_calendar(visit: Visit, *, now: datetime.datetime) -> bytes:
     event.add(
         "description",
         gettext("%(visit)s. Questions or a new date: %(contact)s.")
-        % {"visit": visit.name, "contact": site.phone or site.coordinator_email},
+        % {"visit": visit.name_in(language), "contact": site.phone or site.coordinator_email},
     )
     event.add("transp", "OPAQUE")
     calendar.add_component(event)
@@ -122,6 +132,7 @@ def reminder_email(reminder: Reminder, *, now: datetime.datetime, connection=Non
     with translation.override(language):
         context = {
             "visit": visit,
+            "visit_name": visit.name_in(language),
             "visit_date": long_date(visit.appointment_day),
             "booked_time": visit.booked_time,
             "site": site,
@@ -133,7 +144,7 @@ def reminder_email(reminder: Reminder, *, now: datetime.datetime, connection=Non
         message = OutboxEmail(
             subject=reminder_subject(visit),
             body=render_to_string("scheduling/email/reminder.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
+            from_email=reminder_sender(site, language),
             to=[participant.email],
             reply_to=[site.coordinator_email],
             headers={
@@ -151,7 +162,7 @@ def reminder_email(reminder: Reminder, *, now: datetime.datetime, connection=Non
         message.attach_alternative(
             render_to_string("scheduling/email/reminder.html", context), "text/html"
         )
-        message.attach(_calendar_part(visit_calendar(visit, now=now)))
+        message.attach(_calendar_part(visit_calendar(visit, now=now, language=language)))
     return message
 
 

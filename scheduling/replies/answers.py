@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from participants.history import stamp
@@ -197,7 +197,8 @@ def _set(visit: Visit, state: str, *, now, via: str, message: str = "", reason: 
     visit.confirmation_at = now if state != Confirmation.UNCONFIRMED else None
     visit.confirmation_via = via if state != Confirmation.UNCONFIRMED else ""
     visit.reschedule_message = message if state == Confirmation.RESCHEDULE_REQUESTED else ""
-    label = Confirmation(state).label
+    with translation.override(settings.LANGUAGE_CODE):  # the history's words, not the reader's
+        label = str(Confirmation(state).label)
     stamp(visit, by=by, reason=f"{label} ({reason})")
     visit.save(
         update_fields=["confirmation", "confirmation_at", "confirmation_via", "reschedule_message"]

@@ -63,6 +63,8 @@ def _page(request, template: str, context: dict, status: int = 200) -> TemplateR
     # Rendered here, in the caller's translation.override: a TemplateResponse left to render
     # after the view returns would come out in the default language.
     response.render()
+    # The page's language, not the browser's that LocaleMiddleware would otherwise state.
+    response["Content-Language"] = translation.get_language()
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"

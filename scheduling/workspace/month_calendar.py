@@ -8,6 +8,9 @@ import datetime
 
 from django.http import Http404
 from django.template.response import TemplateResponse
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from scheduling.timeline.site_calendars import clinic_calendar
 from scheduling.workspace import calendar_reads
@@ -74,7 +77,8 @@ def calendar_context(request, sites) -> dict:
     previous_month = (month - datetime.timedelta(days=1)).replace(day=1)
     next_month = (month + datetime.timedelta(days=32)).replace(day=1)
     return {
-        "title": f"Calendar of {site.code}, {month:%B %Y}",
+        "title": gettext("Calendar of %(site)s, %(month)s")
+        % {"site": site.code, "month": date_format(month, "F Y")},
         "site": site,
         "sites": sites,
         "today": today,
@@ -90,7 +94,7 @@ def calendar_context(request, sites) -> dict:
         "next_week": (week + datetime.timedelta(days=7)).isoformat(),
         "week_days": [day_info(day) for day in week_days],
         "week_visit_count": sum(totals.get(day, 0) for day in week_days),
-        "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        "weekday_names": [str(WEEKDAYS_ABBR[n]).capitalize() for n in range(7)],
     }
 
 
