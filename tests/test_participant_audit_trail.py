@@ -351,3 +351,26 @@ def test_a_failed_reminder_shows_the_server_s_answer_without_the_address(
     assert failed.who == SYSTEM and failed.utc == "2026-02-02 17:00 UTC"
     assert "Mailbox unavailable" in failed.why and "[address]" in failed.why
     assert "gone@example.org" not in failed.why
+
+
+def test_the_trail_reads_in_the_staff_language_and_its_csv_stays_english(client, staff, life):
+    # Issue 23: the workspace in the staff's language; an export is read by others and by
+    # tools, so it is written in English whatever the reader's language.
+    client.force_login(staff["monitor"])
+    page = client.get(trail_url(life), HTTP_ACCEPT_LANGUAGE="de")
+    html = page.content.decode()
+    assert "Wer" in html and "Warum" in html and "Was sich geändert hat" in html
+    entries = page.context["entries"]
+    assert any(e.who == "die teilnehmende Person, über einen Link" for e in entries)
+    assert any(e.record == "Teilnehmende Person" or e.event == "angelegt" for e in entries)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    trail_url(life, csv_file=True), HTTP_ACCEPT_LANGUAGE="de"
+                ).content.decode()
+            )
+        )
+    )
+    assert rows[0]["record"] == "Participant" and rows[0]["event"] == "created"
+    assert any(r["who"] == "the participant, through a link" for r in rows)

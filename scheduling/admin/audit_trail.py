@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from scheduling.workspace.audit_trail import audit_trail, write_audit_csv
 
@@ -53,7 +55,7 @@ class AuditTrailPages:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Audit trail of {participant.subject_id}",
+            "title": _("Audit trail of %(subject_id)s") % {"subject_id": participant.subject_id},
             "participant": participant,
             "site": participant.site,
             "entries": entries,
@@ -65,6 +67,12 @@ class AuditTrailPages:
         return TemplateResponse(request, "admin/scheduling/participant/audit_trail.html", context)
 
     def audit_trail_csv_view(self, request, object_id):
+        # Exports are written in English whatever the reader's language, as the schedule
+        # export is: a file is read by other people and tools than the one who saved it.
+        with translation.override("en"):
+            return self._audit_trail_csv(request, object_id)
+
+    def _audit_trail_csv(self, request, object_id):
         trail, refused = self._readable_trail(request, object_id)
         if refused:
             return refused

@@ -15,6 +15,9 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from participants.csv_cells import safe_row
 from participants.local_times import local_time, site_time
 from participants.models import (
@@ -29,8 +32,8 @@ from scheduling.mail.redaction import redact_addresses
 from scheduling.models import OutboxStatus, Phase, Reminder, Visit
 from scheduling.replies.answers import VIA_LINK
 
-PARTICIPANT_THROUGH_LINK = "the participant, through a link"
-SYSTEM = "the system"
+PARTICIPANT_THROUGH_LINK = gettext_lazy("the participant, through a link")
+SYSTEM = gettext_lazy("the system")
 HIDDEN = "(hidden)"
 EMPTY = "—"
 
@@ -45,11 +48,13 @@ CONTACT_FIELDS = {"email"}
 
 # What a reminder's outcome says when its row keeps no note of why.
 _OUTCOME_WHY = {
-    OutboxStatus.CANCELLED: "no longer wanted by the schedule (the visit moved, was done or "
-    "cancelled, the participant left or reminders were turned off)",
-    OutboxStatus.EXPIRED: "too late to send before the visit",
-    OutboxStatus.SUPERSEDED: "a later reminder for the same visit went out",
-    OutboxStatus.UNKNOWN: "the mail server took the message and never answered",
+    OutboxStatus.CANCELLED: gettext_lazy(
+        "no longer wanted by the schedule (the visit moved, was done or cancelled, the "
+        "participant left or reminders were turned off)"
+    ),
+    OutboxStatus.EXPIRED: gettext_lazy("too late to send before the visit"),
+    OutboxStatus.SUPERSEDED: gettext_lazy("a later reminder for the same visit went out"),
+    OutboxStatus.UNKNOWN: gettext_lazy("the mail server took the message and never answered"),
 }
 # Entries of one instant, in the order things happen (the participant first, then their
 # transition, the visits it rebuilt, and what the dispatcher did).
@@ -106,14 +111,16 @@ def audit_trail(participant: Participant, *, show_contact_details: bool) -> list
         },
     )
     entries = list(
-        _history_entries(participant_rows, "participant", lambda row: "Participant", values, hidden)
+        _history_entries(
+            participant_rows, "participant", lambda row: _("Participant"), values, hidden
+        )
     )
     entries += _history_entries(
         Visit.history.filter(participant_id=participant.pk)
         .select_related("history_user")
         .order_by("history_date", "history_id"),
         "visit",
-        lambda row: f"Visit {row.code} ({row.name})",
+        lambda row: _("Visit %(code)s (%(name)s)") % {"code": row.code, "name": row.name},
         values,
         hidden,
     )
@@ -122,7 +129,11 @@ def audit_trail(participant: Participant, *, show_contact_details: bool) -> list
         .select_related("history_user", "criterion")
         .order_by("history_date", "history_id"),
         "eligibility",
-        lambda row: f"Eligibility: {row.criterion.label}" if row.criterion else "Eligibility",
+        lambda row: (
+            _("Eligibility: %(criterion)s") % {"criterion": row.criterion.label}
+            if row.criterion
+            else _("Eligibility")
+        ),
         values,
         hidden,
     )
@@ -142,8 +153,8 @@ def who(user, reason: str = "") -> str:
     if user is not None:
         return user.get_username()
     if VIA_LINK in (reason or ""):
-        return PARTICIPANT_THROUGH_LINK
-    return SYSTEM
+        return str(PARTICIPANT_THROUGH_LINK)
+    return str(SYSTEM)
 
 
 class _Values:
@@ -162,7 +173,7 @@ class _Values:
         if model_field.choices:
             return str(dict(model_field.flatchoices).get(value, value))
         if isinstance(value, bool):
-            return "yes" if value else "no"
+            return _("yes") if value else _("no")
         if isinstance(value, datetime.datetime):
             return site_time(value, self.site)
         if isinstance(value, datetime.date):
@@ -202,9 +213,9 @@ def _history_entries(rows: Iterable, kind: str, record, values: _Values, hidden:
                     Change(label(model_field), values(model_field, old), values(model_field, new))
                 )
         previous[row.id] = row
-        event = {"+": "created", "~": "changed", "-": "deleted"}[row.history_type]
+        event = {"+": _("created"), "~": _("changed"), "-": _("deleted")}[row.history_type]
         if row.history_type == "~" and not changes:
-            event = "saved, nothing changed"
+            event = _("saved, nothing changed")
         reason = row.history_change_reason or ""
         yield AuditEntry(
             row.history_date,
@@ -229,30 +240,30 @@ def _transition_entries(participant: Participant, values: _Values) -> list[Audit
     for transition in transitions:
         corrected = by_id.get(transition.corrects_id)
         if corrected is not None:
-            event = f"correction recorded ({transition.recorded_via})"
+            event = _("correction recorded (%(via)s)") % {"via": transition.recorded_via}
             changes = [
-                Change("Status", EMPTY, values(status_field, transition.to_status)),
+                Change(_("Status"), EMPTY, values(status_field, transition.to_status)),
                 Change(
-                    "Effective date",
+                    _("Effective date"),
                     corrected.effective_date.isoformat(),
                     transition.effective_date.isoformat(),
                 ),
             ]
         else:
-            event = f"transition recorded ({transition.recorded_via})"
+            event = _("transition recorded (%(via)s)") % {"via": transition.recorded_via}
             changes = [
                 Change(
                     "Status",
                     values(status_field, transition.from_status),
                     values(status_field, transition.to_status),
                 ),
-                Change("Effective date", EMPTY, transition.effective_date.isoformat()),
+                Change(_("Effective date"), EMPTY, transition.effective_date.isoformat()),
             ]
         entries.append(
             AuditEntry(
                 transition.recorded_at,
                 "transition",
-                "Lifecycle",
+                _("Lifecycle"),
                 event,
                 who(transition.recorded_by, transition.reason),
                 transition.reason,
@@ -269,14 +280,14 @@ def _contact_entries(participant: Participant, values: _Values) -> list[AuditEnt
         AuditEntry(
             attempt.recorded_at,
             "contact",
-            "Contact log",
-            "attempt logged",
+            _("Contact log"),
+            _("attempt logged"),
             who(attempt.recorded_by),
             attempt.note,
             [
-                Change("When", EMPTY, values(meta.get_field("at"), attempt.at)),
-                Change("Channel", EMPTY, values(meta.get_field("channel"), attempt.channel)),
-                Change("Outcome", EMPTY, values(meta.get_field("outcome"), attempt.outcome)),
+                Change(_("When"), EMPTY, values(meta.get_field("at"), attempt.at)),
+                Change(_("Channel"), EMPTY, values(meta.get_field("channel"), attempt.channel)),
+                Change(_("Outcome"), EMPTY, values(meta.get_field("outcome"), attempt.outcome)),
             ],
         )
         for attempt in attempts
@@ -298,19 +309,24 @@ def _reminder_entries(participant: Participant) -> list[AuditEntry]:
             OutboxStatus.FAILED: reminder.last_attempt_at,
             OutboxStatus.UNKNOWN: reminder.outcome_unknown_at,
         }.get(status) or reminder.updated_at
-        changes = [Change("Status", OutboxStatus.PENDING.label, status.label)]
+        changes = [Change(_("Status"), OutboxStatus.PENDING.label, status.label)]
         if reminder.attempts:
-            changes.append(Change("Attempts", EMPTY, str(reminder.attempts)))
-        why = redact_addresses(reminder.last_error) or _OUTCOME_WHY.get(status, "")
+            changes.append(Change(_("Attempts"), EMPTY, str(reminder.attempts)))
+        why = redact_addresses(reminder.last_error) or str(_OUTCOME_WHY.get(status, ""))
         entries.append(
             AuditEntry(
                 at,
                 "reminder",
-                f"Reminder of visit {reminder.visit.code} ({reminder.visit.name}) on "
-                f"{reminder.planned_date.isoformat()}, {reminder.rule.lead_days} d before at "
-                f"{reminder.rule.local_time:%H:%M}",
-                status.label.lower(),
-                SYSTEM,
+                _("Reminder of visit %(code)s (%(name)s) on %(day)s, %(lead)s d before at %(time)s")
+                % {
+                    "code": reminder.visit.code,
+                    "name": reminder.visit.name,
+                    "day": reminder.planned_date.isoformat(),
+                    "lead": reminder.rule.lead_days,
+                    "time": f"{reminder.rule.local_time:%H:%M}",
+                },
+                str(status.label).lower(),
+                str(SYSTEM),
                 why,
                 changes,
             )
