@@ -343,14 +343,15 @@ def test_the_ics_entry_carries_the_appointment_day_and_the_booked_time(enrol):
     participant = enrol()
     leuk = visit(participant, "LEUK")
     now = datetime.datetime(2026, 1, 5, 20, tzinfo=UTC)
-    all_day = icalendar.Calendar.from_ical(visit_calendar(leuk, now=now))
+    all_day = icalendar.Calendar.from_ical(visit_calendar(leuk, now=now, language="en"))
     [event] = all_day.walk("VEVENT")
     assert event.decoded("dtstart") == D(2026, 2, 9)
     uid = str(event["uid"])
 
     book_appointment(leuk, on=D(2026, 2, 12), at=datetime.time(10, 30))
     booked = visit(participant, "LEUK")
-    [event] = icalendar.Calendar.from_ical(visit_calendar(booked, now=now)).walk("VEVENT")
+    ics = visit_calendar(booked, now=now, language="en")
+    [event] = icalendar.Calendar.from_ical(ics).walk("VEVENT")
     start = event.decoded("dtstart")
     assert start == datetime.datetime(2026, 2, 12, 10, 30, tzinfo=LA)
     assert start.utcoffset() == datetime.timedelta(hours=-8)
@@ -361,7 +362,7 @@ def test_the_ics_entry_carries_the_appointment_day_and_the_booked_time(enrol):
 def test_the_ics_entry_of_a_proposal_moved_off_a_weekend_is_on_the_proposed_day(enrol):
     fu6 = visit(enrol(D(2026, 5, 8)), "FU6")
     [event] = icalendar.Calendar.from_ical(
-        visit_calendar(fu6, now=datetime.datetime(2026, 5, 8, 20, tzinfo=UTC))
+        visit_calendar(fu6, now=datetime.datetime(2026, 5, 8, 20, tzinfo=UTC), language="en")
     ).walk("VEVENT")
     assert (fu6.planned_date, event.decoded("dtstart")) == (D(2027, 2, 28), D(2027, 3, 1))
 

@@ -19,7 +19,8 @@ classified when it is added:
   cancelled while pending) and by the dispatcher (attempts, ``sent_at``, the outcome). Staff
   change them through no page; a sent one is final.
 - ``OPERATIONS``: no trial data. ``MailRelay`` is the dispatcher's last word on the mail
-  set-up. django-celery-beat's models (``PeriodicTask`` and its schedules) are the operators'
+  set-up; ``StaffProfile`` is a staff user's own choice of language for the workspace.
+  django-celery-beat's models (``PeriodicTask`` and its schedules) are the operators'
   timetable for the dispatcher: pausing it delays reminders, but the reminders are durable rows
   and go out (or expire) when it runs again, and no participant or protocol data is in them. A
   change made in their admin pages is in Django's admin log (who, when, which fields), without
@@ -108,6 +109,7 @@ CLASSIFICATION = {
     "participants.EligibilityAnswer": HISTORY,
     "participants.Transition": APPEND_ONLY,
     "participants.ContactAttempt": APPEND_ONLY,
+    "participants.StaffProfile": OPERATIONS,
     "scheduling.Phase": HISTORY,
     "scheduling.VisitDefinition": HISTORY,
     "scheduling.Visit": HISTORY,

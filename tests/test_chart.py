@@ -56,9 +56,17 @@ TODAY = D(2026, 1, 20)
 
 
 def render_timeline(phases, visits, today, day_one) -> str:
-    """The chart's markup, as the participant page includes it."""
+    """The chart's drawing, as the participant page includes it: the SVG document, without
+    the same timeline as text that follows it (an HTML list, checked by the page tests)."""
     chart = timeline_geometry(phases, visits, today, day_one)
-    return render_to_string("scheduling/timeline_chart.html", {"chart": chart})
+    return drawing(render_to_string("scheduling/timeline_chart.html", {"chart": chart}))
+
+
+def drawing(markup: str) -> str:
+    """The SVG of the chart's markup; the text equivalent must follow it."""
+    end = markup.index("</svg>") + len("</svg>")
+    assert 'id="timeline-text"' in markup[end:]
+    return markup[:end]
 
 
 def draw(visits, today=TODAY):
@@ -238,7 +246,7 @@ def test_the_geometry_is_a_pure_function_of_plain_values():
 def test_the_template_draws_the_geometry_it_is_given():
     chart = timeline_geometry(PHASES, [visit("SCR", D(2026, 1, 5), "missed")], TODAY, D(2026, 3, 2))
     svg = ET.fromstring(  # noqa: S314
-        render_to_string("scheduling/timeline_chart.html", {"chart": chart})
+        drawing(render_to_string("scheduling/timeline_chart.html", {"chart": chart}))
     )
     assert svg.get("viewBox") == "0 0 1000 216"
     assert (svg.get("data-day-one"), svg.get("data-today")) == ("2026-03-02", "2026-01-20")

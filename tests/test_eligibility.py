@@ -98,8 +98,8 @@ def test_the_checklist_asks_whether_each_statement_is_true_and_names_the_qualify
     client.force_login(staff["coordinator-ocn"])
     page = client.get(reverse("admin:participants_participant_change", args=[participant.pk]))
     assert "<th>Is this true of the participant?</th><th>Qualifies on</th>" in page.text
-    assert page.text.count('<td class="qualifying-answer">yes</td>') == 4
-    assert page.text.count('<td class="qualifying-answer">no</td>') == 2
+    assert page.text.count('data-label="Qualifies on">yes</td>') == 4
+    assert page.text.count('data-label="Qualifies on">no</td>') == 2
 
 
 # A protocol's criteria, each with a kind and a qualifying answer, and a participant's answers

@@ -193,7 +193,7 @@ def test_the_export_and_the_page_show_no_appointment_for_a_done_visit(
     client.force_login(staff["coordinator-ocn"])
     page = client.get(reverse("admin:participants_participant_change", args=[participant.pk]))
     row = page.text.split('data-visit="SCR">')[1].split("</tr>")[0]
-    assert '<td class="appointment">—</td>' in row
+    assert '<td class="appointment" data-label="Appointment">—</td>' in row
     assert "deviation: before its phase" in page.text.split('data-visit="INF1">')[1]
 
 
