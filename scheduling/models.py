@@ -451,7 +451,9 @@ class Visit(models.Model):
                 F("participant"),
                 F("definition"),
                 F("actual_date"),
+                F("appointment_date"),  # the day's parts too: else no index-only scan
                 F("booked_date"),
+                F("id"),
                 condition=models.Q(cancelled=False),
                 name="visit_calendar_day",
             ),

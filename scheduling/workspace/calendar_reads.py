@@ -36,13 +36,16 @@ def calendar_visits(site: Site, first: datetime.date, last: datetime.date) -> li
     """Visits of ``site``, not cancelled, whose appointment (or, done, whose actual date)
     falls between ``first`` and ``last``: the first ``PER_DAY`` of each day in order, each
     carrying ``current_status`` and ``day`` (its date on the calendar). One query: the day's
-    places are numbered over the index and the participants' subject ids alone, and only the
-    visits drawn are read whole."""
+    places are numbered over the index alone, and only the visits drawn are read whole."""
     today = site.today()
-    order = [F("booked_time").asc(nulls_last=True), F("participant__subject_id").asc()]
+    # A day's first visits: the booked times in order, then the others in the order their
+    # participants were entered. That is the index's order, so the places are numbered as it
+    # is read, with no participant read and nothing sorted (by subject id, the site's whole
+    # month was joined and sorted: 14,000 rows, 20 ms, at 10,000 participants a site).
+    # Those drawn are shown by time, then subject id.
+    order = [F("booked_time").asc(nulls_last=True), F("participant").asc()]
     drawn = (
         _in_range(site, first, last)
-        .filter(participant__site=site)  # the same rows; lets the join read the site's alone
         .annotate(place=Window(RowNumber(), partition_by=[F("calendar_day")], order_by=order))
         .filter(place__lte=PER_DAY)
         .values("pk")
