@@ -298,6 +298,7 @@ def _reanchor(
         if visit is None:
             visit = Visit(
                 participant=participant,
+                site_id=participant.site_id,
                 definition=definition,
                 code=definition.code,
                 name=definition.name,

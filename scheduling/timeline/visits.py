@@ -183,6 +183,7 @@ def add_unscheduled_visit(
             raise ValidationError({"on": problem})
     visit = Visit(
         participant=participant,
+        site_id=participant.site_id,
         code=UNSCHEDULED_CODE,
         name=name,
         phase=_phase_on(participant, on),

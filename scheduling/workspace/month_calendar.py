@@ -53,11 +53,11 @@ def calendar_context(request, sites) -> dict:
     first, last = grid[0][0], grid[-1][-1]
     week_days = [week + datetime.timedelta(days=n) for n in range(7)]
     shown = (min(first, week_days[0]), max(last, week_days[-1]))
-    visits, totals = calendar_reads.calendar_visits(site, *shown)
+    visits = calendar_reads.calendar_visits(site, *shown)
     by_day: dict[datetime.date, list] = {}
     for visit in visits:
         by_day.setdefault(visit.day, []).append(visit)
-    loads = calendar_reads.day_loads(site, *shown)
+    totals, loads = calendar_reads.day_counts(site, *shown)
     clinic = clinic_calendar(site)
 
     def day_info(day: datetime.date) -> dict:
