@@ -45,6 +45,9 @@ _VIEW = [
             "reminderrule",
             "reminder",
             "sitedigest",
+            "protocolversion",
+            "versionactivation",
+            "versiontakeup",
         ],
     }.items()
     for model in models
@@ -61,6 +64,8 @@ _MANAGE = [
     "participants.change_siteclosure",
     "participants.delete_siteclosure",
     "participants.add_contactattempt",
+    # A participant's re-consent to a version in force at their site.
+    "scheduling.add_versiontakeup",
 ]
 # The site's clinic calendar besides closures: open days and holidays (on the site page) and
 # capacity per resource. Not the resources themselves: a resource is what the protocol's visit
@@ -70,6 +75,8 @@ _CALENDAR = [
     "participants.add_sitecapacity",
     "participants.change_sitecapacity",
     "participants.delete_sitecapacity",
+    # A released protocol version put in force at the site, after local approval.
+    "scheduling.add_versionactivation",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -33,7 +33,8 @@ from scheduling.models import LinkAction, OutboxStatus, Reminder, Visit
 from scheduling.replies.answers import answer_by_link, link_token
 from scheduling.rules import clinic_calendar, engine
 from scheduling.timeline.appointments import book_appointment
-from scheduling.timeline.plans import protocol_plan
+from scheduling.timeline.following import first_versions
+from scheduling.timeline.plans import version_plan
 from scheduling.timeline.site_calendars import clinic_calendar as site_clinic_calendar
 from scheduling.timeline.visits import record_visit
 
@@ -254,7 +255,7 @@ _EXITS = (Status.SCREEN_FAILED, Status.WITHDRAWN, Status.LOST_TO_FOLLOW_UP)
 
 
 def _planned_visits(protocol: Protocol, consent: datetime.date) -> list[engine.PlannedVisit]:
-    phases, definitions = protocol_plan(protocol.pk)
+    phases, definitions = version_plan(first_versions([protocol.pk])[protocol.pk])
     return engine.plan_visits(
         [p.as_plan() for p in phases], [d.as_plan() for d in definitions], consent
     )

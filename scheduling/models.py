@@ -2,7 +2,9 @@
 
 import datetime
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -27,11 +29,206 @@ class Unit(models.TextChoices):
 PHASE_START_STATUSES = (Status.TREATMENT, Status.FOLLOW_UP)
 
 
-class Phase(models.Model):
+class ProtocolVersion(models.Model):
+    """A numbered version of a protocol's plan (``1.0``, ``2.0``…): its phases, visit
+    definitions and participant reminder rules. A draft is edited; a released version never
+    is again (a change is a new draft, copied from the latest). docs/amendments.md."""
+
+    protocol = models.ForeignKey(
+        Protocol, on_delete=models.CASCADE, related_name="versions", verbose_name=_("protocol")
+    )
+    number = models.CharField(
+        max_length=10,
+        validators=[
+            RegexValidator(
+                r"^[0-9]{1,3}\.[0-9]{1,3}$",
+                _("Write a version number as two whole numbers with a dot: 2.0, 2.1."),
+            )
+        ],
+        verbose_name=_("version"),
+    )
+    approved_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text=_("The day the ethics committee approved it (needed to release it)."),
+        verbose_name=_("approved on"),
+    )
+    note = models.TextField(blank=True, verbose_name=_("note"))
+    needs_reconsent = models.BooleanField(
+        _("needs re-consent"),
+        default=False,
+        help_text=_(
+            "A participant takes it up only when their re-consent is recorded; otherwise "
+            "every active participant of a site takes it up on the site's activation date."
+        ),
+    )
+    released_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("released at")
+    )
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("released by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("protocol version")
+        verbose_name_plural = _("protocol versions")
+        ordering = ["protocol", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "number"], name="version_number_unique"),
+        ]
+
+    def __str__(self):
+        return gettext("version %(number)s") % {"number": self.number}
+
+    @property
+    def is_released(self) -> bool:
+        return self.released_at is not None
+
+    @property
+    def order_key(self) -> tuple[int, ...]:
+        return version_key(self.number)
+
+
+def version_key(number: str) -> tuple[int, ...]:
+    """``2.10`` after ``2.9``: a version number as the numbers it is made of."""
+    return tuple(int(part) if part.isdigit() else 0 for part in number.split("."))
+
+
+class VersionActivation(models.Model):
+    """A released version put in force at one site on a date, after local approval."""
+
+    version = models.ForeignKey(
+        ProtocolVersion,
+        on_delete=models.PROTECT,
+        related_name="activations",
+        verbose_name=_("version"),
+    )
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="version_activations", verbose_name=_("site")
+    )
+    activated_on = models.DateField(verbose_name=_("activated on"))
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("activated by"),
+    )
+    reason = models.TextField(verbose_name=_("reason"))
+    recorded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("recorded at"))
+
+    class Meta:
+        verbose_name = _("version activation")
+        verbose_name_plural = _("version activations")
+        ordering = ["site", "activated_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "site"], name="one_activation_per_site"),
+        ]
+
+    def __str__(self):
+        return f"{self.version.number} @ {self.site.code} {self.activated_on.isoformat()}"
+
+
+class TakeUp(models.TextChoices):
+    START = "start", _("Started on it")
+    ACTIVATION = "activation", _("Site activation")
+    RECONSENT = "reconsent", _("Re-consent")
+
+
+class VersionTakeUp(models.Model):
+    """From ``since``, ``participant`` follows ``version``: the version they started on, one
+    their site activated, or one they re-consented to. The latest is the one followed; rows
+    are never edited (who, when, why)."""
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="version_take_ups",
+        verbose_name=_("participant"),
+    )
+    version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, related_name="+", verbose_name=_("version")
+    )
+    previous = models.ForeignKey(
+        ProtocolVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("previous version"),
+    )
+    since = models.DateField(verbose_name=_("since"))
+    kind = models.CharField(max_length=12, choices=TakeUp.choices, verbose_name=_("how"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    recorded_at = models.DateTimeField(auto_now_add=True, verbose_name=_("recorded at"))
+
+    class Meta:
+        verbose_name = _("version take-up")
+        verbose_name_plural = _("version take-ups")
+        ordering = ["participant", "since", "id"]
+        indexes = [models.Index(fields=["participant", "-since", "-id"], name="take_up_latest")]
+
+    def __str__(self):
+        return f"{self.version.number} since {self.since.isoformat()}"
+
+
+def version_being_drafted(protocol_id: int) -> "ProtocolVersion":
+    """The version a plan row written without one belongs to: the protocol's draft, or its
+    first version (a draft ``1.0``) when it has none yet. A protocol whose versions are all
+    released takes no such row: a change is a new draft (docs/amendments.md)."""
+    versions = ProtocolVersion.objects.filter(protocol_id=protocol_id)
+    draft = versions.filter(released_at__isnull=True).order_by("-id").first()
+    if draft is not None:
+        return draft
+    if versions.exists():
+        raise ValidationError(
+            gettext(
+                "Every version of this protocol is released and is never edited again: "
+                "make a new draft version to change its plan."
+            )
+        )
+    return ProtocolVersion.objects.create(protocol_id=protocol_id, number="1.0")
+
+
+class VersionedPlanRow(models.Model):
+    """A row of a version's plan (phase, visit definition): written only into a draft."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.version_id is None:
+            self.version = version_being_drafted(self.protocol_id)
+        super().save(*args, **kwargs)
+
+
+class Phase(VersionedPlanRow):
     """A phase (CDISC epoch) of a protocol, in order. The first starts on the consent date."""
 
     protocol = models.ForeignKey(
         Protocol, on_delete=models.CASCADE, related_name="phases", verbose_name=_("protocol")
+    )
+    version = models.ForeignKey(
+        ProtocolVersion,
+        on_delete=models.CASCADE,
+        related_name="phases",
+        verbose_name=_("version"),
     )
     order = models.PositiveSmallIntegerField(verbose_name=_("order"))
     code = models.SlugField(max_length=40, verbose_name=_("code"))
@@ -62,17 +259,17 @@ class Phase(models.Model):
     class Meta:
         verbose_name = _("phase")
         verbose_name_plural = _("phases")
-        ordering = ["protocol", "order"]
+        ordering = ["protocol", "version", "order"]
         constraints = [
-            models.UniqueConstraint(fields=["protocol", "code"], name="phase_code_unique"),
-            models.UniqueConstraint(fields=["protocol", "order"], name="phase_order_unique"),
+            models.UniqueConstraint(fields=["version", "code"], name="phase_code_unique"),
+            models.UniqueConstraint(fields=["version", "order"], name="phase_order_unique"),
             models.UniqueConstraint(
-                fields=["protocol"],
+                fields=["version"],
                 condition=models.Q(is_day_one=True),
                 name="one_day_one_phase_per_protocol",
             ),
             models.UniqueConstraint(
-                fields=["protocol", "started_by"],
+                fields=["version", "started_by"],
                 condition=~models.Q(started_by=""),
                 name="one_phase_per_start_transition",
             ),
@@ -85,7 +282,7 @@ class Phase(models.Model):
         return engine.PhasePlan(self.code, self.length, self.unit)
 
 
-class VisitDefinition(models.Model):
+class VisitDefinition(VersionedPlanRow):
     """A planned visit of a phase: offset from the phase start and an acceptable window."""
 
     protocol = models.ForeignKey(
@@ -93,6 +290,12 @@ class VisitDefinition(models.Model):
         on_delete=models.CASCADE,
         related_name="visit_definitions",
         verbose_name=_("protocol"),
+    )
+    version = models.ForeignKey(
+        ProtocolVersion,
+        on_delete=models.CASCADE,
+        related_name="visit_definitions",
+        verbose_name=_("version"),
     )
     phase = models.ForeignKey(
         Phase, on_delete=models.PROTECT, related_name="visit_definitions", verbose_name=_("phase")
@@ -134,9 +337,9 @@ class VisitDefinition(models.Model):
     class Meta:
         verbose_name = _("visit definition")
         verbose_name_plural = _("visit definitions")
-        ordering = ["protocol", "order", "id"]
+        ordering = ["protocol", "version", "order", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["protocol", "code"], name="visit_code_unique"),
+            models.UniqueConstraint(fields=["version", "code"], name="visit_code_unique"),
         ]
 
     def __str__(self):
@@ -158,6 +361,7 @@ class VisitStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     MISSED = "missed", _("Missed")
     CANCELLED = "cancelled", _("Cancelled")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
 
 
 UNSCHEDULED_CODE = "UNS"
@@ -244,6 +448,15 @@ class Visit(models.Model):
         on_delete=models.PROTECT,
         related_name="visits",
         verbose_name=_("definition"),
+    )
+    version = models.ForeignKey(
+        ProtocolVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+        help_text=_("The protocol version that planned it (none: unscheduled)."),
+        verbose_name=_("version"),
     )
     code = models.CharField(max_length=20, verbose_name=_("code"))
     name = models.CharField(
@@ -470,6 +683,12 @@ class Visit(models.Model):
         return translated(self.name, self.definition.name_translations, language)
 
     @property
+    def not_applicable(self) -> bool:
+        """Closed because a protocol version removed it or added it after its window ended
+        (``schedule.NOT_APPLICABLE``): not a missed visit."""
+        return self.closed_on is not None and schedule.is_not_applicable(self.closed_reason)
+
+    @property
     def is_unscheduled(self) -> bool:
         return self.definition_id is None
 
@@ -479,6 +698,8 @@ class Visit(models.Model):
         if self.cancelled:
             return VisitStatus.CANCELLED
         if self.closed_on is not None:
+            if self.not_applicable:
+                return VisitStatus.NOT_APPLICABLE
             return VisitStatus.MISSED
         if engine.is_missed(self.window_end, self.actual_date, today):
             return VisitStatus.MISSED
@@ -551,6 +772,16 @@ class ReminderRule(models.Model):
         related_name="reminder_rules",
         verbose_name=_("protocol"),
     )
+    # A participant reminder belongs to the plan, so to a version; the coordinators' digest
+    # is the site's, one per protocol whatever the versions in force (no version).
+    version = models.ForeignKey(
+        ProtocolVersion,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminder_rules",
+        verbose_name=_("version"),
+    )
     audience = models.CharField(max_length=20, choices=Audience.choices, verbose_name=_("audience"))
     lead_days = models.PositiveSmallIntegerField(
         default=0,
@@ -576,6 +807,11 @@ class ReminderRule(models.Model):
                 "time": f"{self.local_time:%H:%M}",
             }
         return gettext("Coordinator digest at %(time)s") % {"time": f"{self.local_time:%H:%M}"}
+
+    def save(self, *args, **kwargs):
+        if self.version_id is None and self.audience == Audience.PARTICIPANT:
+            self.version = version_being_drafted(self.protocol_id)
+        super().save(*args, **kwargs)
 
 
 class OutboxStatus(models.TextChoices):

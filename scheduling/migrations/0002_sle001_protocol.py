@@ -72,6 +72,20 @@ def load(apps, schema_editor):
     for kind, texts in (("inclusion", INCLUSION), ("exclusion", EXCLUSION)):
         for order, text in enumerate(texts, start=1):
             Criterion.objects.create(protocol=protocol, kind=kind, order=order, text=text)
+    # Loaded again with today's models (tests/conftest.py), the plan is version 1.0 as
+    # migration 0022_version_one makes it.
+    versioned = {}
+    if any(field.name == "version" for field in Phase._meta.get_fields()):
+        from django.utils import timezone
+
+        version = apps.get_model("scheduling", "ProtocolVersion").objects.create(
+            protocol=protocol,
+            number="1.0",
+            approved_on=datetime.date(2024, 1, 1),
+            note="The plan followed before protocol versions were recorded.",
+            released_at=timezone.now(),
+        )
+        versioned = {"version": version}
     phases = {}
     for order, code, name, length, unit, day_one in PHASES:
         phases[code] = Phase.objects.create(
@@ -82,6 +96,7 @@ def load(apps, schema_editor):
             length=length,
             unit=unit,
             is_day_one=day_one,
+            **versioned,
         )
     for order, (phase, code, name, offset, unit, before, after) in enumerate(VISITS, start=1):
         VisitDefinition.objects.create(
@@ -94,10 +109,15 @@ def load(apps, schema_editor):
             unit=unit,
             window_before=before,
             window_after=after,
+            **versioned,
         )
     for audience, lead_days, local_time in REMINDER_RULES:
         ReminderRule.objects.create(
-            protocol=protocol, audience=audience, lead_days=lead_days, local_time=local_time
+            protocol=protocol,
+            audience=audience,
+            lead_days=lead_days,
+            local_time=local_time,
+            **(versioned if audience == "participant" else {}),
         )
 
 

@@ -17,6 +17,13 @@ visits whose values changed. The rules (docs/timeline.md):
   (calendars update the entry); when its appointment moves, a confirmation is undone.
 - An unscheduled visit keeps its own date: its phase (the last reached by that day), study
   day and deviation follow.
+- A participant who moved to another version of the plan (``TakeUp``: the day, and the plan
+  they followed before) keeps every visit done with its dates and the version that planned
+  it. A visit the new version no longer has becomes *not applicable* (closed on the take-up
+  day, the version as its reason, never deleted); so does a visit whose window under the new
+  version ended before the take-up day while it was still open then under the old one (a
+  visit the version adds, or moves into the past): never scheduled backwards. Every other
+  visit not done is planned under the new version (docs/amendments.md).
 """
 
 from __future__ import annotations
@@ -36,6 +43,16 @@ REBOOK = "rebook"
 PLANNED_DEVIATION = "planned_deviation"
 # A visit's confirmation (``scheduling.models.Confirmation``) when its day moves.
 UNCONFIRMED = "unconfirmed"
+# How a visit's ``closed_reason`` starts when a protocol version made it not applicable.
+NOT_APPLICABLE = "not applicable"
+
+
+def not_applicable_reason(version_number: str) -> str:
+    return f"{NOT_APPLICABLE}: version {version_number}"
+
+
+def is_not_applicable(closed_reason: str) -> bool:
+    return closed_reason.startswith(NOT_APPLICABLE)
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,17 @@ class Plan:
     visits: Sequence[engine.VisitPlan]
     day_one_phase: str
     recorded_starts: frozenset[str]
+    # The version this plan is (its id and number): the version of every visit it plans.
+    version: int | None = None
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class TakeUp:
+    """The participant moved to the plan ``decide`` is given on ``on``, from ``previous``."""
+
+    on: datetime.date
+    previous: Plan
 
 
 @dataclass(frozen=True)
@@ -58,6 +86,7 @@ class VisitValues:
 
     key: int | None
     definition: str | None
+    version_id: int | None
     phase: str
     planned_date: datetime.date
     window_start: datetime.date | None
@@ -180,13 +209,16 @@ def decide(
     over_capacity: Mapping[int, str] | None = None,
     *,
     keep_done_plans: bool = False,
+    take_up: TakeUp | None = None,
 ) -> list[VisitValues]:
     """Every visit of ``visits`` as the schedule now has it, in the same order.
 
     ``visits`` holds one visit per definition of the plan (those not yet created with key
-    None, as blank as a new row) and the participant's unscheduled visits; ``starts`` the
+    None, as blank as a new row), the participant's visits of definitions the plan no longer
+    has (planned by an earlier version) and their unscheduled visits; ``starts`` the
     recorded phase starts; ``over_capacity`` which bookings are over their day's capacity
-    (visit key → why)."""
+    (visit key → why); ``take_up`` the move to this plan's version, when the participant
+    did not start on it."""
     over_capacity = over_capacity or {}
     day_one = engine.day_one(plan.phases, plan.day_one_phase, consent_date, starts)
     planned = {
@@ -199,21 +231,35 @@ def decide(
     # An unscheduled visit belongs to the last phase reached by its day.
     reached_starts = [start for start in phase_starts if reached[start.code] is not None]
 
+    before = _previous_windows(take_up, consent_date, starts)
+    na_reason = not_applicable_reason(plan.number)
+
     def decided(visit: VisitValues) -> VisitValues:
         row = dict(vars(visit))
         over = over_capacity.get(visit.key, "") if visit.key is not None else ""
         if visit.definition is None:
             _unscheduled(row, day_one, reached_starts, phase_starts, left_on, calendar, over)
             return VisitValues(**row)
-        target = planned[visit.definition]
+        target = planned.get(visit.definition)
+        if target is None:
+            _retired(row, take_up, na_reason)
+            return VisitValues(**row)
         if visit.actual_date is not None:
             reached_on = reached[phase_of[visit.definition]]
-            _done(row, target, day_one, reached_on, left_on, keep_done_plans)
+            # Done under another version: its window is the one it was done in.
+            other_version = visit.version_id is not None and visit.version_id != plan.version
+            _done(row, target, day_one, reached_on, left_on, keep_done_plans or other_version)
             return VisitValues(**row)
+        row["version_id"] = plan.version
         row["planned_date"] = target.planned
         row["window_start"], row["window_end"] = target.window_start, target.window_end
         row["study_day"] = engine.study_day(target.planned, day_one)
-        _ended(row, phase_starts, left_on)
+        if take_up is not None and _not_applicable_at(visit, target, take_up.on, before):
+            if not (visit.closed_on and is_not_applicable(visit.closed_reason)):
+                row["closed_on"], row["closed_reason"] = take_up.on, na_reason
+            row["cancelled"] = False
+        else:
+            _ended(row, phase_starts, left_on)
         _place(row, calendar, over)
         if visit.key is not None:
             if (row["planned_date"], row["appointment_date"]) != (
@@ -227,6 +273,51 @@ def decide(
         return VisitValues(**row)
 
     return [decided(visit) for visit in visits]
+
+
+def _previous_windows(
+    take_up: TakeUp | None, consent_date: datetime.date, starts: Mapping[str, datetime.date]
+) -> dict[str, datetime.date]:
+    """The last day of each visit's window under the plan followed before ``take_up``."""
+    if take_up is None:
+        return {}
+    previous = take_up.previous
+    try:
+        planned = engine.plan_visits(previous.phases, previous.visits, consent_date, starts)
+    except (KeyError, ValueError):
+        return {}
+    return {visit.code: visit.window_end or visit.planned for visit in planned}
+
+
+def _not_applicable_at(
+    visit: VisitValues,
+    target: engine.PlannedVisit,
+    on: datetime.date,
+    before: Mapping[str, datetime.date],
+) -> bool:
+    """Whether a visit not done is not applicable under the version taken up ``on``: its
+    window there ended before that day, while it was still open then under the version
+    followed before (or it was not in it). A visit already not applicable stays so while its
+    window still ended before that day."""
+    if (target.window_end or target.planned) >= on:
+        return False
+    if visit.closed_on is not None and is_not_applicable(visit.closed_reason):
+        return True
+    ended_before = before.get(visit.definition)
+    return ended_before is None or ended_before >= on
+
+
+def _retired(row: Row, take_up: TakeUp | None, reason: str) -> None:
+    """A visit of a definition the plan no longer has (an earlier version's). Done, closed,
+    cancelled or missed before the change, it is history and stays as it is; still open, it
+    becomes not applicable on the take-up day."""
+    if row["actual_date"] is not None or row["cancelled"] or row["closed_on"] is not None:
+        return
+    on = take_up.on if take_up is not None else row["planned_date"]
+    if take_up is not None and (row["window_end"] or row["planned_date"]) < on:
+        return  # missed under the version it belonged to, before the change
+    row["closed_on"], row["closed_reason"] = on, reason
+    row["appointment_flag"] = NO_FLAG
 
 
 def _done(

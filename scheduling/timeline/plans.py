@@ -1,6 +1,7 @@
-"""A protocol's plan as the schedule reads it: its phases and visit definitions read once
-(``SchedulePlan``, handed to the pure rules as ``schedule.Plan``), the phase starts a
-participant's recorded transitions give, and the phase whose start is study day 1. Reads only.
+"""A protocol version's plan as the schedule reads it: its phases and visit definitions read
+once (``SchedulePlan``, handed to the pure rules as ``schedule.Plan``), the version a
+participant follows (``Followed``), the phase starts a participant's recorded transitions
+give, and the phase whose start is study day 1. Reads only.
 """
 
 from __future__ import annotations
@@ -10,18 +11,59 @@ from dataclasses import dataclass
 
 from participants.models import Participant
 from participants.selectors import effective_dates_by_status
-from scheduling.models import Phase, VisitDefinition
+from scheduling.models import Phase, ProtocolVersion, VersionTakeUp, VisitDefinition
 from scheduling.rules import engine, schedule
 
 
-def protocol_plan(protocol_id: int) -> tuple[list[Phase], list[VisitDefinition]]:
-    phases = list(Phase.objects.filter(protocol_id=protocol_id).order_by("order"))
+def version_plan(version_id: int) -> tuple[list[Phase], list[VisitDefinition]]:
+    """A version's phases in order and its visit definitions in plan order (two queries)."""
+    phases = list(
+        Phase.objects.filter(version_id=version_id).select_related("version").order_by("order")
+    )
     definitions = list(
-        VisitDefinition.objects.filter(protocol_id=protocol_id)
+        VisitDefinition.objects.filter(version_id=version_id)
         .select_related("phase")
         .order_by("order", "id")
     )
     return phases, definitions
+
+
+def followed_plan(participant: Participant) -> tuple[list[Phase], list[VisitDefinition]]:
+    """The plan of the version ``participant`` follows."""
+    followed = Followed.of(participant)
+    return version_plan(followed.version_id) if followed else ([], [])
+
+
+@dataclass(frozen=True)
+class Followed:
+    """The version a participant follows, since when, and the one they followed before
+    (None: they started on it)."""
+
+    version_id: int
+    since: datetime.date
+    previous_id: int | None
+
+    @classmethod
+    def of(cls, participant: Participant) -> Followed | None:
+        """The participant's latest take-up (one query); None before their first."""
+        take_up = (
+            VersionTakeUp.objects.filter(participant_id=participant.pk)
+            .order_by("-since", "-id")
+            .values_list("version_id", "since", "previous_id")
+            .first()
+        )
+        return cls(*take_up) if take_up else None
+
+    @classmethod
+    def of_all(cls, participant_ids) -> dict[int, Followed]:
+        """The latest take-up of each participant (one query)."""
+        rows = (
+            VersionTakeUp.objects.filter(participant_id__in=list(participant_ids))
+            .order_by("participant_id", "-since", "-id")
+            .distinct("participant_id")
+            .values_list("participant_id", "version_id", "since", "previous_id")
+        )
+        return {row[0]: cls(*row[1:]) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -37,21 +79,31 @@ class SchedulePlan:
     # The phases whose start only a recorded transition gives (``Phase.started_by``).
     recorded_starts: frozenset[str]
     resources: dict[int, int]  # visit definition id → the resource it uses, when it uses one
+    version: ProtocolVersion
 
     @property
     def rule(self) -> schedule.Plan:
         """The plan as ``schedule.decide`` takes it."""
         return schedule.Plan(
-            self.phase_plans, self.visit_plans, self.day_one_code, self.recorded_starts
+            self.phase_plans,
+            self.visit_plans,
+            self.day_one_code,
+            self.recorded_starts,
+            self.version.pk,
+            self.version.number,
         )
 
     @classmethod
-    def read(cls, protocol_id: int) -> SchedulePlan | None:
-        """The plan of ``protocol_id`` (two queries); None when it has no phase."""
-        phases, definitions = protocol_plan(protocol_id)
+    def read(cls, version_id: int | None) -> SchedulePlan | None:
+        """The plan of the version ``version_id`` (two queries); None when it has no
+        phase."""
+        if version_id is None:
+            return None
+        phases, definitions = version_plan(version_id)
         if not phases:
             return None
         return cls(
+            version=phases[0].version,
             phases=phases,
             definitions=definitions,
             phase_plans=[phase.as_plan() for phase in phases],
@@ -60,6 +112,12 @@ class SchedulePlan:
             recorded_starts=frozenset(p.code for p in phases if p.started_by),
             resources={d.id: d.resource_id for d in definitions if d.resource_id is not None},
         )
+
+    @classmethod
+    def followed_by(cls, participant: Participant) -> SchedulePlan | None:
+        """The plan of the version ``participant`` follows (None: no plan yet)."""
+        followed = Followed.of(participant)
+        return cls.read(followed.version_id) if followed else None
 
     def reached(
         self, consent_date: datetime.date, starts: dict[str, datetime.date]

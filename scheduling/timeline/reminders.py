@@ -73,31 +73,31 @@ def _wanted(participant: Participant, visits: list[Visit], rules: list[ReminderR
     return wanted, arrived
 
 
-def _participant_rules(protocol_id: int) -> list[ReminderRule]:
+def _participant_rules(version_id: int) -> list[ReminderRule]:
+    """The participant reminder rules of a protocol version (a plan's own)."""
     return list(
         ReminderRule.objects.filter(
-            protocol_id=protocol_id, audience=Audience.PARTICIPANT, active=True
+            version_id=version_id, audience=Audience.PARTICIPANT, active=True
         )
     )
 
 
 def create_reminders(
-    schedules: list[tuple[Participant, list[Visit]]], gates: Mapping[int, PhaseGates]
+    schedules: list[tuple[Participant, list[Visit], int]], gates: Mapping[int, PhaseGates]
 ) -> None:
     """The reminders of schedules just created in this transaction (``create_schedules``):
     what ``sync_reminders`` creates for each, in a fixed number of queries whatever their
     number. Nothing is read or locked: no other transaction can see these participants' rows
     before the commit, so there is nothing to re-time, revive, cancel or race a dispatcher
-    for. ``gates``: the phase gates of each protocol, by protocol id."""
+    for. ``schedules``: each participant with their visits and the id of the version they
+    follow; ``gates``: the phase gates of each version, by version id."""
     rules = {
-        protocol_id: _participant_rules(protocol_id)
-        for protocol_id in {participant.protocol_id for participant, _ in schedules}
+        version_id: _participant_rules(version_id)
+        for version_id in {version_id for _, _, version_id in schedules}
     }
     to_create = []
-    for participant, visits in schedules:
-        wanted, _ = _wanted(
-            participant, visits, rules[participant.protocol_id], gates[participant.protocol_id]
-        )
+    for participant, visits, version_id in schedules:
+        wanted, _ = _wanted(participant, visits, rules[version_id], gates[version_id])
         to_create += [
             Reminder(visit_id=visit_id, rule_id=rule_id, planned_date=planned, due_at=due)
             for (visit_id, rule_id, planned), due in wanted.items()
@@ -105,28 +105,43 @@ def create_reminders(
     insert_new(Reminder, to_create)
 
 
-def sync_reminders(participant: Participant, visits: list[Visit], gates: PhaseGates) -> None:
+def sync_reminders(
+    participant: Participant, visits: list[Visit], gates: PhaseGates, version_id: int
+) -> None:
     """Create, re-time, revive or cancel this participant's reminders to match its visits
     (``visits``: all of them) and the rules of ``reminder_rules`` (its phase, a decision
     awaited).
 
     A fixed number of queries whatever the number of visits.
     """
-    rules = _participant_rules(participant.protocol_id)
+    rules = _participant_rules(version_id)
     wanted, arrived = _wanted(participant, visits, rules, gates)
-    existing = {
-        (r.visit_id, r.rule_id, r.planned_date): r
-        # Lock the rows: a dispatcher sending one of them right now commits first, and its
-        # row is then read as sent, never overwritten as cancelled. Read by visit (every
-        # visit of the participant), on the index of reminders by visit: never a scan of
-        # the reminders of other participants.
-        for r in Reminder.objects.select_for_update(of=("self",))
+    # Lock the rows: a dispatcher sending one of them right now commits first, and its row is
+    # then read as sent, never overwritten as cancelled. Read by visit (every visit of the
+    # participant), on the index of reminders by visit: never a scan of the reminders of
+    # other participants.
+    rows = list(
+        Reminder.objects.select_for_update(of=("self",))
+        .select_related("rule")
         .filter(visit_id__in=[v.id for v in visits])
         .filter(
             Q(status__in=[OutboxStatus.PENDING, OutboxStatus.CANCELLED])
             | Q(planned_date__in={k[2] for k in wanted})
         )
-    }
+    )
+    existing = {(r.visit_id, r.rule_id, r.planned_date): r for r in rows}
+    # A reminder of a rule of another version of the plan with the same lead and time is the
+    # same reminder under the version now followed: kept (never sent twice), not replaced.
+    same_rule = {(rule.lead_days, rule.local_time): rule.id for rule in rules}
+    current_rules = set(same_rule.values())
+    for r in rows:
+        if r.rule_id in current_rules:
+            continue
+        rule_id = same_rule.get((r.rule.lead_days, r.rule.local_time))
+        key = (r.visit_id, rule_id, r.planned_date)
+        if rule_id is not None and key not in existing:
+            del existing[(r.visit_id, r.rule_id, r.planned_date)]
+            existing[key] = r
     to_create, to_update = [], []
     for key, due in wanted.items():
         reminder = existing.get(key)

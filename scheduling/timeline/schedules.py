@@ -24,6 +24,7 @@ from scheduling.models import LIFECYCLE_DEVIATIONS, Deviation, Visit
 from scheduling.rules import clinic_calendar as cc
 from scheduling.rules import schedule
 from scheduling.timeline.bulk_insert import history_records, insert_new
+from scheduling.timeline.following import plan_and_take_up, start_following
 from scheduling.timeline.plans import SchedulePlan, phase_actual_starts
 from scheduling.timeline.reminders import create_reminders, sync_reminders
 from scheduling.timeline.site_calendars import (
@@ -85,7 +86,8 @@ def schedule_again(
     ``participant`` read in this transaction with its site, and ``calendar``, that site's
     clinic calendar. It runs in the caller's transaction (no savepoint of its own: a refusal
     rolls back the caller's whole write)."""
-    plan = SchedulePlan.read(participant.protocol_id)
+    followed = start_following([participant], by=by).get(participant.pk)
+    plan, take_up = plan_and_take_up(followed)
     if plan is None:
         return []
     visits = participant_visits(participant)
@@ -102,6 +104,7 @@ def schedule_again(
         by=by,
         reason=reason,
         plan_changed=plan_changed,
+        take_up=take_up,
     )
     # The participant's visits as they now stand replace theirs among the day's bookings
     # (a rebuild may have closed or cancelled one); the others are placed again.
@@ -172,8 +175,10 @@ def _place_bookings_again(
     others_changed = (
         Participant.objects.filter(pk__in=changed).select_related("site", "protocol").order_by("pk")
     )
+    followed = start_following(list(others_changed), by=by)
+    plans: dict[int, SchedulePlan | None] = {}
     for other in others_changed:
-        plan = SchedulePlan.read(other.protocol_id)
+        plan, take_up = plan_and_take_up(followed.get(other.pk), plans)
         if plan is None:
             continue
         visits = participant_visits(other)
@@ -185,6 +190,7 @@ def _place_bookings_again(
             bookings_over_capacity(day_bookings(site, _booked_days(plan, visits))),
             by=by,
             reason=reason or f"{site.code}'s bookings of a day changed",
+            take_up=take_up,
         )
 
 
@@ -198,6 +204,7 @@ def _rebuild(
     by=None,
     reason: str = "",
     plan_changed: bool = False,
+    take_up: schedule.TakeUp | None = None,
 ) -> list[Visit]:
     """:func:`rebuild_schedule` for ``participant`` alone, from what its caller read: the
     plan, the site's calendar, the participant's visits (``current``, changed in place) and
@@ -205,7 +212,14 @@ def _rebuild(
     starts = phase_actual_starts(participant, plan.phases)
     deviations_before = {visit.pk: visit.deviation for visit in current}
     to_create, to_update = _reanchor(
-        participant, plan, calendar, starts, current, over, keep_done_plans=plan_changed
+        participant,
+        plan,
+        calendar,
+        starts,
+        current,
+        over,
+        keep_done_plans=plan_changed,
+        take_up=take_up,
     )
     _refuse_new_lifecycle_deviations(participant, plan, starts, to_update, deviations_before)
     change_reason = reason or "Schedule rebuilt"
@@ -217,12 +231,12 @@ def _rebuild(
         bulk_update_with_history(
             to_update,
             Visit,
-            list(schedule.DECIDED),
+            [*schedule.DECIDED, "definition"],
             default_user=by,
             default_change_reason=change_reason,
         )
     visits = sorted(current + to_create, key=lambda v: (v.planned_date, v.id))
-    sync_reminders(participant, visits, plan.phase_gates())
+    sync_reminders(participant, visits, plan.phase_gates(), plan.version.pk)
     return visits
 
 
@@ -242,25 +256,26 @@ def create_schedules(
     reasons = list(reasons or ["Schedule created"] * len(participants))
     sites = Site.objects.prefetch_related("closures").in_bulk({p.site_id for p in participants})
     calendars = {site_id: clinic_calendar(site) for site_id, site in sites.items()}
-    plans = {
-        protocol_id: SchedulePlan.read(protocol_id)
-        for protocol_id in {p.protocol_id for p in participants}
-    }
+    followed = start_following(participants, by=by)
+    plans: dict[int, SchedulePlan | None] = {}
     by_status = effective_dates_by_status_of(p.pk for p in participants)
     schedules: dict[int, list[Visit]] = {}
     to_create: list[Visit] = []
+    version_of: dict[int, int] = {}
     for participant, reason in zip(participants, reasons, strict=True):
         participant.site = sites[participant.site_id]
-        plan = plans[participant.protocol_id]
+        plan, take_up = plan_and_take_up(followed.get(participant.pk), plans)
         if plan is None:
             schedules[participant.pk] = []
             continue
+        version_of[participant.pk] = plan.version.pk
         visits, _ = _reanchor(
             participant,
             plan,
             calendars[participant.site_id],
             plan.starts(by_status[participant.pk]),
             [],
+            take_up=take_up,
         )
         for visit in visits:
             stamp(visit, reason=reason)
@@ -271,8 +286,8 @@ def create_schedules(
     for visits in schedules.values():
         visits.sort(key=lambda v: (v.planned_date, v.id))
     create_reminders(
-        [(p, schedules[p.pk]) for p in participants],
-        {pid: plan.phase_gates() if plan else {} for pid, plan in plans.items()},
+        [(p, schedules[p.pk], version_of[p.pk]) for p in participants if p.pk in version_of],
+        {vid: plan.phase_gates() for vid, plan in plans.items() if plan is not None},
     )
     return schedules
 
@@ -286,29 +301,35 @@ def _reanchor(
     over_capacity: Mapping[int, str] | None = None,
     *,
     keep_done_plans: bool = False,
+    take_up: schedule.TakeUp | None = None,
 ) -> tuple[list[Visit], list[Visit]]:
     """The visits to create and the visits changed (``current``, changed in place), as
     ``schedule.decide`` has them from the plan, the site's calendar, the recorded phase
     starts and which bookings are over capacity (visit id → why,
     ``site_calendars.bookings_over_capacity``)."""
-    existing = {visit.definition_id: visit for visit in current if visit.definition_id}
+    # A participant's visit of a definition is matched by its code across versions: one visit
+    # per code, planned by the version followed unless it was done (or closed) under another.
+    existing = {visit.code: visit for visit in current if visit.definition_id}
     rows, to_create = [], []
+    definitions = {}
     for definition in plan.definitions:
-        visit = existing.get(definition.id)
+        definitions[definition.code] = definition
+        visit = existing.pop(definition.code, None)
         if visit is None:
             visit = Visit(
                 participant=participant,
                 site_id=participant.site_id,
                 definition=definition,
+                version_id=plan.version.pk,
                 code=definition.code,
                 name=definition.name,
                 phase=definition.phase.code,
             )
             to_create.append(visit)
         rows.append(visit)
-    rows += [visit for visit in current if visit.definition_id is None]
-    codes = {definition.id: definition.code for definition in plan.definitions}
-    before = [values_of(visit, codes.get(visit.definition_id)) for visit in rows]
+    retired = list(existing.values())  # of definitions the version followed does not have
+    rows += retired + [visit for visit in current if visit.definition_id is None]
+    before = [values_of(visit, visit.code if visit.definition_id else None) for visit in rows]
     after = schedule.decide(
         plan.rule,
         participant.consent_date,
@@ -318,12 +339,23 @@ def _reanchor(
         calendar,
         over_capacity,
         keep_done_plans=keep_done_plans,
+        take_up=take_up,
     )
     to_update = []
     for visit, old, new in zip(rows, before, after, strict=True):
         if visit.pk is None or new != old:
             apply_values(visit, new)
             if visit.pk is not None:
+                to_update.append(visit)
+        definition = definitions.get(visit.code) if visit.definition_id else None
+        if (
+            definition is not None
+            and visit.version_id == plan.version.pk
+            and visit.definition_id != definition.pk
+        ):
+            # Now planned by this version: its definition is this version's.
+            visit.definition = definition
+            if visit.pk is not None and visit not in to_update:
                 to_update.append(visit)
     return to_create, to_update
 

@@ -19,7 +19,7 @@ def visits_closed_by_transition(
     """The visits still to be done that moving ``participant`` to ``target`` on ``on`` would
     close (a later phase starting) or cancel (leaving the trial), with how, by the rule
     :func:`rebuild_schedule` applies (``engine.visit_end``). Reads only."""
-    plan = SchedulePlan.read(participant.protocol_id)
+    plan = SchedulePlan.followed_by(participant)
     if plan is None:
         return []
     starts = phase_actual_starts(participant, plan.phases)

@@ -113,7 +113,7 @@ def record_actual_date(
 def _deviation_on(visit: Visit, participant: Participant) -> tuple[str, datetime.date | None]:
     """``visit``'s deviation with its actual date as set (see :func:`engine.deviation`), and
     the day its phase was reached (None: not yet)."""
-    plan = SchedulePlan.read(participant.protocol_id)
+    plan = SchedulePlan.followed_by(participant)
     if visit.definition_id is None or plan is None:
         # Unscheduled: it belongs to the phase of its day, and has no window.
         reached_on = visit.actual_date
@@ -201,7 +201,7 @@ def add_unscheduled_visit(
 
 def _phase_on(participant: Participant, day: datetime.date) -> str:
     """The phase ``day`` falls in: the last one the participant reached by then."""
-    plan = SchedulePlan.read(participant.protocol_id)
+    plan = SchedulePlan.followed_by(participant)
     if plan is None:
         return ""
     starts = engine.phase_starts(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from participants.models import Participant
 from scheduling.models import OutboxStatus, Reminder, Visit
 from scheduling.rules import engine
-from scheduling.timeline.plans import day_one_phase, phase_actual_starts, protocol_plan
+from scheduling.timeline.plans import day_one_phase, followed_plan, phase_actual_starts
 from scheduling.workspace.timeline_chart import (
     ChartPhase,
     ChartVisit,
@@ -28,7 +28,7 @@ class Timeline:
 def participant_timeline(participant: Participant, now=None) -> Timeline:
     """The participant's phases and visits as the chart draws them, and the visits listed."""
     today = participant.site.today(now)
-    phases, _ = protocol_plan(participant.protocol_id)
+    phases, _ = followed_plan(participant)
     starts = phase_actual_starts(participant, phases)
     plans = [phase.as_plan() for phase in phases]
     names = {phase.code: phase.name for phase in phases}

@@ -1,0 +1,625 @@
+"""Writes about protocol versions: a new draft copied from the latest version, its release,
+its activation at a site, and a participant's re-consent to it; each activation or
+re-consent first as a preview of every visit it changes, then in one transaction with a
+reason (docs/amendments.md).
+
+A participant moves to another version by a take-up (``VersionTakeUp``) and a rebuild of
+their schedule: ``schedule.decide`` applies the rule (visits done kept, removed ones not
+applicable, added ones never scheduled backwards), and ``sync_reminders`` keeps their
+reminders exactly once, as for any schedule change.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from participants.models import Participant, Site
+from scheduling.models import (
+    OutboxStatus,
+    Phase,
+    ProtocolVersion,
+    Reminder,
+    ReminderRule,
+    TakeUp,
+    VersionActivation,
+    VersionTakeUp,
+    Visit,
+    VisitDefinition,
+    version_key,
+)
+from scheduling.rules import schedule
+from scheduling.timeline.plans import Followed
+from scheduling.timeline.schedules import rebuild_schedule
+
+# What a version change does to a participant's visit, as the preview says it.
+ADDED = "added"
+NOT_APPLICABLE = "not applicable"
+MOVED = "moved"
+REWINDOWED = "re-windowed"
+REBOOK = "to rebook"
+REOPENED = "planned again"
+
+
+@dataclass(frozen=True)
+class VisitChange:
+    code: str
+    kind: str
+    before: str = ""
+    after: str = ""
+
+    def sentence(self) -> str:
+        if self.before and self.after:
+            return f"{self.code} {self.kind}: {self.before} → {self.after}"
+        return f"{self.code} {self.kind}" + (
+            f": {self.after or self.before}" if self.after or self.before else ""
+        )
+
+
+@dataclass
+class ParticipantChanges:
+    """What moving one participant to a version changes: their visits, and their pending
+    reminders (cancelled, added)."""
+
+    subject_id: str
+    site: str
+    version_before: str
+    version_after: str
+    since: datetime.date
+    visits: list[VisitChange] = field(default_factory=list)
+    reminders_cancelled: int = 0
+    reminders_added: int = 0
+
+    def lines(self) -> list[str]:
+        head = (
+            f"{self.subject_id} ({self.site}): version {self.version_before} → "
+            f"{self.version_after} from {self.since.isoformat()}"
+        )
+        body = [f"  {change.sentence()}" for change in self.visits] or ["  no visit changes"]
+        if self.reminders_cancelled or self.reminders_added:
+            body.append(
+                f"  reminders: {self.reminders_cancelled} cancelled, {self.reminders_added} added"
+            )
+        return [head, *body]
+
+
+@dataclass
+class VersionChanges:
+    """The preview (or the record) of an activation or a re-consent."""
+
+    version: ProtocolVersion
+    site: Site
+    on: datetime.date
+    participants: list[ParticipantChanges] = field(default_factory=list)
+    # Participants who keep their version until they re-consent (a version that needs it).
+    to_reconsent: list[str] = field(default_factory=list)
+    applied: bool = False
+
+    def lines(self) -> list[str]:
+        lines = []
+        for changes in self.participants:
+            lines += changes.lines()
+        if self.to_reconsent:
+            lines.append(
+                f"{len(self.to_reconsent)} participant(s) keep their version until they "
+                f"re-consent: {', '.join(self.to_reconsent)}"
+            )
+        if not lines:
+            lines.append("No participant's schedule changes.")
+        return lines
+
+
+class _Preview(Exception):
+    """Raised to roll back what a preview applied."""
+
+    def __init__(self, changes):
+        self.changes = changes
+
+
+def _previewed(apply, dry_run: bool):
+    """``apply()`` in a transaction, rolled back when ``dry_run``: a preview is the change
+    itself, computed by the same code, never a second account of it."""
+    try:
+        with transaction.atomic():
+            changes = apply()
+            if dry_run:
+                raise _Preview(changes)
+    except _Preview as preview:
+        return preview.changes
+    changes.applied = True
+    return changes
+
+
+# ---------------------------------------------------------------------------------------
+# Drafts and releases
+
+
+def latest_version(protocol) -> ProtocolVersion | None:
+    versions = list(ProtocolVersion.objects.filter(protocol=protocol))
+    return max(versions, key=lambda v: v.order_key, default=None)
+
+
+def next_number(protocol) -> str:
+    latest = latest_version(protocol)
+    return "1.0" if latest is None else f"{latest.order_key[0] + 1}.0"
+
+
+def _check_number(protocol, number: str) -> None:
+    number = number.strip()
+    if (
+        not number
+        or not all(part.isdigit() for part in number.split("."))
+        or (number.count(".") != 1)
+    ):
+        raise ValidationError(
+            {
+                "number": f"{number or '(empty)'} is not a version number: write two whole "
+                "numbers with a dot, such as 2.0 or 2.1."
+            }
+        )
+    if ProtocolVersion.objects.filter(protocol=protocol, number=number).exists():
+        raise ValidationError(
+            {"number": f"Version {number} of {protocol.code} exists already: choose another."}
+        )
+    latest = latest_version(protocol)
+    if latest is not None and version_key(number) <= latest.order_key:
+        raise ValidationError(
+            {
+                "number": f"Version {number} would come before version {latest.number}, the "
+                f"latest of {protocol.code}: number a new version after it."
+            }
+        )
+
+
+@transaction.atomic
+def new_draft(protocol, *, by, number: str | None = None, note: str = "") -> ProtocolVersion:
+    """A new draft version of ``protocol``: a copy of its latest version's plan (phases,
+    visit definitions, participant reminder rules), to be edited, then released."""
+    draft = ProtocolVersion.objects.filter(protocol=protocol, released_at__isnull=True).first()
+    if draft is not None:
+        raise ValidationError(
+            {
+                "number": f"Version {draft.number} of {protocol.code} is a draft already: edit "
+                "it, or release it, before starting another."
+            }
+        )
+    number = (number or next_number(protocol)).strip()
+    _check_number(protocol, number)
+    source = latest_version(protocol)
+    version = ProtocolVersion(protocol=protocol, number=number, note=note)
+    if source is not None:
+        version.needs_reconsent = source.needs_reconsent
+    version._history_user = by
+    version._change_reason = f"Draft copied from version {source.number}" if source else "Draft"
+    version.save()
+    if source is not None:
+        copy_plan(source, version, by=by)
+    return version
+
+
+def copy_plan(source: ProtocolVersion, target: ProtocolVersion, *, by=None) -> None:
+    """Copy ``source``'s phases, visit definitions and participant reminder rules into the
+    draft ``target``."""
+    reason = f"Copied from version {source.number}"
+    phases = {}
+    for phase in Phase.objects.filter(version=source).order_by("order"):
+        old_pk = phase.pk
+        phase.pk = phase.id = None
+        phase.version = target
+        phase._history_user, phase._change_reason = by, reason
+        phase.save()
+        phases[old_pk] = phase
+    for definition in VisitDefinition.objects.filter(version=source).order_by("order", "id"):
+        definition.pk = definition.id = None
+        definition.version = target
+        definition.phase = phases[definition.phase_id]
+        definition._history_user, definition._change_reason = by, reason
+        definition.save()
+    for rule in ReminderRule.objects.filter(version=source):
+        rule.pk = rule.id = None
+        rule.version = target
+        rule._history_user, rule._change_reason = by, reason
+        rule.save()
+
+
+@transaction.atomic
+def release(version: ProtocolVersion, *, by) -> ProtocolVersion:
+    """Release the draft ``version``: from now on it is never edited, and may be activated."""
+    version = ProtocolVersion.objects.select_for_update().get(pk=version.pk)
+    if version.is_released:
+        raise ValidationError(
+            {
+                "version": f"Version {version.number} was released on "
+                f"{version.released_at.date().isoformat()}; it is never edited or released again."
+            }
+        )
+    if version.approved_on is None:
+        raise ValidationError(
+            {
+                "approved_on": f"Give the day the ethics committee approved version "
+                f"{version.number} before releasing it."
+            }
+        )
+    phases = Phase.objects.filter(version=version)
+    if not phases.exists() or not VisitDefinition.objects.filter(version=version).exists():
+        raise ValidationError(
+            {
+                "version": f"Version {version.number} has no phase or no visit: a released plan "
+                "is a complete one."
+            }
+        )
+    version.released_at = timezone.now()
+    version.released_by = by
+    version._history_user, version._change_reason = by, "Released"
+    version.save()
+    return version
+
+
+def refuse_if_released(version: ProtocolVersion) -> None:
+    if version.is_released:
+        raise ValidationError(
+            {
+                "version": f"Version {version.number} is released and is never edited again: "
+                "make a new draft to change the plan."
+            }
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Activation at a site, re-consent of a participant
+
+
+def in_force(site: Site, protocol_id: int, on: datetime.date | None = None):
+    """The activations of ``protocol_id``'s versions at ``site`` (on or before ``on``)."""
+    rows = VersionActivation.objects.filter(site=site, version__protocol_id=protocol_id)
+    if on is not None:
+        rows = rows.filter(activated_on__lte=on)
+    return list(rows.select_related("version"))
+
+
+def _refuse_activation(version, site, on, reason) -> None:
+    if not version.is_released:
+        raise ValidationError(
+            {
+                "version": f"Version {version.number} is a draft: release it before activating it "
+                "at a site."
+            }
+        )
+    if not reason.strip():
+        raise ValidationError(
+            {"reason": "Say why the version is activated (the site's approval, say)."}
+        )
+    today = site.today()
+    if on > today:
+        raise ValidationError(
+            {
+                "on": f"{on.isoformat()} is in the future at site {site.code} (today there is "
+                f"{today.isoformat()}): activate a version on the day it takes effect."
+            }
+        )
+    if version.approved_on and on < version.approved_on:
+        raise ValidationError(
+            {
+                "on": f"{on.isoformat()} is before version {version.number} was approved, on "
+                f"{version.approved_on.isoformat()}."
+            }
+        )
+    existing = in_force(site, version.protocol_id)
+    for activation in existing:
+        if activation.version_id == version.pk:
+            raise ValidationError(
+                {
+                    "version": f"Version {version.number} is active at {site.code} since "
+                    f"{activation.activated_on.isoformat()} already."
+                }
+            )
+        if activation.version.order_key > version.order_key:
+            raise ValidationError(
+                {
+                    "version": f"Version {version.number} is older than version "
+                    f"{activation.version.number}, active at {site.code} since "
+                    f"{activation.activated_on.isoformat()}."
+                }
+            )
+
+
+def activate_version(
+    version: ProtocolVersion,
+    site: Site,
+    *,
+    on: datetime.date,
+    by,
+    reason: str,
+    dry_run: bool = False,
+) -> VersionChanges:
+    """Put the released ``version`` in force at ``site`` from ``on``. A version that needs no
+    re-consent applies at once to every active participant of the site on an older one, from
+    ``on`` (from their consent, for one who consented since); one that does is listed for
+    re-consent. With ``dry_run`` nothing is kept: the changes are returned as a preview."""
+    _refuse_activation(version, site, on, reason)
+
+    def apply():
+        VersionActivation.objects.create(
+            version=version, site=site, activated_on=on, activated_by=by, reason=reason.strip()
+        )
+        changes = VersionChanges(version, site, on)
+        participants = list(
+            Participant.objects.active()
+            .filter(site=site, protocol_id=version.protocol_id)
+            .order_by("subject_id")
+        )
+        followed = Followed.of_all(p.pk for p in participants)
+        numbers = dict(
+            ProtocolVersion.objects.filter(protocol_id=version.protocol_id).values_list(
+                "id", "number"
+            )
+        )
+        for participant in participants:
+            current = followed.get(participant.pk)
+            if current is not None and version_key(numbers[current.version_id]) >= (
+                version.order_key
+            ):
+                continue
+            if version.needs_reconsent and participant.consent_date < on:
+                changes.to_reconsent.append(participant.subject_id)
+                continue
+            since = max(on, participant.consent_date, current.since if current else on)
+            kind = TakeUp.START if participant.consent_date >= on else TakeUp.ACTIVATION
+            changes.participants.append(
+                _take_up(participant, version, current, since, kind, by=by, reason=reason)
+            )
+        return changes
+
+    return _previewed(apply, dry_run)
+
+
+def record_reconsent(
+    participant: Participant,
+    version: ProtocolVersion,
+    *,
+    on: datetime.date,
+    by,
+    reason: str = "",
+    dry_run: bool = False,
+) -> VersionChanges:
+    """``participant`` re-consented to ``version`` (in force at their site) on ``on``: from
+    that day they follow it. With ``dry_run``, the preview only."""
+    participant = Participant.objects.select_related("site").get(pk=participant.pk)
+    site = participant.site
+    current = Followed.of(participant)
+    _refuse_reconsent(participant, version, on, current)
+
+    def apply():
+        changes = VersionChanges(version, site, on)
+        changes.participants.append(
+            _take_up(
+                participant,
+                version,
+                current,
+                on,
+                TakeUp.RECONSENT,
+                by=by,
+                reason=reason.strip() or f"Re-consented to version {version.number}",
+            )
+        )
+        return changes
+
+    return _previewed(apply, dry_run)
+
+
+def _refuse_reconsent(participant, version, on, current) -> None:
+    site = participant.site
+    who = participant.subject_id
+    if version.protocol_id != participant.protocol_id:
+        raise ValidationError(
+            {"version": f"Version {version.number} is not a version of {who}'s protocol."}
+        )
+    if not participant.is_active:
+        left = f" on {participant.left_on.isoformat()}" if participant.left_on else ""
+        raise ValidationError(
+            {
+                "participant": f"{who} has left the trial ({participant.get_status_display()}"
+                f"{left}): no re-consent is recorded."
+            }
+        )
+    if on < participant.consent_date:
+        raise ValidationError(
+            {
+                "on": f"{on.isoformat()} is before {who}'s consent, on "
+                f"{participant.consent_date.isoformat()}."
+            }
+        )
+    today = site.today()
+    if on > today:
+        raise ValidationError(
+            {
+                "on": f"{on.isoformat()} is in the future at site {site.code} (today there is "
+                f"{today.isoformat()})."
+            }
+        )
+    activation = next(
+        (a for a in in_force(site, version.protocol_id) if a.version_id == version.pk), None
+    )
+    if activation is None:
+        raise ValidationError(
+            {
+                "version": f"Version {version.number} is not active at {site.code}: it is "
+                "activated at the site before participants re-consent to it."
+            }
+        )
+    if on < activation.activated_on:
+        raise ValidationError(
+            {
+                "on": f"{on.isoformat()} is before version {version.number} became active at "
+                f"{site.code}, on {activation.activated_on.isoformat()}."
+            }
+        )
+    if current is not None:
+        followed = ProtocolVersion.objects.get(pk=current.version_id)
+        if followed.order_key >= version.order_key:
+            raise ValidationError(
+                {
+                    "version": f"{who} follows version {followed.number} since "
+                    f"{current.since.isoformat()}: a re-consent moves to a newer version."
+                }
+            )
+        if on < current.since:
+            raise ValidationError(
+                {
+                    "on": f"{on.isoformat()} is before {who} took up version {followed.number}, "
+                    f"on {current.since.isoformat()}."
+                }
+            )
+
+
+def _take_up(
+    participant: Participant,
+    version: ProtocolVersion,
+    current: Followed | None,
+    since: datetime.date,
+    kind: str,
+    *,
+    by,
+    reason: str,
+) -> ParticipantChanges:
+    """Record that ``participant`` follows ``version`` from ``since`` and rebuild their
+    schedule; what it changed."""
+    before_visits = _snapshot(participant)
+    before_reminders = _pending_reminders(participant)
+    previous_number = ProtocolVersion.objects.get(pk=current.version_id).number if current else "—"
+    VersionTakeUp.objects.create(
+        participant=participant,
+        version=version,
+        previous_id=current.version_id if current else None,
+        since=since,
+        kind=kind,
+        recorded_by=by,
+        reason=reason.strip(),
+    )
+    rebuild_schedule(
+        participant,
+        by=by,
+        reason=f"Version {version.number} from {since.isoformat()}: {reason.strip()}"[:250],
+    )
+    after_reminders = _pending_reminders(participant)
+    changes = ParticipantChanges(
+        participant.subject_id,
+        participant.site.code,
+        previous_number,
+        version.number,
+        since,
+        _visit_changes(before_visits, _snapshot(participant)),
+        len(before_reminders - after_reminders),
+        len(after_reminders - before_reminders),
+    )
+    return changes
+
+
+def _snapshot(participant: Participant) -> dict[str, Visit]:
+    return {
+        visit.code: visit
+        for visit in Visit.objects.filter(participant=participant, definition__isnull=False)
+    }
+
+
+def _pending_reminders(participant: Participant) -> set[int]:
+    return set(
+        Reminder.objects.filter(
+            visit__participant=participant, status=OutboxStatus.PENDING
+        ).values_list("id", flat=True)
+    )
+
+
+def _window(visit: Visit) -> str:
+    if visit.window_start is None:
+        return ""
+    end = visit.window_end or visit.window_start
+    return f"{visit.window_start.isoformat()}–{end.isoformat()}"
+
+
+def _visit_changes(before: dict[str, Visit], after: dict[str, Visit]) -> list[VisitChange]:
+    changes = []
+    for code, visit in sorted(after.items(), key=lambda item: (item[1].planned_date, item[0])):
+        old = before.get(code)
+        not_applicable = visit.closed_on is not None and schedule.is_not_applicable(
+            visit.closed_reason
+        )
+        if old is None:
+            if not_applicable:
+                changes.append(
+                    VisitChange(
+                        code,
+                        NOT_APPLICABLE,
+                        after=f"added, window {_window(visit)} ended before the change",
+                    )
+                )
+            else:
+                changes.append(
+                    VisitChange(
+                        code,
+                        ADDED,
+                        after=f"planned {visit.planned_date.isoformat()}, window {_window(visit)}",
+                    )
+                )
+            continue
+        was_not_applicable = old.closed_on is not None and schedule.is_not_applicable(
+            old.closed_reason
+        )
+        if not_applicable and not was_not_applicable:
+            changes.append(VisitChange(code, NOT_APPLICABLE, before=visit.closed_reason))
+            continue
+        if was_not_applicable and not not_applicable:
+            changes.append(
+                VisitChange(code, REOPENED, after=f"planned {visit.planned_date.isoformat()}")
+            )
+        if old.actual_date is not None:
+            continue
+        if old.planned_date != visit.planned_date:
+            changes.append(
+                VisitChange(
+                    code, MOVED, old.planned_date.isoformat(), visit.planned_date.isoformat()
+                )
+            )
+        if _window(old) != _window(visit):
+            changes.append(VisitChange(code, REWINDOWED, _window(old), _window(visit)))
+        if visit.appointment_flag == schedule.REBOOK and old.appointment_flag != schedule.REBOOK:
+            changes.append(VisitChange(code, REBOOK, after=visit.appointment_note))
+    return changes
+
+
+def needs_reconsent(site_ids=None) -> list[tuple[Participant, ProtocolVersion]]:
+    """Active participants of ``site_ids`` (all sites: None) who follow an older version than
+    one in force at their site that needs re-consent: each with that version (the newest)."""
+    activations = VersionActivation.objects.filter(version__needs_reconsent=True).select_related(
+        "version"
+    )
+    if site_ids is not None:
+        activations = activations.filter(site_id__in=list(site_ids))
+    newest: dict[tuple[int, int], ProtocolVersion] = {}
+    for activation in activations:
+        key = (activation.site_id, activation.version.protocol_id)
+        if key not in newest or activation.version.order_key > newest[key].order_key:
+            newest[key] = activation.version
+    if not newest:
+        return []
+    participants = list(
+        Participant.objects.active()
+        .filter(site_id__in={site for site, _ in newest})
+        .select_related("site")
+        .order_by("site__code", "subject_id")
+    )
+    followed = Followed.of_all(p.pk for p in participants)
+    numbers = dict(ProtocolVersion.objects.values_list("id", "number"))
+    waiting = []
+    for participant in participants:
+        version = newest.get((participant.site_id, participant.protocol_id))
+        current = followed.get(participant.pk)
+        if version is None or current is None:
+            continue
+        if version_key(numbers[current.version_id]) < version.order_key:
+            waiting.append((participant, version))
+    return waiting
