@@ -716,6 +716,8 @@ def test_a_time_zone_zoneinfo_cannot_open_is_refused_by_line(world, tmp_path, ti
 def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
     latin1 = tmp_path / "sites.csv"
     latin1.write_bytes(b"code,name,timezone,coordinator_email\nMUC,M\xfcnchen,UTC,m@example.org\n")
+    not_json = tmp_path / "plan.json"
+    not_json.write_bytes(b'{"format": "trialsite.protocol-version",}')
     # One of each way a command ends, as a terminal passes the arguments (bytes, some of them
     # not UTF-8); each process costs a Django start, so the in-process runs do the searching.
     expected = {
@@ -725,6 +727,7 @@ def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
         ("send_due_reminders", f"--batch-size={10**30}"): "--batch-size must be at most 10,000.",
         ("load_demo_data", "--bogus"): "unrecognized arguments: --bogus (see manage.py load_demo",
         ("export_schedule", f"--output={tmp_path}"): f"{tmp_path}: file: cannot be written (Is",
+        ("import_protocol", str(not_json), BY): f"{not_json}: line 1, column 41: Expecting prop",
     }
     env = {**os.environ, "DATABASE_URL": process_database_url()}
     # Started together: each process spends most of its time starting Django.
