@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from participants.cli import InputError
 from scheduling.models import Phase, ProtocolVersion, ReminderRule, VisitDefinition
+from scheduling.timeline.version_file_checks import check_file
 from scheduling.timeline.version_files import export_version, import_version, loads
 
 pytestmark = pytest.mark.usefixtures("clerk")
@@ -339,3 +340,11 @@ def test_export_refuses_an_unknown_version_and_an_unwritable_file(one, tmp_path)
     assert refused("export_protocol", "SLE-001", "--version", "1.0", "--output", str(tmp_path)) == [
         f"{tmp_path}: file: cannot be written (Is a directory)."
     ]
+
+
+def test_a_file_is_checked_in_three_queries_whatever_its_size(file_two, django_assert_num_queries):
+    """The protocol (locked), its versions, the resources named: not a query a row."""
+    file_two["visits"] += [{**file_two["visits"][3], "code": f"X{number}"} for number in range(50)]
+    with django_assert_num_queries(3):
+        plan = check_file(file_two)
+    assert len(plan.visits) == 64
