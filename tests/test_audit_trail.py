@@ -110,6 +110,9 @@ CLASSIFICATION = {
     "participants.Transition": APPEND_ONLY,
     "participants.ContactAttempt": APPEND_ONLY,
     "participants.StaffProfile": OPERATIONS,
+    "scheduling.ProtocolVersion": HISTORY,
+    "scheduling.VersionActivation": APPEND_ONLY,
+    "scheduling.VersionTakeUp": APPEND_ONLY,
     "scheduling.Phase": HISTORY,
     "scheduling.VisitDefinition": HISTORY,
     "scheduling.Visit": HISTORY,
@@ -149,6 +152,20 @@ APPEND_ONLY_RECORDS = {
     ),
     "participants.ContactAttempt": OwnRecord(
         "recorded_by", settings.AUTH_USER_MODEL, "recorded_at", ("at", "channel", "outcome", "note")
+    ),
+    "scheduling.VersionActivation": OwnRecord(
+        "activated_by",
+        settings.AUTH_USER_MODEL,
+        "recorded_at",
+        ("version", "site", "activated_on"),
+        why="reason",
+    ),
+    "scheduling.VersionTakeUp": OwnRecord(
+        "recorded_by",
+        settings.AUTH_USER_MODEL,
+        "recorded_at",
+        ("version", "previous", "since", "kind"),
+        why="reason",
     ),
     # The participant, through the signed link of their own reminder (they have no login).
     "scheduling.ReminderLinkUse": OwnRecord(

@@ -31,7 +31,8 @@ NOW = datetime.datetime(2026, 2, 20, 18, tzinfo=datetime.UTC)
 QUERIES = {
     "dashboard": 22,
     "participant list": 11,
-    "participant page": 23,  # the site read with the participant (times in its zone)
+    # The site read with the participant (times in its zone); the version followed (issue 24).
+    "participant page": 24,
     "calendar": 11,
     "visit list": 12,
     "reminder list": 10,
