@@ -10,6 +10,7 @@ from django.apps import apps as django_apps
 from tests import preflight
 from tests.browser import browser, staff  # noqa: F401 (fixtures for the workspace tests)
 from tests.passwords import reused_password_hashes
+from tests.versions_fixtures import clock, two_participants  # noqa: F401 (issue 24's tests)
 
 
 def pytest_configure(config):

@@ -16,6 +16,7 @@ exception the command raised); a few real ``manage.py`` processes check that wor
 import csv
 import datetime
 import io
+import json
 import os
 import re
 import subprocess
@@ -131,6 +132,11 @@ VISIT_CODES = mostly(
     st.sampled_from(["SCR", "LEUK", "INF1", "INF2", "INF3", "EOT", "FU1", "FU12"]),
     st.one_of(st.sampled_from(["UNS", "inf1", "ZZZ"]), NASTY_TEXT),
 )
+VERSIONS = mostly(
+    st.sampled_from(["1.0", "2.0"]),
+    st.one_of(st.sampled_from(["9.9", "1", "1.0.0", " 1.0"]), NASTY_TEXT),
+)
+DRY_RUN = st.sampled_from([[], ["--dry-run"]])
 REASONS = mostly(st.sampled_from(["", "Moved away", "inspection", "Typo in the date"]), NASTY_TEXT)
 PROTOCOLS = st.one_of(st.sampled_from(["SLE-001", "NOPE-1", "sle-001"]), NASTY_TEXT)
 # Who makes a change (--by): the world's staff user, or one that is unknown, inactive or not staff.
@@ -412,6 +418,24 @@ ARGUMENTS = {
         option("reason", REASONS, required=True),
         option("by", USERS, required=True),
     ),
+    "activate_version": lambda: argv(
+        one(mostly(st.just("SLE-001"), PROTOCOLS)),
+        one(VERSIONS),
+        option("site", SITE_CODES, required=True),
+        option("on", DATES, required=True),
+        option("reason", REASONS, required=True),
+        DRY_RUN,
+        option("by", USERS, required=True),
+    ),
+    "reconsent": lambda: argv(
+        one(SUBJECT_IDS),
+        one(VERSIONS),
+        option("on", DATES, required=True),
+        option("reason", REASONS),
+        option("protocol", PROTOCOLS),
+        DRY_RUN,
+        option("by", USERS, required=True),
+    ),
     "send_due_reminders": lambda: argv(option("batch-size", NUMBERS)),
     # A demo loader: with no argument it loads the demo (not input); any argument is refused.
     "load_demo_data": lambda: st.lists(
@@ -429,11 +453,12 @@ FILE_COMMANDS = {
         ).map(lambda options: [*options[0], *options[1]]),
     ),
 }
-OUTPUT_COMMANDS = {"export_schedule"}
+OUTPUT_COMMANDS = {"export_schedule", "export_protocol"}
+JSON_FILE_COMMANDS = {"import_protocol"}
 
 
 def test_every_command_of_the_project_is_fed_bad_input():
-    covered = {*ARGUMENTS, *FILE_COMMANDS, *OUTPUT_COMMANDS}
+    covered = {*ARGUMENTS, *FILE_COMMANDS, *OUTPUT_COMMANDS, *JSON_FILE_COMMANDS}
     assert set(project_commands()) == covered, (
         "A command without a strategy here is not tested with bad input: add one."
     )
@@ -495,6 +520,94 @@ def test_bad_export_options_exit_1_with_one_plain_line(world, tmp_path, data):
     check_contract("export_schedule", args)
 
 
+@BAD_INPUT
+@given(data=st.data())
+def test_bad_protocol_export_options_exit_1_with_one_plain_line(world, tmp_path, data):
+    outputs = st.one_of(st.just("-"), export_outputs(tmp_path).filter(lambda o: o is not None))
+    args = data.draw(
+        argv(
+            one(mostly(st.just("SLE-001"), PROTOCOLS)),
+            option("version", VERSIONS, required=True),
+            option("output", outputs, required=True),
+        ),
+        label="args",
+    )
+    check_contract("export_protocol", args)
+
+
+# JSON values, to put where a protocol file's values go.
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=True),
+        NASTY_TEXT,
+        st.sampled_from(["days", "weeks", "treatment", "SCR", "screening", "infusion chair"]),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(NASTY_TEXT, children, max_size=3)
+    ),
+    max_leaves=6,
+)
+FILE_PATHS = st.sampled_from(
+    [
+        ("format",), ("format_version",), ("protocol",), ("version",), ("approved_on",),
+        ("needs_reconsent",), ("note",), ("phases",), ("visits",), ("reminders",), ("extra",),
+        ("phases", 0, "code"), ("phases", 1, "length"), ("phases", 2, "unit"),
+        ("phases", 0, "starts_study_day_1"), ("phases", 1, "started_by"), ("phases", 1, "name"),
+        ("visits", 0, "code"), ("visits", 3, "phase"), ("visits", 2, "window"),
+        ("visits", 5, "window", "before"), ("visits", 4, "resource"), ("visits", 0, "offset"),
+        ("visits", 1, "name_translations"), ("visits", 1, "name_translations", "de"),
+        ("visits", 6, "unit"), ("reminders", 0, "lead_days"), ("reminders", 1, "local_time"),
+        ("reminders", 0, "active"), ("visits", 0), ("phases", 0), ("reminders", 0),
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def protocol_file(draw, base: dict) -> bytes:
+    """SLE-001 1.0's file renumbered 2.0 (importable), with values replaced, then written as
+    JSON; now and then cut off, or bytes that are not JSON at all."""
+    if draw(st.integers(0, 15)) == 0:
+        return draw(st.binary(max_size=300))
+    data = json.loads(json.dumps(base))
+    for *parents, last in draw(st.lists(FILE_PATHS, max_size=3)):
+        node = data
+        for key in parents:
+            node = _child(node, key)
+        if isinstance(node, dict) or (isinstance(node, list) and last in range(len(node))):
+            node[last] = draw(JSON_VALUES)
+    text = json.dumps(
+        data, indent=draw(st.sampled_from([None, 2])), ensure_ascii=draw(st.booleans())
+    )
+    if draw(st.integers(0, 7)) == 0:
+        text = text[: draw(st.integers(0, len(text)))]
+    encoding = draw(mostly(st.just("utf-8"), st.sampled_from(["latin-1", "utf-16"])))
+    return text.encode(encoding, "surrogatepass" if encoding == "utf-8" else "replace")
+
+
+def _child(node, key):
+    if isinstance(node, list) and isinstance(key, int) and key < len(node):
+        return node[key]
+    return node.get(key) if isinstance(node, dict) else None
+
+
+@hypothesis_settings(BAD_INPUT, max_examples=120)
+@given(data=st.data())
+def test_bad_protocol_files_exit_1_with_file_lines_and_save_nothing(world, tmp_path, data):
+    from scheduling.models import ProtocolVersion
+    from scheduling.timeline.version_files import export_version
+
+    base = {**export_version(ProtocolVersion.objects.get(number="1.0")), "version": "2.0"}
+    path = tmp_path / "plan.json"
+    path.write_bytes(data.draw(protocol_file(base), label="content"))
+    elsewhere = data.draw(mostly(st.none(), file_argument(tmp_path)), label="elsewhere")
+    file = str(path) if elsewhere is None else elsewhere
+    by = data.draw(option("by", USERS, required=True), label="by")
+    check_contract("import_protocol", [file, *by], file=file if elsewhere is None else None)
+
+
 # What the search found, kept as worked examples: each was a traceback (or a message split
 # over lines) before.
 
@@ -534,6 +647,14 @@ BY = f"--by={CLERK}"
             "override_reason: holds bytes",
         ),
         ("transition", [SUBJECT, "follow_up", "--on=2026-03\r\n02", BY], "on: “2026-03\\r\\n02”"),
+        ("import_protocol", ["plan\x00.json", BY], "plan\\x00.json: file: cannot be read"),
+        (
+            "activate_version",
+            ["SLE-001", "1.\x00", "--site=OCN", "--on=2026-03-02", "--reason=x", BY],
+            "version: contains a NUL",
+        ),
+        ("reconsent", [SUBJECT, "1.0", "--on=2026-03-02", "--reason=a\x00", BY], "reason: "),
+        ("export_protocol", ["SLE-001", "--version=1.0", "--output=o\x00"], "o\\x00: file: cannot"),
         ("send_due_reminders", [f"--batch-size={10**30}"], "--batch-size must be at most"),
         ("load_demo_data", ["extra"], "unrecognized arguments: extra"),
     ],
@@ -595,6 +716,8 @@ def test_a_time_zone_zoneinfo_cannot_open_is_refused_by_line(world, tmp_path, ti
 def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
     latin1 = tmp_path / "sites.csv"
     latin1.write_bytes(b"code,name,timezone,coordinator_email\nMUC,M\xfcnchen,UTC,m@example.org\n")
+    not_json = tmp_path / "plan.json"
+    not_json.write_bytes(b'{"format": "trialsite.protocol-version",}')
     # One of each way a command ends, as a terminal passes the arguments (bytes, some of them
     # not UTF-8); each process costs a Django start, so the in-process runs do the searching.
     expected = {
@@ -604,6 +727,7 @@ def test_real_processes_exit_1_with_one_plain_line_and_no_traceback(tmp_path):
         ("send_due_reminders", f"--batch-size={10**30}"): "--batch-size must be at most 10,000.",
         ("load_demo_data", "--bogus"): "unrecognized arguments: --bogus (see manage.py load_demo",
         ("export_schedule", f"--output={tmp_path}"): f"{tmp_path}: file: cannot be written (Is",
+        ("import_protocol", str(not_json), BY): f"{not_json}: line 1, column 41: Expecting prop",
     }
     env = {**os.environ, "DATABASE_URL": process_database_url()}
     # Started together: each process spends most of its time starting Django.
