@@ -42,14 +42,13 @@ def as_plan(phases, visits, version: int, number: str) -> schedule.Plan:
     )
 
 
-@st.composite
-def version_pairs(draw):
-    """Version 1.0 and a version 2.0 made from it: each visit kept, removed, moved (offset,
-    unit), re-windowed or moved to another phase; 0–4 visits added; some phase lengths
-    changed."""
-    phases, old_visits = draw(plans())
-    new_visits = []
-    for visit in old_visits:
+def amended(draw, plan: schedule.Plan, version: int, number: str) -> schedule.Plan:
+    """A version made from ``plan``: each visit kept, removed, moved (offset, unit),
+    re-windowed or moved to another phase; 0–4 visits added (or added back: a code an earlier
+    version removed); some phase lengths changed."""
+    phases = plan.phases
+    visits = []
+    for visit in plan.visits:
         change = draw(st.sampled_from(["kept", "removed", "moved", "re-windowed", "phase"]))
         if change == "removed":
             continue
@@ -61,12 +60,17 @@ def version_pairs(draw):
             )
         elif change == "phase":
             visit = dataclasses.replace(visit, phase=draw(st.sampled_from(phases)).code)
-        new_visits.append(visit)
+        visits.append(visit)
+    taken = {visit.code for visit in visits}
     for index in range(draw(st.integers(0, 4))):
-        new_visits.insert(
-            draw(st.integers(0, len(new_visits))),
+        code = draw(st.sampled_from([f"N{index}", f"V{index}"]))
+        if code in taken:
+            continue
+        taken.add(code)
+        visits.insert(
+            draw(st.integers(0, len(visits))),
             VisitPlan(
-                f"N{index}",
+                code,
                 draw(st.sampled_from(phases)).code,
                 draw(st.integers(0, 60)),
                 draw(units),
@@ -74,13 +78,21 @@ def version_pairs(draw):
                 draw(st.integers(0, 30)),
             ),
         )
-    new_phases = [
+    phases = [
         dataclasses.replace(phase, length=draw(st.integers(1, 24)))
         if draw(st.booleans())
         else phase
         for phase in phases
     ]
-    return as_plan(phases, old_visits, OLD, "1.0"), as_plan(new_phases, new_visits, NEW, "2.0")
+    return as_plan(phases, visits, version, number)
+
+
+@st.composite
+def version_pairs(draw):
+    """Version 1.0 and a version 2.0 made from it (``amended``)."""
+    phases, visits = draw(plans())
+    old = as_plan(phases, visits, OLD, "1.0")
+    return old, amended(draw, old, NEW, "2.0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,6 +258,66 @@ def test_an_open_visit_is_planned_by_the_new_version_in_its_phase_and_window(mov
 def test_deciding_the_move_twice_changes_nothing(move):
     once = move.decide()
     assert move.decide(once) == once
+
+
+@settings(max_examples=EXAMPLES)
+@given(moves(), st.data())
+def test_a_second_move_never_reopens_the_past_and_is_idempotent(move, data):
+    """Then 3.0, made from 2.0, taken up on a later day: the same rule against 2.0. A visit
+    2.0 made not applicable stays closed on 2.0's take-up day unless 3.0 has it with a window
+    still open on its own take-up day."""
+    two = [v.but(key=v.key or 1000 + n) for n, v in enumerate(move.decide())]
+    three = amended(data.draw, move.new, 3, "3.0")
+    on = data.draw(st.dates(min_value=move.take_up.on, max_value=move.take_up.on + 400 * DAY))
+    codes = {v.definition for v in two}
+    visits = two + [
+        blank(v.code, v.phase, version_id=3) for v in three.visits if v.code not in codes
+    ]
+
+    def decide(rows):
+        return schedule.decide(
+            three,
+            move.consent,
+            move.starts,
+            move.left_on,
+            rows,
+            move.calendar,
+            keep_done_plans=move.keep_done_plans,
+            take_up=schedule.TakeUp(on, move.new),
+        )
+
+    once = decide(visits)
+    assert decide(once) == once
+    planned = {
+        v.code: v for v in engine.plan_visits(three.phases, three.visits, move.consent, move.starts)
+    }
+    ended_under_two = {
+        v.code: v.window_end
+        for v in engine.plan_visits(move.new.phases, move.new.visits, move.consent, move.starts)
+    }
+    for before, after in zip(visits, once, strict=True):
+        if before.actual_date is not None:
+            assert (after.window_start, after.window_end, after.version_id) == (
+                before.window_start,
+                before.window_end,
+                before.version_id,
+            )
+            continue
+        target = planned.get(before.definition)
+        was_na = before.closed_on is not None and schedule.is_not_applicable(before.closed_reason)
+        if was_na and (target is None or target.window_end < on):
+            assert (after.closed_on, after.closed_reason) == (
+                before.closed_on,
+                before.closed_reason,
+            )
+        if target is not None and after.is_open:
+            assert (after.version_id, after.phase, after.window_end) == (
+                3,
+                target.phase,
+                target.window_end,
+            )
+            if after.window_end < on:
+                assert ended_under_two.get(before.definition, on) < on
 
 
 @settings(max_examples=EXAMPLES)
