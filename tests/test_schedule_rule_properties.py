@@ -23,12 +23,18 @@ DAY = datetime.timedelta(days=1)
 dates = st.dates(min_value=D(2000, 1, 1), max_value=D(2060, 12, 31))
 
 
-def blank(code: str | None, phase: str, planned: datetime.date | None = None, key=None):
+def blank(
+    code: str | None,
+    phase: str,
+    planned: datetime.date | None = None,
+    key=None,
+    version_id: int | None = None,
+):
     """A visit as a new row holds it (the model's defaults)."""
     return schedule.VisitValues(
         key=key,
         definition=code,
-        version_id=None,
+        version_id=version_id,
         phase=phase,
         planned_date=planned,
         window_start=None,

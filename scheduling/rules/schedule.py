@@ -251,6 +251,8 @@ def decide(
             _done(row, target, day_one, reached_on, left_on, keep_done_plans or other_version)
             return VisitValues(**row)
         row["version_id"] = plan.version
+        # Its phase is the one this version plans it in (a version may move it to another).
+        row["phase"] = target.phase
         row["planned_date"] = target.planned
         row["window_start"], row["window_end"] = target.window_start, target.window_end
         row["study_day"] = engine.study_day(target.planned, day_one)

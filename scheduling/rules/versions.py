@@ -54,7 +54,10 @@ def start_steps(
     if version is None:
         return []
     steps = [Step(version, consent, None, START)]
-    order = current.order if current else ()
+    # Newer than the version started on: the first version may itself be activated since.
+    order = (
+        current.order if current else next((a.order for a in ordered if a.version == version), ())
+    )
     for activation in ordered:
         if activation.on > consent and not activation.needs_reconsent and activation.order > order:
             steps.append(Step(activation.version, activation.on, steps[-1].version, ACTIVATION))

@@ -137,6 +137,10 @@ def sync_reminders(
     for r in rows:
         if r.rule_id in current_rules:
             continue
+        if not r.rule.active and r.status in (OutboxStatus.PENDING, OutboxStatus.CANCELLED):
+            # Never sent, and its rule is switched off: the dispatcher would cancel it, so it
+            # cannot stand for a rule the version followed has on (a new row goes instead).
+            continue
         rule_id = same_rule.get((r.rule.lead_days, r.rule.local_time))
         key = (r.visit_id, rule_id, r.planned_date)
         if rule_id is not None and key not in existing:
