@@ -234,3 +234,54 @@ def test_a_participant_who_left_cannot_reconsent(protocol, site_ocn, clerk, two_
     with pytest.raises(ValidationError) as refused:
         versions.record_reconsent(b, v2, on=D(2026, 6, 15), by=clerk)
     assert "left the trial" in refused.value.message_dict["participant"][0]
+
+
+def test_a_visit_the_new_version_renames_takes_its_new_name_and_the_preview_says_so(
+    protocol, site_ocn, clerk, two_participants
+):
+    """Found by the properties' author: the visit was re-pointed at 2.0's definition but kept
+    1.0's name, which the digest and the timeline show."""
+    _, b = two_participants
+    draft = versions.new_draft(protocol, by=clerk)
+    draft.approved_on = D(2026, 6, 1)
+    draft.save()
+    leuk = draft.visit_definitions.get(code="LEUK")
+    leuk.name = "Cell collection"
+    leuk.save()
+    v2 = versions.release(draft, by=clerk)
+    preview = versions.activate_version(
+        v2, site_ocn, on=D(2026, 6, 15), by=clerk, reason="Renamed", dry_run=True
+    )
+    b_changes = next(p for p in preview.participants if p.subject_id == b.subject_id)
+    assert versions.VisitChange("LEUK", versions.RENAMED, "Leukapheresis", "Cell collection") in (
+        b_changes.visits
+    )
+    versions.activate_version(v2, site_ocn, on=D(2026, 6, 15), by=clerk, reason="Renamed")
+    assert visits(b)["LEUK"].name == "Cell collection"
+
+
+def test_a_booking_outside_its_new_window_is_flagged_to_rebook(
+    protocol, site_ocn, clerk, two_participants
+):
+    """2.0 narrows leukapheresis to ±1 day: B's booking 5 days after its planned day is now
+    outside the window, flagged to rebook, and the preview says so."""
+    from scheduling.timeline.appointments import book_appointment
+
+    _, b = two_participants
+    leuk = visits(b)["LEUK"]
+    day = next(
+        leuk.planned_date + datetime.timedelta(days=n)
+        for n in range(2, 8)
+        if (leuk.planned_date + datetime.timedelta(days=n)).weekday() < 5
+    )
+    book_appointment(leuk, on=day, by=clerk)
+    draft = versions.new_draft(protocol, by=clerk)
+    draft.approved_on = D(2026, 6, 1)
+    draft.save()
+    draft.visit_definitions.filter(code="LEUK").update(window_before=1, window_after=1)
+    v2 = versions.release(draft, by=clerk)
+    changes = versions.activate_version(v2, site_ocn, on=D(2026, 6, 15), by=clerk, reason="x")
+    leuk = visits(b)["LEUK"]
+    assert (leuk.booked_date, leuk.appointment_flag) == (day, "rebook")
+    b_changes = next(p for p in changes.participants if p.subject_id == b.subject_id)
+    assert any(c.code == "LEUK" and c.kind == versions.REBOOK for c in b_changes.visits)

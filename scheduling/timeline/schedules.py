@@ -359,10 +359,14 @@ def _reanchor(
             and visit.version_id == plan.version.pk
             and visit.definition_id != definition.pk
         ):
-            # Now planned by this version: its definition is this version's.
+            # Now planned by this version: its definition, and the name it plans it with, are
+            # this version's.
             visit.definition = definition
             if visit.pk is not None:
                 changed.add("definition")
+                if visit.name != definition.name:
+                    visit.name = definition.name
+                    changed.add("name")
                 if visit not in to_update:
                     to_update.append(visit)
     return to_create, to_update, changed
@@ -378,9 +382,9 @@ def apply_values(visit: Visit, values: schedule.VisitValues) -> None:
     visit.__dict__.update(zip(schedule.DECIDED, _DECIDED(values), strict=True))
 
 
-# What a rebuild may write on a visit: what the rule decides, and its definition (another
-# version's, once that version plans it).
-UPDATABLE = (*schedule.DECIDED, "definition")
+# What a rebuild may write on a visit: what the rule decides, and its definition and name
+# (another version's, once that version plans it).
+UPDATABLE = (*schedule.DECIDED, "definition", "name")
 
 # The visit's fields in VisitValues' order after ``key`` and ``definition``, and the ones the
 # rule decides (read in one call each: a rebuild reads them for every visit of an import).

@@ -43,6 +43,7 @@ MOVED = "moved"
 REWINDOWED = "re-windowed"
 REBOOK = "to rebook"
 REOPENED = "planned again"
+RENAMED = "renamed"
 
 
 @dataclass(frozen=True)
@@ -578,6 +579,8 @@ def _visit_changes(before: dict[str, Visit], after: dict[str, Visit]) -> list[Vi
             )
         if old.actual_date is not None:
             continue
+        if old.name != visit.name:
+            changes.append(VisitChange(code, RENAMED, old.name, visit.name))
         if old.planned_date != visit.planned_date:
             changes.append(
                 VisitChange(
