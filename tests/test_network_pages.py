@@ -29,9 +29,12 @@ NOW = datetime.datetime(2026, 2, 20, 18, tzinfo=datetime.UTC)
 
 # The figures of today's code: a change that adds a round trip to one of these pages shows here.
 QUERIES = {
-    "dashboard": 22,
+    # 24: the participants still to re-consent and the week's version changes (issue 24).
+    "dashboard": 24,
     "participant list": 11,
-    "participant page": 23,  # the site read with the participant (times in its zone)
+    # The site read with the participant (times in its zone); 25: the versions they followed
+    # and whether the user may record a re-consent (issue 24).
+    "participant page": 25,
     "calendar": 11,
     "visit list": 12,
     "reminder list": 10,
