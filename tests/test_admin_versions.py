@@ -3,13 +3,24 @@ previewed then confirmed; refusals on the field they name; the version followed 
 participant's page; every page scoped to the user's sites (test_protocol_versions.py's
 worked example: 2.0 adds FU2 and widens the infusion windows; A and B at Oceanside)."""
 
+import csv
 import datetime
+import io
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
-from scheduling.models import VersionActivation, VersionTakeUp
+from scheduling.mail.digest import digest_content
+from scheduling.models import (
+    Audience,
+    ReminderRule,
+    SiteDigest,
+    VersionActivation,
+    VersionTakeUp,
+)
 from scheduling.timeline import versions
 from tests import test_protocol_versions as worked
 
@@ -215,3 +226,100 @@ def test_a_released_version_offers_activation_only_to_who_may_activate(
     url = reverse("admin:scheduling_protocolversion_change", args=[v2.pk])
     assert activate_url(v2) in signed_in(client, staff["manager-ocn"]).get(url).text
     assert activate_url(v2) not in signed_in(client, staff["coordinator-ocn"]).get(url).text
+
+
+# Visible everywhere (item 5): a visit 2.0 removes (FU9) is not applicable, never missed.
+
+
+@pytest.fixture
+def fu9_dropped(protocol, site_ocn, clerk, two_participants):
+    """2.0 drops FU9 and is active at Oceanside from 15 June (today)."""
+    a, b = two_participants
+    draft = versions.new_draft(protocol, by=clerk)
+    draft.approved_on = D(2026, 6, 1)
+    draft.save()
+    draft.visit_definitions.filter(code="FU9").delete()
+    v2 = versions.release(draft, by=clerk)
+    versions.activate_version(v2, site_ocn, on=D(2026, 6, 15), by=clerk, reason="FU9 dropped")
+    return v2, a, b
+
+
+def test_the_schedule_export_names_each_visits_protocol_version(
+    admin_client, protocol, site_ocn, clerk, two_participants
+):
+    a, _ = two_participants
+    v2 = version_two(protocol, clerk)
+    versions.activate_version(v2, site_ocn, on=D(2026, 6, 15), by=clerk, reason="OCN approval")
+    response = admin_client.post(
+        reverse("admin:participants_participant_changelist"),
+        {"action": "export_schedule", "_selected_action": [a.pk]},
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    by_code = {row["visit_code"]: row for row in rows}
+    assert by_code["FU1"]["protocol_version"] == "1.0"  # done under 1.0
+    assert by_code["FU2"]["protocol_version"] == "2.0"
+
+
+def test_the_visit_list_filters_not_applicable_apart_from_missed(admin_client, fu9_dropped):
+    _, a, b = fu9_dropped
+    url = reverse("admin:scheduling_visit_changelist")
+    not_applicable = admin_client.get(url, {"visit_status": "not_applicable"})
+    assert {(v.participant, v.code) for v in not_applicable.context["cl"].result_list} == {
+        (a, "FU9"),
+        (b, "FU9"),
+    }
+    missed = admin_client.get(url, {"visit_status": "missed"})
+    assert "FU9" not in {v.code for v in missed.context["cl"].result_list}
+    assert "Not applicable" in not_applicable.text  # offered among the statuses
+
+
+def test_the_participant_page_and_calendar_say_not_applicable_not_missed(admin_client, fu9_dropped):
+    _, a, _ = fu9_dropped
+    fu9 = a.visits.get(code="FU9")
+    page = admin_client.get(reverse("admin:participants_participant_change", args=[a.pk]))
+    row = re.search(r'<tr class="visit-row[^"]*" data-visit="FU9">.*?</tr>', page.text, re.S)
+    assert 'visit-status-not_applicable">not applicable<' in row.group(0)
+    month = fu9.appointment_day.strftime("%Y-%m")
+    calendar = admin_client.get(
+        reverse("admin:scheduling_visit_calendar"), {"site": "OCN", "month": month}
+    )
+    entry = re.search(r'<a class="cal-visit [^"]*"[^>]*title="[^"]*FU9[^"]*"', calendar.text)
+    assert entry and "not_applicable" in entry.group(0) and "missed" not in entry.group(0)
+
+
+def test_the_dashboard_lists_those_to_reconsent_at_the_users_sites(client, staff, waiting):
+    _, a, b = waiting
+    oceanside = signed_in(client, staff["coordinator-ocn"]).get("/admin/")
+    assert f'data-participant="{a.subject_id}"' in oceanside.text
+    assert "version 2.0 is active and needs their re-consent" in oceanside.text
+    berlin = signed_in(client, staff["coordinator-ber"]).get("/admin/")
+    assert f'data-participant="{a.subject_id}"' not in berlin.text
+
+
+def test_the_dashboard_shows_a_version_changes_not_applicable_visits(client, staff, fu9_dropped):
+    _, a, _ = fu9_dropped
+    board = signed_in(client, staff["coordinator-ocn"]).get("/admin/").context["board"]
+    [change] = [t for t in board["version_changes"] if t.participant_id == a.pk]
+    assert (change.version.number, change.not_applicable_count) == ("2.0", 1)
+    assert "FU9" not in {visit.code for visit in board["overdue"]}
+
+
+def test_the_digest_lists_not_applicable_visits_apart_from_missed(protocol, fu9_dropped):
+    _, a, b = fu9_dropped
+    rule = ReminderRule.objects.get(protocol=protocol, audience=Audience.COORDINATOR_DIGEST)
+    now = timezone.now()
+    digest = SiteDigest(site=a.site, rule=rule, local_date=a.site.today(), due_at=now)
+    content = digest_content(digest)
+    assert [(v.participant_id, v.code) for v in content.not_applicable] == [
+        (a.pk, "FU9"),
+        (b.pk, "FU9"),
+    ]
+    assert "FU9" not in {v.code for v in content.missed}
+
+
+def test_the_audit_trail_names_the_take_ups_and_the_sites_activations(admin_client, fu9_dropped):
+    _, a, _ = fu9_dropped
+    trail = admin_client.get(reverse("admin:participant_audit_trail", args=[a.pk]))
+    events = [(e.kind, e.event, e.why) for e in trail.context["entries"] if e.kind == "version"]
+    assert ("version", "version taken up (site activation)", "FU9 dropped") in events
+    assert ("version", "version 2.0 activated at the site", "FU9 dropped") in events
