@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -178,7 +178,7 @@ class ProtocolVersionAdmin(
     change_form_template = "admin/scheduling/protocolversion/change_form.html"
 
     class Media:
-        css = {"all": ["scheduling/workspace.css"]}
+        css = {"all": ["scheduling/workspace.css", "scheduling/phone.css"]}
 
     @admin.display(description=_("state"))
     def state(self, obj):
@@ -365,6 +365,8 @@ class ProtocolVersionAdmin(
         )
 
     def compare_view(self, request, object_id):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"])  # a page to read
         version = self._version(request, object_id)
         others = sorted(
             ProtocolVersion.objects.filter(protocol_id=version.protocol_id).exclude(pk=version.pk),

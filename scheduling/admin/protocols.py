@@ -63,7 +63,7 @@ class ProtocolAdmin(
     change_form_template = "admin/scheduling/protocol/change_form.html"
 
     class Media:
-        css = {"all": ["scheduling/workspace.css"]}
+        css = {"all": ["scheduling/workspace.css", "scheduling/phone.css"]}
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         protocol = self.get_object(request, object_id)
