@@ -544,9 +544,11 @@ def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_rem
     # 24: the contact log is one of them (its attempts with who recorded each), and one
     # judges what the session owes for two-factor sign-in (security issue 21); the site comes
     # with the participant (its zone is the page's), and the user's sites with their zones.
-    with django_assert_num_queries(24):
+    # 26: the versions the participant followed, and the user's permissions read for the
+    # re-consent link (issue 24).
+    with django_assert_num_queries(26):
         coordinator.get(page_url(few))
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(26):
         response = coordinator.get(page_url(many))
     assert response.text.count('data-visit="UNS"') == 20  # ten in the chart, ten in the table
 
