@@ -29,9 +29,17 @@ from participants.models import (
     YesNo,
 )
 from participants.sites import add_closure
-from scheduling.models import LinkAction, OutboxStatus, Reminder, Visit
+from scheduling.models import (
+    LinkAction,
+    OutboxStatus,
+    ProtocolVersion,
+    Reminder,
+    Visit,
+    VisitDefinition,
+)
 from scheduling.replies.answers import answer_by_link, link_token
 from scheduling.rules import clinic_calendar, engine
+from scheduling.timeline import versions
 from scheduling.timeline.appointments import book_appointment
 from scheduling.timeline.following import first_versions
 from scheduling.timeline.plans import version_plan
@@ -393,12 +401,6 @@ def load_demo_data(password: str) -> dict[str, int]:
                 language=LANGUAGES.get((code, index), ""),
             )
             stories_created += 1
-    calendar_created = _calendar_showcase(
-        protocol, sites["OCN"], staff, first_number=len(SITE_STORIES["OCN"]) + 1
-    )
-    replies_created = _replies_showcase(
-        protocol, sites["BER"], staff, first_number=len(SITE_STORIES["BER"]) + 1
-    )
     User = get_user_model()
     admin, new_admin = User.objects.get_or_create(
         username="admin", defaults={"is_staff": True, "is_superuser": True}
@@ -406,6 +408,13 @@ def load_demo_data(password: str) -> dict[str, int]:
     if new_admin:
         admin.set_password(password)
         admin.save()
+    _amendment_showcase(protocol, sites["OCN"], admin)
+    calendar_created = _calendar_showcase(
+        protocol, sites["OCN"], staff, first_number=len(SITE_STORIES["OCN"]) + 1
+    )
+    replies_created = _replies_showcase(
+        protocol, sites["BER"], staff, first_number=len(SITE_STORIES["BER"]) + 1
+    )
     return {
         "participants": stories_created + calendar_created + replies_created,
         "stories": stories_created,  # every phase and way of leaving, at OCN and BER
@@ -415,6 +424,71 @@ def load_demo_data(password: str) -> dict[str, int]:
         "users": int(new_admin),
         "staff": len(staff_names),
     }
+
+
+# Version 2.0 of SLE-001 in the demo: a follow-up visit at Month 2 and wider infusion windows.
+AMENDMENT = "2.0"
+
+
+@transaction.atomic
+def _amendment_showcase(protocol: Protocol, site: Site, admin) -> None:
+    """SLE-001 2.0 (FU2 at follow-up Month 2, infusion windows ±3 days, re-consent needed),
+    released and active at OCN for two weeks: the first OCN participant on treatment or in
+    follow-up re-consented to it, the others still wait for their re-consent, and OCN's
+    participants consented since start on it (docs/amendments.md). Once only."""
+    if ProtocolVersion.objects.filter(protocol=protocol, number=AMENDMENT).exists():
+        return
+    today = site.today()
+    draft = versions.new_draft(
+        protocol, by=admin, number=AMENDMENT, note="Amendment 1: a follow-up visit at Month 2."
+    )
+    draft.approved_on = today - datetime.timedelta(days=21)
+    draft.needs_reconsent = True
+    draft.save()
+    VisitDefinition.objects.create(
+        protocol=protocol,
+        version=draft,
+        phase=draft.phases.get(code="follow_up"),
+        order=draft.visit_definitions.get(code="FU1").order,
+        code="FU2",
+        name="Follow-up Month 2",
+        name_translations={
+            "de": "Nachsorge Monat 2",
+            "es": "Seguimiento mes 2",
+            "fr": "Suivi mois 2",
+        },
+        offset=2,
+        unit="months",
+        window_before=14,
+        window_after=14,
+    )
+    draft.visit_definitions.filter(code__in=["INF2", "INF3", "INF4", "INF5", "INF6"]).update(
+        window_before=3, window_after=3
+    )
+    released = versions.release(draft, by=admin)
+    activated_on = today - datetime.timedelta(days=14)
+    versions.activate_version(
+        released, site, on=activated_on, by=admin, reason="OCN's ethics committee approved it."
+    )
+    first = (
+        Participant.objects.active()
+        .filter(
+            site=site,
+            protocol=protocol,
+            status__in=[Status.TREATMENT, Status.FOLLOW_UP],
+            consent_date__lt=activated_on,
+        )
+        .order_by("subject_id")
+        .first()
+    )
+    if first is not None:
+        versions.record_reconsent(
+            first,
+            released,
+            on=max(activated_on, first.consent_date),
+            by=admin,
+            reason="Signed the amended consent form at the visit.",
+        )
 
 
 def _no_show_consent(protocol: Protocol, site: Site) -> datetime.date | None:

@@ -206,6 +206,26 @@ def version_being_drafted(protocol_id: int) -> "ProtocolVersion":
     return ProtocolVersion.objects.create(protocol_id=protocol_id, number="1.0")
 
 
+def refuse_released(version_id: int | None) -> None:
+    """A released version is never edited again (docs/amendments.md): refused at the model,
+    whatever writes (admin, import, shell)."""
+    if version_id is None:
+        return
+    released = (
+        ProtocolVersion.objects.filter(pk=version_id, released_at__isnull=False)
+        .values_list("number", flat=True)
+        .first()
+    )
+    if released is not None:
+        raise ValidationError(
+            gettext(
+                "Version %(number)s is released and is never edited again: make a new draft "
+                "version to change its plan."
+            )
+            % {"number": released}
+        )
+
+
 class VersionedPlanRow(models.Model):
     """A row of a version's plan (phase, visit definition): written only into a draft."""
 
@@ -215,7 +235,12 @@ class VersionedPlanRow(models.Model):
     def save(self, *args, **kwargs):
         if self.version_id is None:
             self.version = version_being_drafted(self.protocol_id)
+        refuse_released(self.version_id)
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        refuse_released(self.version_id)
+        return super().delete(*args, **kwargs)
 
 
 class Phase(VersionedPlanRow):
@@ -811,7 +836,12 @@ class ReminderRule(models.Model):
     def save(self, *args, **kwargs):
         if self.version_id is None and self.audience == Audience.PARTICIPANT:
             self.version = version_being_drafted(self.protocol_id)
+        refuse_released(self.version_id)
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        refuse_released(self.version_id)
+        return super().delete(*args, **kwargs)
 
 
 class OutboxStatus(models.TextChoices):

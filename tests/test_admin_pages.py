@@ -15,6 +15,7 @@ from participants.lifecycle import record_transition
 from participants.models import Protocol, Status, Transition
 from scheduling.mail.dispatch import dispatch_due
 from scheduling.models import OutboxStatus, Phase, Reminder, SiteDigest
+from scheduling.timeline.versions import new_draft
 from tests.smtp_server import smtp_server_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -120,8 +121,12 @@ def test_a_past_version_of_the_plan_opens_and_is_never_saved_back(
 ):
     """The version page of simple-history saved what was posted to it, for anyone who may
     view the record (a monitor too), around the protocol page's preview and rebuild."""
-    record = model.objects.filter(**({"protocol": protocol} if model is Phase else {})).first()
-    record.save()  # a first historical record
+    if model is Phase:
+        # A released version's phases are never saved again: a draft's, copied (recorded).
+        record = new_draft(protocol, by=admin_user).phases.first()
+    else:
+        record = model.objects.first()
+        record.save()  # a first historical record
     version = record.history.latest("history_date")
     opts = model._meta
     url = reverse(

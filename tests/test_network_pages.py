@@ -32,8 +32,8 @@ QUERIES = {
     # 24: the participants still to re-consent and the week's version changes (issue 24).
     "dashboard": 24,
     "participant list": 11,
-    # The site read with the participant (times in its zone); 25: the versions they followed
-    # and whether the user may record a re-consent (issue 24).
+    # The site read with the participant (times in its zone); the version followed (issue 24)
+    # and the versions they took up, listed (25).
     "participant page": 25,
     "calendar": 11,
     "visit list": 12,

