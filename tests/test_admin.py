@@ -544,10 +544,11 @@ def test_the_participant_page_takes_the_same_queries_whatever_its_visits_and_rem
     # 24: the contact log is one of them (its attempts with who recorded each), and one
     # judges what the session owes for two-factor sign-in (security issue 21); the site comes
     # with the participant (its zone is the page's), and the user's sites with their zones.
-    # 25 since issue 24: the version the participant follows, read for the timeline's phases.
-    with django_assert_num_queries(25):
+    # 25 since issue 24: the version the participant follows, read for the timeline's phases;
+    # 26: the versions they took up, listed with who, when and why.
+    with django_assert_num_queries(26):
         coordinator.get(page_url(few))
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(26):
         response = coordinator.get(page_url(many))
     assert response.text.count('data-visit="UNS"') == 20  # ten in the chart, ten in the table
 

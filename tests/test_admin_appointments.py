@@ -576,10 +576,13 @@ def test_the_visit_list_shows_appointments_and_filters_by_flag(
     assert proposed
 
 
-def test_the_protocol_page_offers_the_resource_of_each_visit_definition(
-    admin_client, protocol, resources
+def test_a_draft_versions_page_offers_the_resource_of_each_visit_definition(
+    admin_client, admin_user, protocol, resources
 ):
-    page = admin_client.get(reverse("admin:participants_protocol_change", args=[protocol.pk]))
+    from scheduling.timeline import versions
+
+    draft = versions.new_draft(protocol, by=admin_user)
+    page = admin_client.get(reverse("admin:scheduling_protocolversion_change", args=[draft.pk]))
     assert page.status_code == 200
     assert 'name="visit_definitions-0-resource"' in page.text
     assert ">infusion chair</option>" in page.text

@@ -476,17 +476,13 @@ class Change:
 
 def save_page(client, url: str, changes: dict, reason: str) -> None:
     """Save an admin page as a browser does: the form as shown, ``changes`` made, ``reason``
-    given where the page asks for one (its reason for change, or the plan change's reason
-    when the protocol page shows the visits a plan change moves)."""
+    given where the page asks for one (its reason for change)."""
     page = client.get(url)
     data = form_data(page)
     data.update(changes)
     if 'name="change_reason"' in page.text:
         data["change_reason"] = reason
     response = client.post(url, data)
-    if response.status_code == 200 and 'name="plan_change_reason"' in response.text:
-        data.update({"confirm_plan_change": "1", "plan_change_reason": reason})
-        response = client.post(url, data)
     errors = response.context and response.context.get("errors")
     assert response.status_code == 302, errors
 
@@ -596,11 +592,18 @@ def change_criterion(ctx) -> Change:
     return Change(criterion, "text", user, "Amendment 3 wording", before=criterion.text)
 
 
+def draft_of(ctx, user):
+    """A new draft version of the participant's protocol, where its plan is edited."""
+    from scheduling.timeline import versions
+
+    draft = versions.new_draft(ctx.participant.protocol, by=user)
+    return draft, reverse("admin:scheduling_protocolversion_change", args=[draft.pk])
+
+
 def change_phase(ctx) -> Change:
     user = ctx.login("superuser")
-    protocol = ctx.participant.protocol
-    phase = Phase.objects.get(protocol=protocol, code="screening")
-    url = reverse("admin:participants_protocol_change", args=[protocol.pk])
+    draft, url = draft_of(ctx, user)
+    phase = Phase.objects.get(version=draft, code="screening")
     key = inline_key(page_of(ctx.client, url), "phases", phase.pk, "length")
     save_page(ctx.client, url, {key: "9"}, "Amendment 2: nine weeks of screening")
     return Change(phase, "length", user, "Amendment 2: nine weeks of screening", before=8)
@@ -608,9 +611,8 @@ def change_phase(ctx) -> Change:
 
 def change_visit_definition(ctx) -> Change:
     user = ctx.login("superuser")
-    protocol = ctx.participant.protocol
-    leuk = VisitDefinition.objects.get(protocol=protocol, code="LEUK")
-    url = reverse("admin:participants_protocol_change", args=[protocol.pk])
+    draft, url = draft_of(ctx, user)
+    leuk = VisitDefinition.objects.get(version=draft, code="LEUK")
     key = inline_key(page_of(ctx.client, url), "visit_definitions", leuk.pk, "window_after")
     save_page(ctx.client, url, {key: "10"}, "Amendment 2: wider apheresis window")
     return Change(leuk, "window_after", user, "Amendment 2: wider apheresis window", before=7)
@@ -618,14 +620,20 @@ def change_visit_definition(ctx) -> Change:
 
 def change_reminder_rule(ctx) -> Change:
     user = ctx.login("superuser")
-    protocol = ctx.participant.protocol
-    rule = protocol.reminder_rules.get(audience=Audience.PARTICIPANT, lead_days=7)
-    url = reverse("admin:participants_protocol_change", args=[protocol.pk])
+    draft, url = draft_of(ctx, user)
+    rule = draft.reminder_rules.get(audience=Audience.PARTICIPANT, lead_days=7)
     key = inline_key(page_of(ctx.client, url), "reminder_rules", rule.pk, "local_time")
     save_page(ctx.client, url, {key: "10:30:00"}, "Participants asked for later reminders")
     return Change(
         rule, "local_time", user, "Participants asked for later reminders", datetime.time(9)
     )
+
+
+def change_protocol_version(ctx) -> Change:
+    user = ctx.login("superuser")
+    draft, url = draft_of(ctx, user)
+    save_page(ctx.client, url, {"note": "Amendment 2"}, "Named after the amendment")
+    return Change(draft, "note", user, "Named after the amendment", before="")
 
 
 def no_reason_asked(piece: str):
@@ -665,6 +673,11 @@ CHANGES = [
         "scheduling.ReminderRule",
         change_reminder_rule,
         id="reminder-rule",
+    ),
+    pytest.param(
+        "scheduling.ProtocolVersion",
+        change_protocol_version,
+        id="protocol-version",
     ),
 ]
 

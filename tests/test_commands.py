@@ -379,6 +379,8 @@ def test_export_schedule_writes_every_visit_ordered_by_subject_then_planned_date
         "", "", "", "", "", "", "",
         # No appointment time, so no zone for it; the site's zone (issue 23).
         "", "America/Los_Angeles",
+        # The protocol version that planned it (issue 24).
+        "1.0",
     ]  # fmt: skip
     assert by_visit[("SLE-001-101-001", "INF1")][5:11] == [
         "2026-03-03", "2026-03-03", "2026-03-03", "1", "", "missed",

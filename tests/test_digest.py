@@ -153,7 +153,9 @@ def test_digest_lists_todays_visits_closing_windows_newly_missed_and_failed_remi
 
     create_due_digests(at(2026, 3, 2, 6))
     digest = SiteDigest.objects.select_related("site", "rule").get()
-    with django_assert_num_queries(8):
+    # 9: the visits a version change of the last day made not applicable (issue 24), listed
+    # apart from the missed ones.
+    with django_assert_num_queries(9):
         content = digest_content(digest)
     assert [(v.participant, v.code) for v in content.today] == [(today, "SCR")]
     assert [(v.participant, v.code) for v in content.closing] == [(today, "SCR")]

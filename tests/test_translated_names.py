@@ -190,9 +190,14 @@ def test_a_translation_line_that_is_not_language_and_name_is_refused(admin_clien
     assert site_ocn.sender_name_translations == {}
 
 
-def test_visit_names_per_language_are_edited_on_the_protocol_page(admin_client, protocol):
-    # Checks the protocol page's plan rows: INF4's names, as lines, saved on its definition.
-    url = reverse("admin:participants_protocol_change", args=[protocol.pk])
+def test_visit_names_per_language_are_edited_on_a_draft_versions_page(
+    admin_client, admin_user, protocol
+):
+    # Checks a draft's plan rows: INF4's names, as lines, saved on its definition.
+    from scheduling.timeline import versions
+
+    draft = versions.new_draft(protocol, by=admin_user)
+    url = reverse("admin:scheduling_protocolversion_change", args=[draft.pk])
     data = form_data(admin_client.get(url))
     [prefix] = [
         key.removesuffix("-code")
@@ -202,9 +207,7 @@ def test_visit_names_per_language_are_edited_on_the_protocol_page(admin_client, 
     assert data[f"{prefix}-name_translations"] == "de: Infusion 4\nes: Infusión 4\nfr: Perfusion 4"
     data[f"{prefix}-name_translations"] = "es: Infusión n.º 4\nfr: Perfusion 4"
     data["change_reason"] = "Spanish name of the fourth infusion"
-    data["plan_change_reason"] = "Spanish name of the fourth infusion"
-    data["confirm_plan_change"] = "1"
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context and response.context["errors"]
-    definition = VisitDefinition.objects.get(protocol=protocol, code="INF4")
+    definition = VisitDefinition.objects.get(version=draft, code="INF4")
     assert definition.name_translations == {"es": "Infusión n.º 4", "fr": "Perfusion 4"}

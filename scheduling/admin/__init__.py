@@ -24,7 +24,12 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``exports``: the schedule export action of the participant list.
 - ``visits``: the visit list and the site calendar.
 - ``reminders``: reminders, site digests and reminder rules.
-- ``protocols``: the protocol page (its plan edited inline), phases, visit definitions.
+- ``protocols``: the protocol page (its fields, criteria, digest rule and versions), phases,
+  visit definitions.
+- ``protocol_versions``: a version's page (a draft's plan edited inline, a released one read),
+  a new draft, its release, two versions compared, a version's activation at a site.
+- ``reconsent``: a participant's re-consent to a newer version (a page of the participant
+  admin), previewed then confirmed.
 - ``mixins``: the read-only base of the plan's parts. The bases and helpers every admin
   shares (site scoping, read only, refusals reported as messages) are in ``participants.admin``.
 """
@@ -39,7 +44,9 @@ from scheduling.admin import (
     exports,
     participant_list,
     participants,
+    protocol_versions,
     protocols,
+    reconsent,
     reminders,
     transitions,
     visit_rows,
@@ -54,14 +61,13 @@ from scheduling.admin.participant_list import (
     PhaseFilter,
 )
 from scheduling.admin.participants import ParticipantAdmin, ParticipantForm
-from scheduling.admin.protocols import (
-    PhaseAdmin,
+from scheduling.admin.protocol_versions import (
     PhaseInline,
-    ProtocolAdmin,
+    ProtocolVersionAdmin,
     ReminderRuleInline,
-    VisitDefinitionAdmin,
     VisitDefinitionInline,
 )
+from scheduling.admin.protocols import PhaseAdmin, ProtocolAdmin, VisitDefinitionAdmin
 from scheduling.admin.reminders import ReminderAdmin, ReminderRuleAdmin, SiteDigestAdmin
 from scheduling.admin.transitions import TransitionForm, TransitionInline
 from scheduling.admin.visit_rows import ConfirmationForm, UnscheduledVisitForm, VisitForm
@@ -81,6 +87,7 @@ __all__ = [
     "PhaseInline",
     "PlanPartAdmin",
     "ProtocolAdmin",
+    "ProtocolVersionAdmin",
     "ReadOnlyScopedAdmin",
     "ReminderAdmin",
     "ReminderRuleAdmin",
@@ -101,7 +108,9 @@ __all__ = [
     "exports",
     "participant_list",
     "participants",
+    "protocol_versions",
     "protocols",
+    "reconsent",
     "reminders",
     "transitions",
     "visit_rows",

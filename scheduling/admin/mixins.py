@@ -1,4 +1,4 @@
-"""The read-only base of the plan's parts (edited on the protocol page). The bases and
+"""The read-only base of the plan's parts (edited on a draft version's page). The bases and
 helpers of every workspace admin (site scoping, read only, past versions for reading,
 refusals reported as messages) are in ``participants.admin``."""
 
@@ -8,5 +8,5 @@ from participants.admin import OfferedFiltersOnly, PastVersionsForReading, ReadO
 
 
 class PlanPartAdmin(ReadOnlyAdmin, OfferedFiltersOnly, PastVersionsForReading, SimpleHistoryAdmin):
-    """Listed for reading; edited inline on the protocol page, where a change to a plan that
-    participants follow is previewed and confirmed."""
+    """Listed for reading; edited inline on a draft version's page (a released version's
+    plan is never edited: a change is a new draft)."""

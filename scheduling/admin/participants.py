@@ -33,6 +33,7 @@ from scheduling.admin.participant_list import (
     ParticipantListColumns,
     PhaseFilter,
 )
+from scheduling.admin.reconsent import ReconsentPages, may_reconsent
 from scheduling.admin.transitions import TransitionInline, TransitionPages, transition_form
 from scheduling.admin.visit_rows import VisitRowPages, unscheduled_form, visit_rows
 from scheduling.timeline.schedules import rebuild_schedule
@@ -69,6 +70,7 @@ class ParticipantAdmin(
     ContactLogPages,
     AppointmentPages,
     AuditTrailPages,
+    ReconsentPages,
     ReasonForChangeAdmin,
     SiteScopedAdmin,
 ):
@@ -204,6 +206,7 @@ class ParticipantAdmin(
             *self.appointment_urls(),
             *self.contact_log_urls(),
             *self.audit_trail_urls(),
+            *self.reconsent_urls(),
         ] + super().get_urls()
 
     def _writable(self, request, object_id) -> Participant:
@@ -256,6 +259,8 @@ class ParticipantAdmin(
             "contact_form": self.contact_log_form(request, participant),
             "reminder_language": languages.get(participant.reminder_language, ""),
             "language_is_sites": not participant.language,
+            "take_ups": participant_page.take_ups(participant),
+            "may_reconsent": participant.is_active and may_reconsent(request.user),
         }
         context.update(extra_context or {})
         return super().change_view(request, object_id, form_url, context)

@@ -4,7 +4,7 @@ import datetime
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min, Q
 from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +13,16 @@ from participants import roles
 from participants.admin import ReadOnlyScopedAdmin
 from participants.admin.network import CappedCountAdmin, user_site_filter
 from participants.local_times import planning_day
-from scheduling.models import UNSCHEDULED_CODE, Visit, VisitDefinition, VisitQuerySet
+from scheduling.models import (
+    UNSCHEDULED_CODE,
+    Visit,
+    VisitDefinition,
+    VisitQuerySet,
+    VisitStatus,
+)
+from scheduling.rules import schedule
 from scheduling.workspace import month_calendar as site_calendar
+from scheduling.workspace.participant_list import site_today
 
 
 class VisitCodeFilter(admin.SimpleListFilter):
@@ -30,6 +38,42 @@ class VisitCodeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset if self.value() is None else queryset.filter(code=self.value())
+
+
+class VisitStatusFilter(admin.SimpleListFilter):
+    """A visit's status as its page shows it (``Visit.status_on`` at its site's today): a visit
+    a protocol version no longer applies to is "not applicable", never "missed"."""
+
+    title = _("status")
+    parameter_name = "visit_status"
+
+    def lookups(self, request, model_admin):
+        return VisitStatus.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        not_applicable = Q(
+            closed_on__isnull=False, closed_reason__startswith=schedule.NOT_APPLICABLE
+        )
+        done = Q(actual_date__isnull=False)
+        if value == VisitStatus.COMPLETED:
+            return queryset.filter(done)
+        undone = queryset.filter(actual_date__isnull=True)
+        if value == VisitStatus.CANCELLED:
+            return undone.filter(cancelled=True)
+        undone = undone.filter(cancelled=False)
+        if value == VisitStatus.NOT_APPLICABLE:
+            return undone.filter(not_applicable)
+        today = site_today(roles.user_sites(request.user), field="site_id")
+        passed = Q(closed_on__isnull=True, window_end__lt=F("visit_site_today"))
+        undone = undone.annotate(visit_site_today=today)
+        if value == VisitStatus.MISSED:
+            return undone.filter(Q(closed_on__isnull=False) & ~not_applicable | passed)
+        if value == VisitStatus.SCHEDULED:
+            return undone.filter(closed_on__isnull=True).exclude(passed)
+        return queryset.none()
 
 
 class DatesBetween(VisitQuerySet):
@@ -70,16 +114,18 @@ class VisitAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
         "actual_date",
         "deviation",
         "cancelled",
+        "version_number",
     ]
     list_filter = [
         user_site_filter("participant__site"),
+        VisitStatusFilter,
         VisitCodeFilter,
         "appointment_flag",
         "deviation",
         "cancelled",
     ]
     search_fields = ["participant__subject_id"]
-    list_select_related = ["participant"]
+    list_select_related = ["participant", "version"]
     date_hierarchy = "planned_date"
 
     class Media:
@@ -93,6 +139,11 @@ class VisitAdmin(CappedCountAdmin, ReadOnlyScopedAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return DatesBetween(model=Visit, query=queryset.query, using=queryset.db)
+
+    @admin.display(description=_("version"), ordering="version_id")
+    def version_number(self, obj):
+        """The protocol version that planned it (unscheduled: —)."""
+        return obj.version.number if obj.version else "—"
 
     @admin.display(description=_("source"), ordering="booked_date")
     def source(self, obj):

@@ -8,7 +8,7 @@ outbox message, or drops it (expired) once the site's day is over.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from participants.models import ACTIVE_STATUSES, Participant, Site
 from scheduling.mail.redaction import redact_addresses
@@ -22,9 +22,10 @@ from scheduling.models import (
     ReminderLinkUse,
     ReminderRule,
     SiteDigest,
+    VersionTakeUp,
     Visit,
 )
-from scheduling.rules import engine
+from scheduling.rules import engine, schedule
 
 CLOSING_DAYS = 3
 
@@ -34,6 +35,9 @@ class DigestContent:
     today: list[Visit] = field(default_factory=list)
     closing: list[Visit] = field(default_factory=list)
     missed: list[Visit] = field(default_factory=list)
+    # Closed because a protocol version no longer applies to them (a take-up recorded in the
+    # last day): closed, never missed, so listed apart.
+    not_applicable: list[Visit] = field(default_factory=list)
     failed: list[Reminder] = field(default_factory=list)
     to_decide: list[Visit] = field(default_factory=list)
     tomorrow: list[Visit] = field(default_factory=list)
@@ -96,8 +100,9 @@ def digest_content(digest: SiteDigest) -> DigestContent:
     three days with no actual date, visits newly missed (window ended yesterday), reminders
     that failed for visits still ahead, appointments to decide (a booking to rebook, a window
     with no open day), tomorrow's appointments with their confirmation state, and the
-    participants' requests of the last day (another date asked for, reminders stopped). Eight
-    queries."""
+    participants' requests of the last day (another date asked for, reminders stopped), and
+    the visits a version change of the last day made not applicable (apart from the missed
+    ones). Nine queries."""
     day = digest.local_date
     # "New" requests: those of the day before the digest's time, so each is in one digest.
     since = digest.due_at - datetime.timedelta(days=1)
@@ -139,6 +144,25 @@ def digest_content(digest: SiteDigest) -> DigestContent:
             )
         ),
         missed=list(open_visits.filter(window_end=day - datetime.timedelta(days=1))),
+        not_applicable=list(
+            Visit.objects.filter(
+                participant__site_id=digest.site_id,
+                participant__protocol_id=digest.rule.protocol_id,
+                participant__status__in=ACTIVE_STATUSES,
+                closed_reason__startswith=schedule.NOT_APPLICABLE,
+            )
+            .filter(
+                Exists(
+                    VersionTakeUp.objects.filter(
+                        participant_id=OuterRef("participant_id"),
+                        since=OuterRef("closed_on"),
+                        recorded_at__gte=since,
+                    )
+                )
+            )
+            .select_related("participant")
+            .order_by("participant__subject_id", "planned_date", "id")
+        ),
         failed=failed,
         to_decide=list(
             open_visits.filter(

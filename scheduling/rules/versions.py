@@ -87,7 +87,7 @@ def _visit_text(visit: engine.VisitPlan) -> str:
 
 
 def _window_text(visit: engine.VisitPlan) -> str:
-    return f"−{visit.window_before}/+{visit.window_after} days"
+    return f"−{visit.before}/+{visit.after} days"
 
 
 def plan_changes(
@@ -113,7 +113,7 @@ def plan_changes(
             continue
         if (old.phase, old.offset, old.unit) != (visit.phase, visit.offset, visit.unit):
             changes.append(VisitChange(visit.code, MOVED, _visit_text(old), _visit_text(visit)))
-        if (old.window_before, old.window_after) != (visit.window_before, visit.window_after):
+        if (old.before, old.after) != (visit.before, visit.after):
             changes.append(
                 VisitChange(visit.code, REWINDOWED, _window_text(old), _window_text(visit))
             )

@@ -32,6 +32,9 @@ SCHEDULE_COLUMNS = (
     # ("PDT"; empty without a time) and the site's IANA zone.
     "appointment_time_zone",
     "site_time_zone",
+    # The protocol version that planned the visit ("1.0"; empty for an unscheduled one): last
+    # too, for the same reason (issue 24).
+    "protocol_version",
 )
 
 
@@ -67,6 +70,7 @@ class ScheduleRow:
     deviation: str  # why a done visit is a deviation ("outside its window"…); else ""
     appointment_time_zone: str  # "PST"/"PDT": appointment_time's zone that day; else ""
     site_time_zone: str  # the site's IANA time zone ("America/Los_Angeles")
+    protocol_version: str = ""  # the version that planned the visit; "" when unscheduled
 
 
 def schedule_rows(
@@ -78,7 +82,7 @@ def schedule_rows(
     on that today (of a participant still in the trial, as the dashboard counts them),
     ordered by subject id, then planned date. One query. ``site`` and ``participants`` (a
     queryset) narrow it."""
-    visits = Visit.objects.select_related("participant__site").order_by(
+    visits = Visit.objects.select_related("participant__site", "version").order_by(
         "participant__subject_id", "participant__protocol_id", "planned_date", "id"
     )
     if site is not None:
@@ -126,6 +130,7 @@ def schedule_rows(
                     else ""
                 ),
                 site_time_zone=participant_site.timezone,
+                protocol_version=visit.version.number if visit.version else "",
             )
         )
     return rows

@@ -4,7 +4,8 @@ order, as plain rows the audit trail page and its CSV show.
 What it reads: the history (django-simple-history) of the participant, of their visits (the
 schedule, appointments, bookings, actual dates, confirmations) and of their eligibility
 answers; the transitions and the contact log, which are added and never changed and name
-their own who, when and why; and the outcome of each reminder (sent, failed, expired,
+their own who, when and why, as do the protocol versions taken up and activated at their
+site (``audit_versions``); and the outcome of each reminder (sent, failed, expired,
 cancelled ...), kept on the reminder's row. Who is a staff user, the participant (a history
 row without a user whose reason names a reminder link) or the system (a rebuild, the
 dispatcher). A fixed number of queries, however long the history (one per kind of record).
@@ -58,7 +59,7 @@ _OUTCOME_WHY = {
 }
 # Entries of one instant, in the order things happen (the participant first, then their
 # transition, the visits it rebuilt, and what the dispatcher did).
-_ORDER = ["participant", "transition", "eligibility", "visit", "contact", "reminder"]
+_ORDER = ["participant", "transition", "version", "eligibility", "visit", "contact", "reminder"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,10 @@ def audit_trail(participant: Participant, *, show_contact_details: bool) -> list
     entries += _transition_entries(participant, values)
     entries += _contact_entries(participant, values)
     entries += _reminder_entries(participant)
+    # Below this module: it builds its entries with this module's AuditEntry.
+    from scheduling.workspace.audit_versions import version_entries
+
+    entries += version_entries(participant)
     entries.sort(key=lambda entry: (entry.at, _ORDER.index(entry.kind)))
     for entry in entries:
         entry.local = site_time(entry.at, site)

@@ -20,8 +20,12 @@ from scheduling.models import (
     OutboxStatus,
     Reminder,
     ReminderLinkUse,
+    TakeUp,
+    VersionTakeUp,
     Visit,
 )
+from scheduling.rules import schedule
+from scheduling.timeline import versions
 from scheduling.workspace.participant_list import site_today, site_today_bounds
 
 FUNNEL = [
@@ -173,8 +177,11 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
+    version_changes = _version_changes(site_ids, week_ago)
     return {
         "sites": sites,
+        "to_reconsent": versions.needs_reconsent(site_ids)[:50],
+        "version_changes": version_changes,
         "funnel": funnel,
         "exits": exits,
         "due_this_week": due,
@@ -192,3 +199,33 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         "mail_fault": MailRelay.objects.filter(pk=MailRelay.ONE).exclude(fault="").first(),
         "dispatch": dispatch_health.health(now),
     }
+
+
+def _version_changes(site_ids, since) -> list[VersionTakeUp]:
+    """Participants moved to another version since ``since`` (a site's activation, a
+    re-consent), newest first, each with how many of their visits it made not applicable
+    (``not_applicable_count``): closed, never missed. Two queries."""
+    take_ups = list(
+        VersionTakeUp.objects.filter(
+            participant__site_id__in=site_ids, recorded_at__gte=since, previous__isnull=False
+        )
+        .exclude(kind=TakeUp.START)
+        .select_related("participant__site", "version", "previous")
+        .order_by("-recorded_at", "-id")[:50]
+    )
+    counts = {}
+    if take_ups:
+        counts = dict(
+            Visit.objects.filter(
+                participant_id__in={t.participant_id for t in take_ups},
+                closed_on__isnull=False,
+                closed_reason__startswith=schedule.NOT_APPLICABLE,
+            )
+            .values_list("participant_id")
+            .annotate(n=Count("id"))
+            .values_list("participant_id", "n")
+            .order_by()
+        )
+    for take_up in take_ups:
+        take_up.not_applicable_count = counts.get(take_up.participant_id, 0)
+    return take_ups

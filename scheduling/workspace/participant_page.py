@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from participants.models import Participant
-from scheduling.models import OutboxStatus, Reminder, Visit
+from scheduling.models import OutboxStatus, Reminder, VersionTakeUp, Visit
 from scheduling.rules import engine
 from scheduling.timeline.plans import day_one_phase, followed_plan, phase_actual_starts
 from scheduling.workspace.timeline_chart import (
@@ -48,7 +48,9 @@ def participant_timeline(participant: Participant, now=None) -> Timeline:
         if phases
         else participant.consent_date
     )
-    visits = list(participant.visits.select_related("definition").order_by("planned_date", "id"))
+    visits = list(
+        participant.visits.select_related("definition", "version").order_by("planned_date", "id")
+    )
     for visit in visits:
         visit.current_status = visit.status_on(today)
     chart_visits = [
@@ -79,3 +81,13 @@ def participant_reminders(participant: Participant) -> tuple[list[Reminder], int
     )
     shown = [r for r in reminders if r.status != OutboxStatus.CANCELLED]
     return shown, len(reminders) - len(shown)
+
+
+def take_ups(participant: Participant) -> list[VersionTakeUp]:
+    """The versions the participant followed, latest first (the first is the one followed
+    now): since when, how, who recorded it and why (one query)."""
+    return list(
+        VersionTakeUp.objects.filter(participant=participant)
+        .select_related("version", "previous", "recorded_by")
+        .order_by("-since", "-id")
+    )
