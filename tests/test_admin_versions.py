@@ -22,12 +22,10 @@ from scheduling.models import (
     VersionTakeUp,
 )
 from scheduling.timeline import versions
-from tests import test_protocol_versions as worked
 
-# The worked example's fixtures and version 2.0.
-clock = worked.clock
-two_participants = worked.two_participants
-version_two = worked.version_two
+# The worked example's version 2.0 (its fixtures, clock and two_participants, are
+# tests/conftest.py's).
+from tests.versions_fixtures import version_two
 
 pytestmark = pytest.mark.django_db
 

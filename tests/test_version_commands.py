@@ -178,3 +178,16 @@ def test_a_command_does_only_what_its_user_may_do(
         return
     assert refused(*args, "--by", username) == [line]
     assert state() == before
+
+
+def test_a_dry_run_needs_no_reason_and_applying_without_one_is_refused(two):
+    """The issue's own line, `activate_version PROTOCOL VERSION --site --on --dry-run --by`,
+    previews; applying asks why, in one line."""
+    before = state()
+    lines = run(*ACTIVATE, "--dry-run", "--by", "clerk")
+    assert any("FU2 added" in line for line in lines)
+    assert lines[-1] == "Dry run: nothing was saved."
+    assert refused(*ACTIVATE, "--by", "clerk") == [
+        "reason: Say why the version is activated (the site's approval, say)."
+    ]
+    assert state() == before

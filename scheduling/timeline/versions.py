@@ -282,7 +282,7 @@ def in_force(site: Site, protocol_id: int, on: datetime.date | None = None):
     return list(rows.select_related("version"))
 
 
-def _refuse_activation(version, site, on, reason) -> None:
+def _refuse_activation(version, site, on, reason, *, dry_run: bool = False) -> None:
     if not version.is_released:
         raise ValidationError(
             {
@@ -290,7 +290,7 @@ def _refuse_activation(version, site, on, reason) -> None:
                 "at a site."
             }
         )
-    if not reason.strip():
+    if not reason.strip() and not dry_run:  # a preview is asked before the reason
         raise ValidationError(
             {"reason": "Say why the version is activated (the site's approval, say)."}
         )
@@ -341,11 +341,15 @@ def activate_version(
     re-consent applies at once to every active participant of the site on an older one, from
     ``on`` (from their consent, for one who consented since); one that does is listed for
     re-consent. With ``dry_run`` nothing is kept: the changes are returned as a preview."""
-    _refuse_activation(version, site, on, reason)
+    _refuse_activation(version, site, on, reason, dry_run=dry_run)
 
     def apply():
         VersionActivation.objects.create(
-            version=version, site=site, activated_on=on, activated_by=by, reason=reason.strip()
+            version=version,
+            site=site,
+            activated_on=on,
+            activated_by=by,
+            reason=reason.strip() or "(preview)",
         )
         changes = VersionChanges(version, site, on)
         participants = list(

@@ -1,5 +1,5 @@
-"""manage.py activate_version PROTOCOL VERSION --site CODE --on YYYY-MM-DD --reason TEXT
-[--dry-run] --by USERNAME."""
+"""manage.py activate_version PROTOCOL VERSION --site CODE --on YYYY-MM-DD [--dry-run]
+--reason TEXT --by USERNAME (a dry run needs no reason)."""
 
 from django.core.exceptions import ValidationError
 
@@ -29,7 +29,11 @@ class Command(StaffCommand):
         parser.add_argument("version", help="Version number, e.g. 2.0.")
         parser.add_argument("--site", required=True, help="Site code.")
         parser.add_argument("--on", metavar="YYYY-MM-DD", required=True, help="First day in force.")
-        parser.add_argument("--reason", required=True, help="e.g. local approval 2026-06-12.")
+        parser.add_argument(
+            "--reason",
+            default="",
+            help="Why, e.g. local approval 2026-06-12 (needed to apply, not for --dry-run).",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Print what would change; save nothing."
         )
