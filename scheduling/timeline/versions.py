@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Case, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from participants.models import Participant, Site
@@ -598,9 +599,12 @@ def _visit_changes(before: dict[str, Visit], after: dict[str, Visit]) -> list[Vi
     return changes
 
 
-def needs_reconsent(site_ids=None) -> list[tuple[Participant, ProtocolVersion]]:
-    """Active participants of ``site_ids`` (all sites: None) who follow an older version than
-    one in force at their site that needs re-consent: each with that version (the newest)."""
+def _waiting_for_reconsent(site_ids=None):
+    """The query of active participants of ``site_ids`` (all sites: None) who follow an older
+    version than the newest one in force at their site that needs re-consent, annotated with
+    that version's id (``waits_for``); None when no site has such a version. Two queries to
+    build; the participants are read by the caller, with their latest take-up in the index
+    ``take_up_latest``, never all of a network at once."""
     activations = VersionActivation.objects.filter(version__needs_reconsent=True).select_related(
         "version"
     )
@@ -612,21 +616,56 @@ def needs_reconsent(site_ids=None) -> list[tuple[Participant, ProtocolVersion]]:
         if key not in newest or activation.version.order_key > newest[key].order_key:
             newest[key] = activation.version
     if not newest:
-        return []
-    participants = list(
-        Participant.objects.active()
-        .filter(site_id__in={site for site, _ in newest})
-        .select_related("site")
-        .order_by("site__code", "subject_id")
+        return None
+    protocol_versions = list(
+        ProtocolVersion.objects.filter(protocol_id__in={p for _, p in newest}).only(
+            "id", "protocol_id", "number"
+        )
     )
-    followed = Followed.of_all(p.pk for p in participants)
-    numbers = dict(ProtocolVersion.objects.values_list("id", "number"))
-    waiting = []
-    for participant in participants:
-        version = newest.get((participant.site_id, participant.protocol_id))
-        current = followed.get(participant.pk)
-        if version is None or current is None:
-            continue
-        if version_key(numbers[current.version_id]) < version.order_key:
-            waiting.append((participant, version))
-    return waiting
+    followed = Subquery(
+        VersionTakeUp.objects.filter(participant_id=OuterRef("pk"))
+        .order_by("-since", "-id")
+        .values("version_id")[:1]
+    )
+    waiting = Q(pk__in=[])
+    waits_for = []
+    for (site_id, protocol_id), version in newest.items():
+        older = [
+            v.pk
+            for v in protocol_versions
+            if v.protocol_id == protocol_id and v.order_key < version.order_key
+        ]
+        waiting |= Q(site_id=site_id, protocol_id=protocol_id, followed__in=older)
+        waits_for.append(When(site_id=site_id, protocol_id=protocol_id, then=Value(version.pk)))
+    return (
+        Participant.objects.active()
+        .annotate(followed=followed)
+        .filter(waiting)
+        .annotate(waits_for=Case(*waits_for, default=Value(None)))
+    )
+
+
+def needs_reconsent(
+    site_ids=None, limit: int | None = None
+) -> list[tuple[Participant, ProtocolVersion]]:
+    """Active participants of ``site_ids`` (all sites: None) who follow an older version than
+    one in force at their site that needs re-consent, each with that version (the newest), by
+    site and subject id; the first ``limit`` of them."""
+    return waiting_for_reconsent(site_ids, limit)[0]
+
+
+def waiting_for_reconsent(
+    site_ids=None, limit: int | None = None
+) -> tuple[list[tuple[Participant, ProtocolVersion]], int]:
+    """:func:`needs_reconsent`, and how many there are in all (one query for the activations,
+    then one for the list and, past ``limit``, one to count)."""
+    query = _waiting_for_reconsent(site_ids)
+    if query is None:
+        return [], 0
+    rows = query.select_related("site").order_by("site__code", "subject_id")
+    if limit is not None:
+        rows = rows[:limit]
+    rows = list(rows)
+    total = len(rows) if limit is None or len(rows) < limit else query.count()
+    by_id = ProtocolVersion.objects.in_bulk({row.waits_for for row in rows})
+    return [(row, by_id[row.waits_for]) for row in rows], total

@@ -178,9 +178,11 @@ def dashboard(sites: QuerySet, now=None) -> dict:
         .values_list("status", "n")
     )
     version_changes = _version_changes(site_ids, week_ago)
+    to_reconsent, to_reconsent_count = versions.waiting_for_reconsent(site_ids, limit=50)
     return {
         "sites": sites,
-        "to_reconsent": versions.needs_reconsent(site_ids)[:50],
+        "to_reconsent": to_reconsent,
+        "to_reconsent_count": to_reconsent_count,
         "version_changes": version_changes,
         "funnel": funnel,
         "exits": exits,
