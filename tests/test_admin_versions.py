@@ -319,5 +319,5 @@ def test_the_audit_trail_names_the_take_ups_and_the_sites_activations(admin_clie
     _, a, _ = fu9_dropped
     trail = admin_client.get(reverse("admin:participant_audit_trail", args=[a.pk]))
     events = [(e.kind, e.event, e.why) for e in trail.context["entries"] if e.kind == "version"]
-    assert ("version", "version taken up (site activation)", "FU9 dropped") in events
+    assert ("version", "version taken up (Site activation)", "FU9 dropped") in events
     assert ("version", "version 2.0 activated at the site", "FU9 dropped") in events

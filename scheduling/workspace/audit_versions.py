@@ -22,7 +22,7 @@ def version_entries(participant: Participant) -> list[AuditEntry]:
                 take_up.recorded_at,
                 "version",
                 _("Protocol version"),
-                _("version taken up (%(how)s)") % {"how": take_up.get_kind_display().lower()},
+                _("version taken up (%(how)s)") % {"how": take_up.get_kind_display()},
                 who(take_up.recorded_by),
                 take_up.reason,
                 [
