@@ -563,11 +563,12 @@ def test_the_participant_page_takes_no_more_queries_for_many_attempts_and_visits
     )
     coordinator = signed_in(client, staff, "coordinator-ocn")
     coordinator.get(page_url(few))  # warm caches (content types) shared by both
-    # 25: one of them judges what this unverified session owes for two-factor sign-in, on
-    # every admin page (security issue 21 item 1).
-    with django_assert_max_num_queries(25):
+    # 26: one of them judges what this unverified session owes for two-factor sign-in, on
+    # every admin page (security issue 21 item 1); one reads the version the participant
+    # follows and its take-ups (issue 24).
+    with django_assert_max_num_queries(26):
         coordinator.get(page_url(few))
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(26):
         response = coordinator.get(page_url(many))
     assert response.text.count('<tr class="contact-attempt') == 30
     # A form for each visit still ahead: not done, not missed (SCR's window has ended).

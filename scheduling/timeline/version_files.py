@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from django.db import transaction
+from django.utils import translation
 
 from participants.history import stamp
 from scheduling.models import Audience, Phase, ProtocolVersion, ReminderRule, VisitDefinition
@@ -137,8 +138,11 @@ def loads(text: str):
 def import_version(data, *, by) -> ProtocolVersion:
     """A new draft version of the protocol ``data`` names, its plan as ``data`` holds it
     (docs/protocol-file.md): every problem of the file refused at once, by its JSON path
-    (ValidationError, one message a problem), nothing saved unless there is none."""
-    plan = check_file(data)
+    (ValidationError, one message a problem), nothing saved unless there is none. The
+    problems are written in English, like the file's own keys, whatever the language active
+    (the model's checks say theirs in it)."""
+    with translation.override("en"):
+        plan = check_file(data)
     protocol = plan.protocol
     version = stamp(ProtocolVersion(protocol=protocol, **plan.version), by=by, reason=IMPORTED)
     version.save()
