@@ -128,3 +128,13 @@ def make_participant(protocol, site_ocn):
         )
 
     return make
+
+
+@pytest.fixture
+def demo_data(protocol):
+    """The demo's sites, staff and participants, loaded as `make demo` loads them (its six users'
+    one password hashed once a session): what issue 25's outputs are produced from."""
+    from scheduling.demo import load_demo_data
+
+    with reused_password_hashes():
+        return load_demo_data("demo-password")
