@@ -285,3 +285,25 @@ def test_a_booking_outside_its_new_window_is_flagged_to_rebook(
     assert (leuk.booked_date, leuk.appointment_flag) == (day, "rebook")
     b_changes = next(p for p in changes.participants if p.subject_id == b.subject_id)
     assert any(c.code == "LEUK" and c.kind == versions.REBOOK for c in b_changes.visits)
+
+
+def test_a_future_activation_or_reconsent_is_refused_in_the_lifecycle_words(
+    protocol, site_ocn, clerk, two_participants
+):
+    """One sentence for a date after the site's today, wherever it is given (issue 23's "where
+    today is"): the activation and the re-consent say it as a transition does."""
+    a, _ = two_participants  # the clock stands at noon on 2026-06-15 in Oceanside
+    v2 = version_two(protocol, clerk, needs_reconsent=True)
+    with pytest.raises(ValidationError) as activation:
+        versions.activate_version(v2, site_ocn, on=D(2026, 6, 16), by=clerk, reason="approved")
+    assert activation.value.message_dict["on"] == [
+        "2026-06-16 is in the future at site OCN, where today is 2026-06-15. "
+        "Activate a version on the day it takes effect."
+    ]
+    versions.activate_version(v2, site_ocn, on=D(2026, 6, 15), by=clerk, reason="approved")
+    with pytest.raises(ValidationError) as reconsent:
+        versions.record_reconsent(a, v2, on=D(2026, 6, 16), by=clerk)
+    assert reconsent.value.message_dict["on"] == [
+        "2026-06-16 is in the future at site OCN, where today is 2026-06-15."
+    ]
+    assert VersionTakeUp.objects.filter(version=v2, participant=a).count() == 0

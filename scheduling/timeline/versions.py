@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Case, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
+from participants.lifecycle import future_date_problem
 from participants.models import Participant, Site
 from scheduling.models import (
     OutboxStatus,
@@ -295,14 +296,9 @@ def _refuse_activation(version, site, on, reason, *, dry_run: bool = False) -> N
         raise ValidationError(
             {"reason": "Say why the version is activated (the site's approval, say)."}
         )
-    today = site.today()
-    if on > today:
-        raise ValidationError(
-            {
-                "on": f"{on.isoformat()} is in the future at site {site.code} (today there is "
-                f"{today.isoformat()}): activate a version on the day it takes effect."
-            }
-        )
+    problem = future_date_problem(site, on)
+    if problem:
+        raise ValidationError({"on": f"{problem} Activate a version on the day it takes effect."})
     if version.approved_on and on < version.approved_on:
         raise ValidationError(
             {
@@ -439,14 +435,9 @@ def _refuse_reconsent(participant, version, on, current) -> None:
                 f"{participant.consent_date.isoformat()}."
             }
         )
-    today = site.today()
-    if on > today:
-        raise ValidationError(
-            {
-                "on": f"{on.isoformat()} is in the future at site {site.code} (today there is "
-                f"{today.isoformat()})."
-            }
-        )
+    problem = future_date_problem(site, on)
+    if problem:
+        raise ValidationError({"on": problem})
     activation = next(
         (a for a in in_force(site, version.protocol_id) if a.version_id == version.pk), None
     )
