@@ -95,7 +95,9 @@ def test_the_commands_write_and_read_the_file(one, tmp_path):
     # A second import of the same file is refused: the version exists; nothing half-saved.
     before = plan_rows()
     assert refused("import_protocol", str(path), "--by", "clerk") == [
-        f"{path}: version: 2.0 exists already for SLE-001"
+        f"{path}: version: Version 2.0 of SLE-001 is a draft already: edit it, or release it, "
+        "before starting another.",
+        f"{path}: version: Version 2.0 of SLE-001 exists already: choose another.",
     ]
     assert plan_rows() == before
 
@@ -141,11 +143,11 @@ BAD = [
         edit("phases.2.code", "screening"),
         "phases[2].code: screening appears twice (also phases[0])",
     ),
-    (edit("version", "1.0"), "version: 1.0 exists already for SLE-001"),
+    (edit("version", "1.0"), "version: Version 1.0 of SLE-001 exists already: choose another."),
     (
         edit("version", "0.9"),
-        "version: 0.9 would come before 1.0, the latest version of SLE-001: "
-        "number the new version after it",
+        "version: Version 0.9 would come before version 1.0, the latest of SLE-001: "
+        "number a new version after it.",
     ),
     (
         edit("version", "2"),
@@ -263,7 +265,8 @@ def test_a_protocol_with_a_draft_takes_no_other(file_two, clerk):
     with pytest.raises(ValidationError) as problems:
         import_version({**file_two, "version": "3.0"}, by=clerk)
     assert problems.value.messages == [
-        "version: SLE-001 has a draft already, version 2.0: release it before importing another"
+        "version: Version 2.0 of SLE-001 is a draft already: edit it, or release it, before "
+        "starting another."
     ]
     assert plan_rows() == before
 

@@ -27,8 +27,8 @@ from scheduling.models import (
     ReminderRule,
     Unit,
     VisitDefinition,
-    version_key,
 )
+from scheduling.timeline.versions import number_problems
 
 FORMAT = "trialsite.protocol-version"
 FORMAT_VERSION = 1
@@ -230,7 +230,8 @@ def _check_top(data: dict | None, problems: _Problems) -> tuple[Protocol | None,
     before = len(problems)
     _full_clean(ProtocolVersion(), "", fields, problems, {"number": "version"})
     if protocol is not None and number is not None and len(problems) == before:
-        _check_number(protocol, number, problems)
+        for problem in number_problems(protocol, number):
+            problems.add("version", problem)
     return protocol, fields
 
 
@@ -245,29 +246,6 @@ def _date(value, path: str, problems: _Problems):
             return None
     problems.add(path, f"must be a date “YYYY-MM-DD” or null, not {_kind(value)}")
     return None
-
-
-def _check_number(protocol: Protocol, number: str, problems: _Problems) -> None:
-    """A new version's number: not taken, after the latest, and no other draft open
-    (the rules of ``versions.new_draft``)."""
-    versions = list(ProtocolVersion.objects.filter(protocol=protocol))
-    if any(version.number == number for version in versions):
-        problems.add("version", f"{number} exists already for {protocol.code}")
-        return
-    latest = max(versions, key=lambda version: version.order_key, default=None)
-    if latest is not None and version_key(number) <= latest.order_key:
-        problems.add(
-            "version",
-            f"{number} would come before {latest.number}, the latest version of "
-            f"{protocol.code}: number the new version after it",
-        )
-    draft = next((version for version in versions if not version.is_released), None)
-    if draft is not None:
-        problems.add(
-            "version",
-            f"{protocol.code} has a draft already, version {draft.number}: release it before "
-            "importing another",
-        )
 
 
 def _check_phases(data: dict | None, problems: _Problems) -> list[dict]:

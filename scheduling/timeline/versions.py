@@ -151,47 +151,48 @@ def next_number(protocol) -> str:
     return "1.0" if latest is None else f"{latest.order_key[0] + 1}.0"
 
 
-def _check_number(protocol, number: str) -> None:
-    number = number.strip()
+def number_problems(protocol, number: str) -> list[str]:
+    """Why ``number`` cannot be the number of a new version of ``protocol``, in the order a
+    reader mends them: another draft is open, the number is malformed, taken, or not after
+    the latest version; [] when it can. Worded once, for the admin, the command line and a
+    protocol file's import (docs/amendments.md)."""
+    versions = list(ProtocolVersion.objects.filter(protocol=protocol))
+    problems = []
+    draft = next((version for version in versions if not version.is_released), None)
+    if draft is not None:
+        problems.append(
+            f"Version {draft.number} of {protocol.code} is a draft already: edit it, or "
+            "release it, before starting another."
+        )
     if (
         not number
         or not all(part.isdigit() for part in number.split("."))
         or (number.count(".") != 1)
     ):
-        raise ValidationError(
-            {
-                "number": f"{number or '(empty)'} is not a version number: write two whole "
-                "numbers with a dot, such as 2.0 or 2.1."
-            }
+        problems.append(
+            f"{number or '(empty)'} is not a version number: write two whole numbers with a "
+            "dot, such as 2.0 or 2.1."
         )
-    if ProtocolVersion.objects.filter(protocol=protocol, number=number).exists():
-        raise ValidationError(
-            {"number": f"Version {number} of {protocol.code} exists already: choose another."}
-        )
-    latest = latest_version(protocol)
+        return problems
+    if any(version.number == number for version in versions):
+        problems.append(f"Version {number} of {protocol.code} exists already: choose another.")
+        return problems
+    latest = max(versions, key=lambda version: version.order_key, default=None)
     if latest is not None and version_key(number) <= latest.order_key:
-        raise ValidationError(
-            {
-                "number": f"Version {number} would come before version {latest.number}, the "
-                f"latest of {protocol.code}: number a new version after it."
-            }
+        problems.append(
+            f"Version {number} would come before version {latest.number}, the latest of "
+            f"{protocol.code}: number a new version after it."
         )
+    return problems
 
 
-@transaction.atomic
 def new_draft(protocol, *, by, number: str | None = None, note: str = "") -> ProtocolVersion:
     """A new draft version of ``protocol``: a copy of its latest version's plan (phases,
     visit definitions, participant reminder rules), to be edited, then released."""
-    draft = ProtocolVersion.objects.filter(protocol=protocol, released_at__isnull=True).first()
-    if draft is not None:
-        raise ValidationError(
-            {
-                "number": f"Version {draft.number} of {protocol.code} is a draft already: edit "
-                "it, or release it, before starting another."
-            }
-        )
     number = (number or next_number(protocol)).strip()
-    _check_number(protocol, number)
+    problems = number_problems(protocol, number)
+    if problems:
+        raise ValidationError({"number": problems})
     source = latest_version(protocol)
     version = ProtocolVersion(protocol=protocol, number=number, note=note)
     if source is not None:
