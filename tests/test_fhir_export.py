@@ -2,6 +2,7 @@
 all resolve inside it, one ResearchSubject per participant, one Appointment per visit,
 statuses mapped, no contact details, and the same ids on a second export (docs/fhir.md)."""
 
+import datetime
 import json
 
 import pytest
@@ -10,8 +11,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from participants.cli import InputError
 from participants.models import Participant
-from scheduling.exports.fhir import statuses
-from scheduling.models import Visit
+from scheduling.exports.fhir import resources, statuses
+from scheduling.models import Visit, VisitDefinition
 
 pytestmark = pytest.mark.django_db
 
@@ -75,19 +76,42 @@ def test_subject_statuses_follow_the_lifecycle(exported):
     assert {"screening", "off-study", "ineligible", "withdrawn"} <= set(by_subject.values())
 
 
-def test_appointments_have_start_and_end_and_statuses_of_the_value_set(exported):
+def test_each_appointment_has_its_visits_mapped_status_and_a_start_before_its_end(exported):
     _, data = exported
-    appointments = of_type(data, "Appointment")
-    codes = {a["status"] for a in appointments}
-    assert codes <= statuses.APPOINTMENT_STATUSES
-    assert {"fulfilled", "cancelled", "noshow"} <= codes
-    for appointment in appointments:
-        assert (
-            appointment["start"] < appointment["end"]
-            or appointment["start"][:10] < appointment["end"][:10]
+    appointments = {a["id"]: a for a in of_type(data, "Appointment")}
+    for visit in Visit.objects.select_related("participant__site"):
+        appointment = appointments[resources.resource_uuid("visit", visit.pk)]
+        today = visit.participant.site.today()
+        visit_status = visit.status_on(today)
+        no_show = visit.participant.is_active and visit.is_no_show(today)
+        assert appointment["status"] == statuses.appointment_status(
+            visit_status, visit.booked_date is not None, visit.confirmation, no_show
         )
+        start = datetime.datetime.fromisoformat(appointment["start"])
+        assert start < datetime.datetime.fromisoformat(appointment["end"])
+        assert start.utcoffset() == start.astimezone(visit.participant.site.zone).utcoffset()
         if "cancelationReason" in appointment:
             assert appointment["status"] == "cancelled"
+    codes = {a["status"] for a in appointments.values()}
+    assert codes <= statuses.APPOINTMENT_STATUSES
+    assert {"fulfilled", "cancelled", "noshow", "proposed"} <= codes
+
+
+def test_each_visit_action_carries_its_offset_and_window(exported):
+    _, data = exported
+    plans = {p["version"]: p for p in of_type(data, "PlanDefinition")}
+    actions = {
+        visit["id"]: visit for phase in plans["2.0"]["action"] for visit in phase.get("action", [])
+    }
+    for definition in VisitDefinition.objects.filter(version__number="2.0"):
+        (related,) = actions[resources.action_id(definition.code)]["relatedAction"]
+        assert related["actionId"] == resources.action_id(definition.phase.code, phase=True)
+        assert related["offsetDuration"]["value"] == definition.offset
+        window = related["extension"][-1]
+        assert window["url"] == resources.VISIT_WINDOW
+        assert window["valueRange"]["low"]["value"] == -definition.window_before
+        assert window["valueRange"]["high"]["value"] == definition.window_after
+    assert actions["INF2"]["relatedAction"][0]["extension"][-1]["valueRange"]["high"]["value"] == 3
 
 
 def test_the_study_lists_every_plan_and_a_reconsented_participant_follows_version_2(exported):
@@ -152,3 +176,14 @@ def test_an_unwritable_output_is_refused_and_nothing_is_left(protocol, tmp_path)
     assert str(refused.value).startswith(f"{target}: file: cannot be written (")
     assert "\n" not in str(refused.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_export_reads_a_fixed_number_of_queries(demo_data, django_assert_max_num_queries):
+    from participants.models import Protocol
+    from scheduling.exports.fhir.bundle import export_bundle
+
+    protocol = Protocol.objects.get(code="SLE-001")
+    # Participants, visits, versions, take-ups, and two per version's plan: not per visit.
+    with django_assert_max_num_queries(8):
+        bundle = export_bundle(protocol)
+    assert len(bundle["entry"]) > Visit.objects.count()
