@@ -187,3 +187,13 @@ def test_the_export_reads_a_fixed_number_of_queries(demo_data, django_assert_max
     with django_assert_max_num_queries(8):
         bundle = export_bundle(protocol)
     assert len(bundle["entry"]) > Visit.objects.count()
+
+
+def test_with_two_protocols_one_must_be_named(protocol, tmp_path):
+    from participants.models import Protocol
+
+    Protocol.objects.create(code="LN-002", title="Another trial")
+    with pytest.raises(InputError) as refused:
+        call_command("export_fhir", "--output", str(tmp_path / "x.json"))
+    assert str(refused.value) == "protocol: name one with --protocol (protocols: LN-002, SLE-001)."
+    assert list(tmp_path.iterdir()) == []
