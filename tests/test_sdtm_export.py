@@ -23,6 +23,7 @@ from scheduling.exports.sdtm.variables import DATASETS, DOMAINS, NUM
 from scheduling.models import VersionTakeUp, Visit, VisitDefinition, VisitStatus
 from scheduling.rules import engine
 from scheduling.timeline.plans import Followed
+from scheduling.timeline.visits import add_unscheduled_visit, record_visit
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DURATION = re.compile(r"^P\d+[DWMY]$")
@@ -270,3 +271,30 @@ def test_an_existing_folder_gets_the_files_and_keeps_its_others(protocol, tmp_pa
     assert (tmp_path / "notes.txt").read_text() == "kept"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".sdtm-")]
     assert read_csv(tmp_path, "SV") == []
+
+
+def test_unscheduled_visits_number_after_the_visit_before_and_unreached_phases_stay_out(
+    make_participant, tmp_path
+):
+    """Worked example: consent 2026-01-05, screening done that day, two unscheduled visits
+    after it, never treated: SV holds SCR (1), UNSCHEDULED 1.01 and 1.02, and the missed
+    leukapheresis; no visit of the treatment it never entered."""
+    participant = make_participant(consent_date=datetime.date(2026, 1, 5))
+    record_visit(participant, "SCR", on=datetime.date(2026, 1, 5))
+    for day in (datetime.date(2026, 1, 9), datetime.date(2026, 1, 12)):
+        add_unscheduled_visit(participant, on=day, reason="Rash, seen by the nurse")
+    export(tmp_path / "out")
+    sv = read_csv(tmp_path / "out", "SV")
+    assert [(r["VISITNUM"], r["VISIT"], r["SVPRESP"], r["SVOCCUR"], r["SVSTDTC"]) for r in sv] == [
+        ("1", "SCREENING: CONSENT AND ELIGIBILITY", "Y", "Y", "2026-01-05"),
+        ("1.01", "UNSCHEDULED 1.01", "", "", "2026-01-09"),
+        ("1.02", "UNSCHEDULED 1.02", "", "", "2026-01-12"),
+        ("2", "LEUKAPHERESIS", "Y", "N", ""),
+    ]
+    assert {r["EPOCH"] for r in sv} == {"SCREENING"}
+    assert all(r["SVSTDY"] == "" for r in sv)  # no RFSTDTC: never treated
+    by_pandas = pandas.read_sas(tmp_path / "out" / "sv.xpt", format="xport", encoding="utf-8")
+    assert list(by_pandas["VISITNUM"]) == [1.0, 1.01, 1.02, 2.0]
+    assert b"Rash" not in (tmp_path / "out" / "sv.xpt").read_bytes()
+    se = read_csv(tmp_path / "out", "SE")
+    assert [(r["ETCD"], r["SESTDTC"], r["SEENDTC"]) for r in se] == [("SCRN", "2026-01-05", "")]

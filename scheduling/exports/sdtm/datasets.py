@@ -194,9 +194,16 @@ def subject_datasets(design: Design, today_of=None) -> tuple[list[dict], list[di
         today = today_of(participant)
         reached = plan.reached(participant.consent_date, plan.starts(by_status[participant.pk]))
         subject = mapping.usubjid(design.study_id, participant.subject_id)
-        se.extend(_elements(design, plan, participant, reached, today, subject))
+        elements = _elements(design, plan, participant, reached, today, subject)
+        se.extend(elements)
         day_one = reached.get(plan.day_one_code)
-        sv.extend(_visits(design, visits.get(participant.pk, []), today, day_one, subject))
+        entered = {row["ETCD"] for row in elements}
+        entered_phases = {
+            code for code, element in design.elements(plan).items() if element in entered
+        }
+        sv.extend(
+            _visits(design, visits.get(participant.pk, []), today, day_one, subject, entered_phases)
+        )
     return se, sv
 
 
@@ -229,12 +236,15 @@ def _elements(design, plan, participant, reached, today, subject) -> list[dict]:
     return rows
 
 
-def _visits(design, visits, today, day_one, subject) -> list[dict]:
+def _visits(design, visits, today, day_one, subject, entered_phases) -> list[dict]:
+    """Visits done, and visits missed in a phase the participant entered (a visit of a phase
+    never reached is not missed in SDTM's sense: its element never began; docs/sdtm.md)."""
     rows, previous, pending = [], None, []
     shown = [
         (v, status)
         for v in visits
-        if (status := v.status_on(today)) in (VisitStatus.COMPLETED, VisitStatus.MISSED)
+        if (status := v.status_on(today)) == VisitStatus.COMPLETED
+        or (status == VisitStatus.MISSED and v.phase in entered_phases)
     ]
     shown.sort(key=lambda pair: (pair[0].actual_date or pair[0].planned_date, pair[0].pk))
     for visit, _ in shown:
