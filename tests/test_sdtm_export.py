@@ -7,13 +7,17 @@ the command's one-line refusals with nothing half-written."""
 import csv
 import datetime
 import math
+import os
 import re
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
 import pandas
 import pyreadstat
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from participants.cli import InputError
@@ -24,6 +28,7 @@ from scheduling.models import VersionTakeUp, Visit, VisitDefinition, VisitStatus
 from scheduling.rules import engine
 from scheduling.timeline.plans import Followed
 from scheduling.timeline.visits import add_unscheduled_visit, record_visit
+from tests.databases import process_database_url
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DURATION = re.compile(r"^P\d+[DWMY]$")
@@ -298,3 +303,22 @@ def test_unscheduled_visits_number_after_the_visit_before_and_unreached_phases_s
     assert b"Rash" not in (tmp_path / "out" / "sv.xpt").read_bytes()
     se = read_csv(tmp_path / "out", "SE")
     assert [(r["ETCD"], r["SESTDTC"], r["SEENDTC"]) for r in se] == [("SCRN", "2026-01-05", "")]
+
+
+# Committed, for the process to see the protocol.
+@pytest.mark.django_db(transaction=True)
+def test_from_the_command_line_a_refusal_is_one_line_and_exit_1(protocol, tmp_path):
+    target = tmp_path / "sdtm"
+    target.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "export_sdtm", "--output", str(target)],
+        cwd=Path(settings.BASE_DIR),
+        env={**os.environ, "DATABASE_URL": process_database_url()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"{target}: output: is a file, not a folder."]
+    assert done.stdout == ""
+    assert target.read_text() == "not a folder"
