@@ -4,6 +4,7 @@ with the worked examples of SLE-001."""
 import datetime
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -117,3 +118,15 @@ def test_the_variable_table_keeps_transport_v5_limits():
         names = [v.name for v in variables]
         assert names[:2] == ["STUDYID", "DOMAIN"] and len(names) == len(set(names))
         assert all(len(v.name) <= 8 and len(v.label) <= 40 for v in variables)
+
+
+def test_a_value_over_200_bytes_is_refused_before_any_file(tmp_path):
+    from scheduling.exports.sdtm.writing import OutputError, write_all
+
+    rows = [{"STUDYID": "S", "DOMAIN": "TS", "TSSEQ": 1, "TSPARMCD": "TITLE", "TSVAL": "é" * 101}]
+    with pytest.raises(OutputError) as refused:
+        write_all(tmp_path / "out", {"TS": rows})
+    assert str(refused.value) == (
+        "TS record 1: TSVAL: 202 bytes, over the 200 a transport file holds; nothing was written."
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -49,9 +49,22 @@ def _csv_value(value) -> str:
     return str(value)
 
 
+# SAS transport version 5 holds at most 200 bytes in a character variable (pyreadstat would
+# write a longer one, which SAS and validators refuse).
+LONGEST_TEXT = 200
+
+
 def write_dataset(folder: Path, domain: str, rows: list[dict]) -> None:
     label, variables = DATASETS[domain]
     names = [v.name for v in variables]
+    for number, row in enumerate(rows, start=1):
+        for name in names:
+            size = len(_csv_value(row.get(name)).encode("utf-8"))
+            if size > LONGEST_TEXT:
+                raise OutputError(
+                    f"{domain} record {number}: {name}: {size} bytes, over the "
+                    f"{LONGEST_TEXT} a transport file holds; nothing was written."
+                )
     with open(folder / f"{domain.lower()}.csv", "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(names)
