@@ -1,0 +1,290 @@
+"""The SDTM datasets' rows read from the timeline (reads only): the trial design (TA, TE,
+TV, TS) of the protocol's latest released version, and each participant's elements (SE) and
+visits (SV) in the version they followed. Rows are dicts keyed by the variables of
+``variables.DATASETS``. See docs/sdtm.md."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from participants.models import LEFT_STATUSES, Participant, Protocol
+from participants.selectors import effective_dates_by_status_of
+from scheduling.exports.sdtm import mapping
+from scheduling.models import ProtocolVersion, Visit, VisitStatus, version_key
+from scheduling.timeline.plans import Followed, SchedulePlan
+
+ARMCD = "ARM1"
+ARM = "Single arm"
+# Consent on this day gives VISITDY when a plan counts in months (docs/sdtm.md).
+REFERENCE_CONSENT = datetime.date(2001, 1, 1)
+
+
+@dataclass(frozen=True)
+class Design:
+    """A protocol's plans read once: each released version's, the latest one, and the
+    VISITNUM of every visit code over all of them."""
+
+    protocol: Protocol
+    plans: dict[int, SchedulePlan]
+    latest: SchedulePlan
+    visitnums: dict[str, int]
+
+    @classmethod
+    def read(cls, protocol: Protocol) -> Design:
+        versions = sorted(
+            ProtocolVersion.objects.filter(protocol=protocol, released_at__isnull=False),
+            key=lambda v: version_key(v.number),
+        )
+        plans = {v.pk: plan for v in versions if (plan := SchedulePlan.read(v.pk)) is not None}
+        if not plans:
+            raise ValueError(f"{protocol.code} has no released version with a plan")
+        latest = plans[max(plans, key=lambda pk: version_key(plans[pk].version.number))]
+        keys = []
+        for rank, plan in enumerate(sorted(plans.values(), key=_newest_first)):
+            order = {p.code: p.order for p in plan.phases}
+            for d in plan.definitions:
+                keys.append(((order[d.phase.code], d.order, rank), d.code))
+        return cls(protocol, plans, latest, mapping.visit_numbers(keys))
+
+    @property
+    def study_id(self) -> str:
+        return self.protocol.code
+
+    def epochs(self, plan: SchedulePlan) -> dict[str, str]:
+        return {p.code: mapping.epoch(p.code, p.name) for p in plan.phases}
+
+    def elements(self, plan: SchedulePlan) -> dict[str, str]:
+        epochs = self.epochs(plan)
+        return dict(zip(epochs, mapping.element_codes(list(epochs.values())), strict=True))
+
+
+def _newest_first(plan: SchedulePlan):
+    return tuple(-part for part in version_key(plan.version.number))
+
+
+def _common(design: Design, domain: str) -> dict:
+    return {"STUDYID": design.study_id, "DOMAIN": domain}
+
+
+def trial_arms(design: Design) -> list[dict]:
+    plan = design.latest
+    epochs, codes = design.epochs(plan), design.elements(plan)
+    rows = []
+    for order, phase in enumerate(plan.phases, start=1):
+        rows.append(
+            _common(design, "TA")
+            | {
+                "ARMCD": ARMCD,
+                "ARM": ARM,
+                "TAETORD": order,
+                "ETCD": codes[phase.code],
+                "ELEMENT": phase.name,
+                "TABRANCH": "",
+                # One arm, no branch: each element leads to the next (docs/sdtm.md).
+                "TATRANS": "",
+                "EPOCH": epochs[phase.code],
+            }
+        )
+    return rows
+
+
+def trial_elements(design: Design) -> list[dict]:
+    plan = design.latest
+    codes = design.elements(plan)
+    rows = []
+    for index, phase in enumerate(plan.phases):
+        if index == 0:
+            start = "Informed consent"
+        elif phase.started_by:
+            start = f"Transition to {phase.started_by.replace('_', ' ')}"
+        else:
+            start = f"End of {plan.phases[index - 1].name}"
+        rows.append(
+            _common(design, "TE")
+            | {
+                "ETCD": codes[phase.code],
+                "ELEMENT": phase.name,
+                "TESTRL": start,
+                "TEENRL": f"{phase.length} {phase.unit} after the start of {phase.name}",
+                "TEDUR": mapping.iso_duration(phase.length, phase.unit),
+            }
+        )
+    return rows
+
+
+def trial_visits(design: Design) -> list[dict]:
+    plan = design.latest
+    rows = []
+    for d in plan.definitions:
+        rows.append(
+            _common(design, "TV")
+            | {
+                "VISITNUM": design.visitnums[d.code],
+                "VISIT": d.name.upper()[:200],
+                "VISITDY": mapping.planned_study_day(
+                    plan.phase_plans, d.as_plan(), plan.day_one_code, REFERENCE_CONSENT
+                ),
+                "ARMCD": ARMCD,
+                "ARM": ARM,
+                "TVSTRL": mapping.visit_start_rule(d.phase.name, d.offset, d.unit, d.window_before),
+                "TVENRL": mapping.visit_end_rule(d.window_after),
+            }
+        )
+    return sorted(rows, key=lambda row: row["VISITNUM"])
+
+
+def trial_summary(design: Design) -> list[dict]:
+    plan = design.latest
+    length = _planned_length_days(plan)
+    protocol = design.protocol
+    values = [
+        ("TITLE", "Trial Title", protocol.title, ""),
+        # The protocol records no phase: a null flavor says so (docs/sdtm.md "TS").
+        ("TPHASE", "Trial Phase Classification", "", "UNK"),
+        ("LENGTH", "Trial Length", f"P{length}D", ""),
+        ("PLANSUB", "Planned Number of Subjects", "", "UNK"),
+        ("SPONSOR", "Clinical Study Sponsor", protocol.sponsor, "" if protocol.sponsor else "UNK"),
+        (
+            "REGID",
+            "Registry Identifier",
+            protocol.registry_id,
+            "" if protocol.registry_id else "UNK",
+        ),
+        ("PROTVERS", "Protocol Version", plan.version.number, ""),
+    ]
+    return [
+        _common(design, "TS")
+        | {"TSSEQ": 1, "TSPARMCD": code, "TSPARM": name, "TSVAL": value, "TSVALNF": flavor}
+        for code, name, value, flavor in values
+    ]
+
+
+def _unknown(value: str) -> str:
+    return "" if value else "UNK"
+
+
+def _planned_length_days(plan: SchedulePlan) -> int:
+    starts = mapping.engine.phase_starts(plan.phase_plans, REFERENCE_CONSENT, {})
+    return (starts[-1].end - REFERENCE_CONSENT).days
+
+
+def subject_datasets(design: Design, today_of=None) -> tuple[list[dict], list[dict]]:
+    """SE and SV of every participant of the protocol who follows a version, by subject id.
+    ``today_of(participant)`` is their site's today (default: the site's clock)."""
+    today_of = today_of or (lambda participant: participant.site.today())
+    participants = list(
+        Participant.objects.filter(protocol=design.protocol)
+        .select_related("site")
+        .order_by("subject_id")
+    )
+    followed = Followed.of_all(p.pk for p in participants)
+    by_status = effective_dates_by_status_of(p.pk for p in participants)
+    visits: dict[int, list[Visit]] = {}
+    for visit in Visit.objects.filter(participant__in=participants).order_by(
+        "participant_id", "planned_date", "id"
+    ):
+        visits.setdefault(visit.participant_id, []).append(visit)
+    se, sv = [], []
+    for participant in participants:
+        follows = followed.get(participant.pk)
+        if follows is None or follows.version_id not in design.plans:
+            continue
+        plan = design.plans[follows.version_id]
+        today = today_of(participant)
+        reached = plan.reached(participant.consent_date, plan.starts(by_status[participant.pk]))
+        subject = mapping.usubjid(design.study_id, participant.subject_id)
+        elements = _elements(design, plan, participant, reached, today, subject)
+        se.extend(elements)
+        day_one = reached.get(plan.day_one_code)
+        entered = {row["ETCD"] for row in elements}
+        entered_phases = {
+            code for code, element in design.elements(plan).items() if element in entered
+        }
+        sv.extend(
+            _visits(design, visits.get(participant.pk, []), today, day_one, subject, entered_phases)
+        )
+    return se, sv
+
+
+def _elements(design, plan, participant, reached, today, subject) -> list[dict]:
+    epochs, codes = design.epochs(plan), design.elements(plan)
+    left = participant.left_on if participant.status in LEFT_STATUSES else None
+    started = [
+        (order, phase, reached[phase.code])
+        for order, phase in enumerate(plan.phases, start=1)
+        if reached.get(phase.code) is not None
+        and reached[phase.code] <= today
+        and (left is None or reached[phase.code] <= left)
+    ]
+    rows = []
+    for index, (order, phase, start) in enumerate(started):
+        end = started[index + 1][2] if index + 1 < len(started) else left
+        rows.append(
+            _common(design, "SE")
+            | {
+                "USUBJID": subject,
+                "SESEQ": index + 1,
+                "ETCD": codes[phase.code],
+                "ELEMENT": phase.name,
+                "TAETORD": order,
+                "EPOCH": epochs[phase.code],
+                "SESTDTC": start.isoformat(),
+                "SEENDTC": end.isoformat() if end else "",
+            }
+        )
+    return rows
+
+
+def _visits(design, visits, today, day_one, subject, entered_phases) -> list[dict]:
+    """Visits done, and visits missed in a phase the participant entered (a visit of a phase
+    never reached is not missed in SDTM's sense: its element never began; docs/sdtm.md)."""
+    rows, previous, pending = [], None, []
+    shown = [
+        (v, status)
+        for v in visits
+        if (status := v.status_on(today)) == VisitStatus.COMPLETED
+        or (status == VisitStatus.MISSED and v.phase in entered_phases)
+    ]
+    shown.sort(key=lambda pair: (pair[0].actual_date or pair[0].planned_date, pair[0].pk))
+    for visit, _ in shown:
+        if visit.is_unscheduled:
+            pending.append((visit, previous))
+        else:
+            previous = design.visitnums.get(visit.code)
+    numbers = iter(mapping.unscheduled_numbers([base for _, base in pending]))
+    unscheduled = {visit.pk: next(numbers) for visit, _ in pending}
+    for visit, _ in shown:
+        plan = design.plans.get(visit.version_id) or design.latest
+        epochs = design.epochs(plan)
+        if visit.is_unscheduled:
+            number = unscheduled[visit.pk]
+            name = mapping.unscheduled_name(number)
+        else:
+            number, name = design.visitnums[visit.code], visit.name.upper()[:200]
+        row = mapping.subject_visit(
+            visitnum=number,
+            visit=name,
+            epoch_term=epochs.get(visit.phase) or mapping.epoch(visit.phase, visit.phase),
+            planned=not visit.is_unscheduled,
+            actual=visit.actual_date,
+            missed_reason=visit.closed_reason or "Window ended with no visit",
+            day_one=day_one,
+        )
+        rows.append(
+            _common(design, "SV")
+            | {
+                "USUBJID": subject,
+                "VISITNUM": row.visitnum,
+                "VISIT": row.visit,
+                "SVPRESP": row.presp,
+                "SVOCCUR": row.occur,
+                "SVREASOC": row.reason,
+                "EPOCH": row.epoch,
+                "SVSTDTC": row.start,
+                "SVENDTC": row.end,
+                "SVSTDY": row.study_day,
+                "SVENDY": row.study_day,
+            }
+        )
+    return rows
