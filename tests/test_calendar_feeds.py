@@ -325,3 +325,23 @@ def test_an_unchanged_feed_is_a_304_to_its_etag(client, ocn_feed):
     _, _, secret = ocn_feed
     etag = fetch(client, secret)["ETag"]
     assert client.get(feed_url(secret), headers={"if-none-match": etag}).status_code == 304
+
+
+def test_a_feeds_secret_never_reaches_a_log_line(client, ocn_feed):
+    import logging
+
+    _, feed, secret = ocn_feed
+    revoke_feed(feed, by=user("coordinator-ocn"))
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        client.get(feed_url(secret))  # a 404: Django logs "Not Found: <path>"
+    finally:
+        logger.removeHandler(handler)
+    assert records
+    for record in records:
+        assert secret not in record.getMessage()
+        assert "/feeds/[token].ics" in record.getMessage()
