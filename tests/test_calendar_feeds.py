@@ -345,3 +345,11 @@ def test_a_feeds_secret_never_reaches_a_log_line(client, ocn_feed):
     for record in records:
         assert secret not in record.getMessage()
         assert "/feeds/[token].ics" in record.getMessage()
+
+
+def test_the_feed_is_in_english_whatever_the_client_asks(client, demo_data):
+    ber = Site.objects.get(code="BER")
+    _, secret = create_feed(ber, label="BER team", by=user("coordinator-ber"))
+    body = client.get(feed_url(secret), headers={"accept-language": "de"}).content.decode()
+    assert "Confirmation: " in body
+    assert "Unbestätigt" not in body and "Bestätigt" not in body

@@ -21,6 +21,7 @@ import datetime
 import re
 
 import icalendar
+from django.utils import translation
 
 from participants.models import SiteClosure
 from scheduling.exports.calendars import (
@@ -85,7 +86,8 @@ def _description(visit: Visit) -> str:
     if window is not None:
         lines.append(f"Window: {window.start.isoformat()} to {window.end.isoformat()}")
     lines.append("Booked" if visit.booked_date is not None else "Proposed day, not booked yet")
-    lines.append(f"Confirmation: {Confirmation(visit.confirmation).label}")
+    with translation.override("en"):  # whatever language the client's request asks for
+        lines.append(f"Confirmation: {Confirmation(visit.confirmation).label}")
     return "\n".join(lines)
 
 
