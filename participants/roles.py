@@ -48,6 +48,7 @@ _VIEW = [
             "protocolversion",
             "versionactivation",
             "versiontakeup",
+            "calendarfeed",
         ],
     }.items()
     for model in models
@@ -66,6 +67,9 @@ _MANAGE = [
     "participants.add_contactattempt",
     # A participant's re-consent to a version in force at their site.
     "scheduling.add_versiontakeup",
+    # A site's calendar feed made, and revoked (docs/calendar-feeds.md).
+    "scheduling.add_calendarfeed",
+    "scheduling.change_calendarfeed",
 ]
 # The site's clinic calendar besides closures: open days and holidays (on the site page) and
 # capacity per resource. Not the resources themselves: a resource is what the protocol's visit

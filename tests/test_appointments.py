@@ -22,10 +22,10 @@ from django.test.utils import CaptureQueriesContext
 from participants.lifecycle import correct_transition, record_transition
 from participants.models import Resource, SiteCapacity
 from participants.sites import add_closure, remove_closure
+from scheduling.exports.calendars import visit_calendar
 from scheduling.mail import outcomes, sending
 from scheduling.mail.claims import claim_due_reminders
 from scheduling.mail.dispatch import dispatch_due
-from scheduling.mail.emails import visit_calendar
 from scheduling.mail.mailer import Mailer
 from scheduling.models import (
     AppointmentFlag,

@@ -11,12 +11,16 @@ import logging
 import re
 from collections.abc import Mapping
 
-LINK_TOKEN = re.compile(r"(/r/)[^/\s?#\"'<>]+")
-REDACTED = r"\1[token]"
+# A calendar feed's secret (``/feeds/<secret>.ics``, docs/calendar-feeds.md) is a key too.
+LINK_TOKEN = re.compile(r"(/r/)[^/\s?#\"'<>]+|(/feeds/)[^/\s?#\"'<>.]+")
+
+
+def _redacted_match(match: re.Match) -> str:
+    return f"{match.group(1) or match.group(2)}[token]"
 
 
 def redact(text: str) -> str:
-    return LINK_TOKEN.sub(REDACTED, text)
+    return LINK_TOKEN.sub(_redacted_match, text)
 
 
 def _redacted(value):

@@ -24,4 +24,6 @@ urlpatterns = [
     path("healthz/dispatch", health.dispatch, name="healthz_dispatch"),
     # A reminder's links ("I'll be there", "I need another date", "Stop reminders"): public.
     path("r/", include("scheduling.replies.urls")),
+    # A site's calendar feed at its secret URL (docs/calendar-feeds.md): public, revocable.
+    path("feeds/", include("scheduling.exports.urls")),
 ]

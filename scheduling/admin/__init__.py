@@ -21,6 +21,8 @@ One module per concern; importing them registers their admins with ``admin.site`
   lost to follow-up after attempts in a row that did not reach them.
 - ``audit_trail``: the participant's audit trail (a page of the participant admin) and its
   CSV: every change to them and their records, read-only, scoped like their page.
+- ``calendar_feeds``: sites' calendar feeds, made (URL shown once) and revoked; the
+  participant's .ics of future appointments (``ParticipantCalendarPages``).
 - ``exports``: the schedule export action of the participant list.
 - ``visits``: the visit list and the site calendar.
 - ``reminders``: reminders, site digests and reminder rules.
@@ -38,6 +40,7 @@ from participants.admin import ReadOnlyScopedAdmin
 from scheduling.admin import (
     appointments,
     audit_trail,
+    calendar_feeds,
     contact_log,
     dashboard,
     eligibility,
@@ -102,6 +105,7 @@ __all__ = [
     "VisitForm",
     "appointments",
     "audit_trail",
+    "calendar_feeds",
     "contact_log",
     "dashboard",
     "eligibility",

@@ -23,6 +23,7 @@ from participants.models import PARTICIPANT_LANGUAGES, Participant, Protocol, St
 from participants.selectors import effective_transitions, suggested_subject_id
 from scheduling.admin.appointments import AppointmentPages
 from scheduling.admin.audit_trail import AuditTrailPages
+from scheduling.admin.calendar_feeds import ParticipantCalendarPages
 from scheduling.admin.contact_log import ContactLogPages, contact_log
 from scheduling.admin.eligibility import EligibilityPages
 from scheduling.admin.exports import export_schedule
@@ -70,6 +71,7 @@ class ParticipantAdmin(
     ContactLogPages,
     AppointmentPages,
     AuditTrailPages,
+    ParticipantCalendarPages,
     ReconsentPages,
     ReasonForChangeAdmin,
     SiteScopedAdmin,
@@ -206,6 +208,7 @@ class ParticipantAdmin(
             *self.appointment_urls(),
             *self.contact_log_urls(),
             *self.audit_trail_urls(),
+            *self.participant_calendar_urls(),
             *self.reconsent_urls(),
         ] + super().get_urls()
 

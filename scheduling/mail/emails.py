@@ -1,5 +1,6 @@
-"""Building the outbox's emails: the participant reminder (text, HTML and an .ics event) and
-the coordinator digest. Pure construction: nothing here sends, locks or writes.
+"""Building the outbox's emails: the participant reminder (text, HTML and an .ics event, built
+by ``scheduling.exports.calendars``) and the coordinator digest. Pure construction: nothing
+here sends, locks or writes.
 
 Subjects carry no diagnosis, trial, drug or protocol name: an email subject is read on lock
 screens and by anyone who glances at an inbox.
@@ -10,18 +11,16 @@ import secrets
 from email.mime.text import MIMEText
 from email.utils import formataddr, parseaddr
 
-import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
 
+from scheduling.exports.calendars import message_domain, visit_calendar
 from scheduling.models import LinkAction, Reminder, SiteDigest, Visit
 from scheduling.replies.answers import link_url
 from scheduling.timeline.wording import long_date
-
-PRODID = "-//trialsite//visit reminders//EN"
 
 
 class OutboxEmail(EmailMultiAlternatives):
@@ -38,12 +37,6 @@ class OutboxEmail(EmailMultiAlternatives):
         return message
 
 
-def message_domain() -> str:
-    """The domain of stable message ids and calendar UIDs: that of DEFAULT_FROM_EMAIL."""
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "localhost"
-
-
 def reminder_message_id(reminder: Reminder) -> str:
     """Stable per reminder, so a copy resent after a crash (docs/reminders.md) is the same
     message to every mail system that de-duplicates on Message-ID."""
@@ -52,11 +45,6 @@ def reminder_message_id(reminder: Reminder) -> str:
 
 def digest_message_id(digest: SiteDigest) -> str:
     return f"<digest-{digest.pk}@{message_domain()}>"
-
-
-def visit_uid(visit: Visit) -> str:
-    """One calendar entry per visit: every reminder of it, on any date, updates the same one."""
-    return f"visit-{visit.pk}@{message_domain()}"
 
 
 def reminder_subject(visit: Visit) -> str:
@@ -72,46 +60,6 @@ def reminder_sender(site, language: str) -> str:
     if not name:
         return settings.DEFAULT_FROM_EMAIL
     return formataddr((name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
-
-
-def visit_calendar(visit: Visit, *, now: datetime.datetime, language: str) -> bytes:
-    """An iCalendar file with one event for ``visit`` (its name in ``language``, the texts
-    in the active translation): all-day on its appointment day, or at its
-    booked time in the site's zone. UID stable per visit; SEQUENCE is the visit's sequence,
-    raised by every reschedule, so calendars update the entry instead of adding another."""
-    site = visit.participant.site
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
-    event = icalendar.Event()
-    event.add("uid", visit_uid(visit))
-    event.add("dtstamp", now.astimezone(datetime.UTC))
-    event.add("sequence", visit.sequence)
-    event.add("summary", gettext("Study visit at %(site)s") % {"site": site.name})
-    day = visit.appointment_day
-    if visit.booked_time is None:
-        event.add("dtstart", day)
-        event.add("dtend", day + datetime.timedelta(days=1))
-    else:
-        start = datetime.datetime.combine(day, visit.booked_time, tzinfo=site.zone)
-        event.add("dtstart", start)
-        event.add("duration", datetime.timedelta(hours=1))
-    event.add("location", ", ".join(line for line in site.address.splitlines() if line.strip()))
-    event.add(
-        "description",
-        gettext("%(visit)s. Questions or a new date: %(contact)s.")
-        % {"visit": visit.name_in(language), "contact": site.phone or site.coordinator_email},
-    )
-    event.add("transp", "OPAQUE")
-    calendar.add_component(event)
-    if visit.booked_time is not None:
-        # The zone's rules around the visit only: enough for any client, a fraction of the size.
-        calendar.add_missing_timezones(
-            first_date=day - datetime.timedelta(days=366),
-            last_date=day + datetime.timedelta(days=366),
-        )
-    return calendar.to_ical()
 
 
 def _calendar_part(content: bytes) -> MIMEText:
