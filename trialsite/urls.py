@@ -24,4 +24,6 @@ urlpatterns = [
     path("healthz/dispatch", health.dispatch, name="healthz_dispatch"),
     # A reminder's links ("I'll be there", "I need another date", "Stop reminders"): public.
     path("r/", include("scheduling.replies.urls")),
+    # The REST API, its OpenAPI schema and docs page (scheduling/api/, docs/api.md).
+    path("api/v1/", include("scheduling.api.urls")),
 ]
