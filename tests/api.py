@@ -67,6 +67,21 @@ def all_pages(client: TokenClient, path: str, params=None) -> list[dict]:
         response = client.client.get(response.json()["next"], headers=client._headers(None))
 
 
+def data_tables() -> list[str]:
+    """The participants and scheduling tables, the API's own bookkeeping aside (a token's
+    last use, the Idempotency-Key records): what a refused write must leave as it was."""
+    from django.apps import apps
+
+    from participants.api_tokens import ApiToken, IdempotencyRecord
+
+    return [
+        model._meta.db_table
+        for label in ("participants", "scheduling")
+        for model in apps.get_app_config(label).get_models()
+        if model not in (ApiToken, IdempotencyRecord)
+    ]
+
+
 def fields_of(response) -> list[str | None]:
     """The fields the errors of a JSON error response name."""
     return [error["field"] for error in response.json()["errors"]]
