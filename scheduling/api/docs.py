@@ -13,5 +13,6 @@ class SchemaView(SpectacularAPIView):
 
 
 class DocsView(SpectacularSwaggerSplitView):
+    template_name = "scheduling/api/docs.html"
     authentication_classes = []
     permission_classes = [AllowAny]
