@@ -9,7 +9,7 @@ PY := $(BIN)/python
 # trialsite.local_services around the command.
 WITH_SERVICES := $(PY) -m trialsite.local_services --
 
-.PHONY: demo test lint bench faults install clean prerequisites screenshots _test
+.PHONY: schema demo test lint bench faults install clean prerequisites screenshots _test
 
 $(BIN)/activate:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: $(PYTHON) was not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -38,6 +38,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# The REST API's OpenAPI schema, committed (docs/api.md): tests/test_api_schema.py fails when
+# it and the code disagree, and names this target.
+schema: install
+	DEBUG=true ENV_FILE= $(BIN)/python manage.py spectacular --validate --fail-on-warn --file docs/api/openapi.yaml
 
 # System packages the suite needs (Chromium, docker-compose): installed as root, else one line.
 prerequisites:

@@ -692,3 +692,7 @@ class EligibilityAnswer(models.Model):
     def is_met(self) -> bool:
         """True when this answer does not stand in the way of eligibility."""
         return self.answer == self.criterion.qualifying_answer
+
+
+# Staff access to the REST API: tokens and Idempotency-Key records (their own module).
+from .api_tokens import ApiToken, IdempotencyRecord  # noqa: E402, F401

@@ -680,6 +680,10 @@ class Visit(models.Model):
                 name="visit_open_reschedule",
             ),
             models.Index(fields=["participant", "planned_date", "id"], name="visit_list_order"),
+            # The API's visit list (scheduling/api/): keyset pages by appointment day, then id.
+            models.Index(
+                Coalesce("appointment_date", "planned_date"), F("id"), name="visit_api_order"
+            ),
             # The site calendar (workspace.calendar_reads): a site's visits by their day on
             # the calendar, with what its two queries read, so both are index-only scans.
             models.Index(

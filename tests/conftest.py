@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps as django_apps
 
 from tests import preflight
+from tests.api import api  # noqa: F401 (the REST API's tests: a token client per demo user)
 from tests.browser import browser, staff  # noqa: F401 (fixtures for the workspace tests)
 from tests.passwords import reused_password_hashes
 from tests.versions_fixtures import clock, two_participants  # noqa: F401 (issue 24's tests)

@@ -58,6 +58,11 @@ USER_PAGES = {
     "password_change_done",
     "jsi18n",
     "staff_language",
+    # A user's own API tokens (issue 25): a monitor issues and revokes their own, to read.
+    *(
+        f"participants_apitoken_{page}"
+        for page in ("changelist", "add", "change", "delete", "history")
+    ),
 }
 
 TRIED: Counter = Counter()  # (role, surface) pairs requested, per test

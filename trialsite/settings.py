@@ -57,6 +57,12 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # The REST API under /api/v1/ (scheduling/api/, docs/api.md), its filters, its OpenAPI
+    # schema and the docs page's Swagger UI, served from our static files (no CDN).
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "participants",
     "scheduling",
 ]
@@ -342,6 +348,42 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
     }
+}
+
+# The REST API (docs/api.md): personal tokens only (no session, so no CSRF to ask of an
+# EDC), JSON in and out, errors in one shape, keyset pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["scheduling.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["scheduling.api.permissions.RolePermissions"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "scheduling.api.pagination.KeysetPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "scheduling.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trial site API",
+    "DESCRIPTION": (
+        "Sites, protocols, participants, visits, contact logs and reminders of the trial "
+        "site, for an EDC or a CTMS. Authentication, errors, idempotency, pagination and "
+        "filters: docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ParticipantStatus": "participants.models.Status",
+        "VisitStatus": "scheduling.models.VisitStatus",
+        "OutboxStatus": "scheduling.models.OutboxStatus",
+        "Language": "participants.translations.PARTICIPANT_LANGUAGES",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }
 
 if not DEBUG:

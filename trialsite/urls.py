@@ -26,4 +26,6 @@ urlpatterns = [
     path("r/", include("scheduling.replies.urls")),
     # A site's calendar feed at its secret URL (docs/calendar-feeds.md): public, revocable.
     path("feeds/", include("scheduling.exports.urls")),
+    # The REST API, its OpenAPI schema and docs page (scheduling/api/, docs/api.md).
+    path("api/v1/", include("scheduling.api.urls")),
 ]

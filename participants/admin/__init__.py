@@ -21,7 +21,15 @@ One module per concern; importing them registers their admins with ``admin.site`
 - ``widgets``: date and time inputs written ISO 8601, whatever the browser's locale.
 """
 
-from participants.admin import closures, eligibility, resources, sites, staff, transitions
+from participants.admin import (
+    api_tokens,
+    closures,
+    eligibility,
+    resources,
+    sites,
+    staff,
+    transitions,
+)
 from participants.admin.bases import (
     ChoiceLabelContextHelper,
     OfferedFiltersOnly,
@@ -54,6 +62,7 @@ from participants.admin.staff import SiteMembershipAdmin, SiteMembershipForm
 from participants.admin.transitions import TransitionAdmin
 
 __all__ = [
+    "api_tokens",
     "CALENDAR_FIELDS",
     "ChoiceLabelContextHelper",
     "EligibilityAnswerAdmin",

@@ -4,7 +4,7 @@ import datetime
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Max, Min, Q
+from django.db.models import Max, Min
 from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -20,9 +20,8 @@ from scheduling.models import (
     VisitQuerySet,
     VisitStatus,
 )
-from scheduling.rules import schedule
 from scheduling.workspace import month_calendar as site_calendar
-from scheduling.workspace.participant_list import site_today
+from scheduling.workspace.visit_status import with_status
 
 
 class VisitCodeFilter(admin.SimpleListFilter):
@@ -54,26 +53,7 @@ class VisitStatusFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        not_applicable = Q(
-            closed_on__isnull=False, closed_reason__startswith=schedule.NOT_APPLICABLE
-        )
-        done = Q(actual_date__isnull=False)
-        if value == VisitStatus.COMPLETED:
-            return queryset.filter(done)
-        undone = queryset.filter(actual_date__isnull=True)
-        if value == VisitStatus.CANCELLED:
-            return undone.filter(cancelled=True)
-        undone = undone.filter(cancelled=False)
-        if value == VisitStatus.NOT_APPLICABLE:
-            return undone.filter(not_applicable)
-        today = site_today(roles.user_sites(request.user), field="site_id")
-        passed = Q(closed_on__isnull=True, window_end__lt=F("visit_site_today"))
-        undone = undone.annotate(visit_site_today=today)
-        if value == VisitStatus.MISSED:
-            return undone.filter(Q(closed_on__isnull=False) & ~not_applicable | passed)
-        if value == VisitStatus.SCHEDULED:
-            return undone.filter(closed_on__isnull=True).exclude(passed)
-        return queryset.none()
+        return with_status(queryset, value, roles.user_sites(request.user))
 
 
 class DatesBetween(VisitQuerySet):
