@@ -20,10 +20,9 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from scheduling.models import Visit
+from scheduling.rules.clinic_calendar import APPOINTMENT_LENGTH
 
 PRODID = "-//trialsite//visit reminders//EN"
-# A timed appointment lasts this long in calendars (the booking records a start only).
-APPOINTMENT_LENGTH = datetime.timedelta(hours=1)
 # How far around its events a calendar carries its zone's rules: enough for any client.
 ZONE_MARGIN = datetime.timedelta(days=366)
 

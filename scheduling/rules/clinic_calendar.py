@@ -19,6 +19,10 @@ import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+# A booked appointment lasts this long wherever it is written as a span (a calendar event, a
+# FHIR Appointment): a booking records its start only.
+APPOINTMENT_LENGTH = datetime.timedelta(hours=1)
+
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NO_OPEN_DAY = "no open day in window"

@@ -4,9 +4,9 @@ and end as instants in the site's zone, a plan's offsets and windows as UCUM dur
 import datetime
 import zoneinfo
 
+from scheduling.rules.clinic_calendar import APPOINTMENT_LENGTH as BOOKED_LENGTH
+
 UCUM = "http://unitsofmeasure.org"
-# A booked visit lasts an hour, as the reminder's calendar event (mail.emails) says.
-BOOKED_LENGTH = datetime.timedelta(hours=1)
 # scheduling.models.Unit → (UCUM code, unit as written).
 UNITS = {"days": ("d", "days"), "weeks": ("wk", "weeks"), "months": ("mo", "months")}
 DAYS_IN = {"days": 1, "weeks": 7}
