@@ -35,13 +35,21 @@ WITHIN_SITE = 4
 VIEWER = "coordinator-ocn"
 
 
+# The protocol's plan, which every site shares (a copy of a site keeps the versions' ids):
+# copied, the demo's version 2.0 of the migrations' protocol would be stored twice.
+PROTOCOL_PLAN = ("protocolversion", "phase", "visitdefinition", "reminderrule")
+
+
 def _network_tables(sample) -> list[str]:
     """What a copy of a site takes along: everything but users, their memberships,
-    permissions, the protocol's resources and Django's own tables."""
+    permissions, the protocol's resources and plan, and Django's own tables."""
+    plan = {f"scheduling_{m}" for m in PROTOCOL_PLAN}
+    plan |= {f"scheduling_historical{m}" for m in PROTOCOL_PLAN}
     return [
         t
         for t in sample.rows
         if not t.startswith(("auth_", "django_", "axes_", "otp_"))
+        and t not in plan
         and t
         not in (
             "participants_resource",

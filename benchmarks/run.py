@@ -10,7 +10,9 @@ table), ``csv_refusal`` (the peak memory of an import refused on every row, larg
 a ten-row one), ``idle_tick`` (a tick with nothing due, many pending reminders against few),
 ``pages`` (four staff pages, many participants against few), ``network_pages`` (the six
 pages a monitor opens, 100,000 participants over 10 sites against 1,000, with every query's
-plan), ``dispatching`` (N due reminders
+plan), ``api_visits`` (the API's visit list of one site for two weeks, a page of 100, 100,000
+participants over 10 sites against 1,000: one client through the test client, then 16
+concurrent clients against gunicorn; the visits query's plan), ``dispatching`` (N due reminders
 by 1, 2 and 4 dispatchers against plain smtplib; and the peak memory of one dispatcher over
 100,000, which dispatches for what is left of 17 minutes unless BENCH_MEMORY_SECONDS says
 otherwise: at today's dispatch rate it cannot send all 100,000 in that time, and says how
@@ -24,7 +26,8 @@ Redis (``CELERY_BROKER_URL``), as in CI. Every measurement runs in a process of 
 never asserted: targets are printed beside the figures.
 
 Environment: ``BENCH_SIZE`` (``full``, ``small``), ``BENCH_ONLY`` (workload names,
-comma-separated: imports, csv_refusal, idle_tick, pages, dispatch, memory, network_pages),
+comma-separated: imports, csv_refusal, idle_tick, pages, dispatch, memory, network_pages,
+api_visits),
 ``BENCH_OUTPUT`` (the JSON file), ``BENCH_MEMORY_SECONDS`` (how long the memory workload may
 dispatch; 0: to the end), ``BENCH_ROUNDS`` (rounds of the import and dispatch workloads),
 ``BENCH_PROFILE`` (a file for the cProfile statistics of one more one-dispatcher run, after the
@@ -36,6 +39,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +69,10 @@ SIZES = {
         "page_rounds": 5,
         "network": (10, 1_000, 10_000),  # sites; participants few, many
         "network_rounds": 3,
+        "api_rounds": 7,  # single-client requests per size
+        "api_clients": 16,
+        "api_requests": 10,  # per concurrent client and round
+        "api_load_rounds": 2,
         "dispatch_due": 500,
         "dispatch_rounds": 2,
         "memory_due": 5_000,
@@ -80,6 +88,10 @@ SIZES = {
         "page_rounds": 7,
         "network": (10, 1_000, 100_000),
         "network_rounds": 5,
+        "api_rounds": 15,
+        "api_clients": 16,
+        "api_requests": 20,
+        "api_load_rounds": 2,
         "dispatch_due": 10_000,
         "dispatch_rounds": 1,
         "memory_due": 100_000,
@@ -424,6 +436,196 @@ def network_pages_workload(bench: Bench) -> None:
             bench.drop(env)
 
 
+def _free_port() -> int:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return listener.getsockname()[1]
+
+
+def _serve(env: dict, port: int) -> subprocess.Popen:
+    """gunicorn serving the app on 127.0.0.1:``port`` (2 workers of 8 threads: the 2 cores),
+    its access log off; returns once it answers."""
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "trialsite.wsgi",
+            "--config", str(ROOT / "gunicorn.conf.py"),
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", "2", "--threads", "8",
+            "--access-logfile", "/dev/null", "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn ended (exit status {server.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def api_visits_workload(bench: Bench) -> None:
+    """The API's visit list of one site for two weeks, many participants against few on the
+    same sites: one client at a time (test client, statements counted), then concurrent
+    clients against gunicorn serving each database in turn; the visits query's plan."""
+    sites, few, many = bench.config["network"]
+    clients = bench.config["api_clients"]
+    envs, counts = {}, {}
+    try:
+        for label, participants in (("few", few), ("many", many)):
+            envs[label] = bench.database(f"api_{label}")
+            counts[label] = once(
+                envs[label], "api_visits", "prepare", sites=sites, participants=participants
+            )
+            bench.log(
+                f"api visits: {counts[label]['participants']:,} participants over "
+                f"{counts[label]['sites']} sites stored ({counts[label]['load_seconds']:.0f} s), "
+                f"{counts[label]['booked_in_range']:,} booked visits of the site in the range"
+            )
+        size = (
+            f"{counts['many']['participants']:,} vs {counts['few']['participants']:,} "
+            f"participants, {sites} sites"
+        )
+        children = {
+            label: Child(env, "api_visits", "client", key=counts[label]["key"],
+                         path=counts[label]["path"])
+            for label, env in envs.items()
+        }  # fmt: skip
+        try:
+            for child in children.values():
+                child.request()  # warm
+            single = {"few": [], "many": []}
+            for _ in range(bench.config["api_rounds"]):
+                for label, child in children.items():
+                    single[label].append(child.request())
+            plans = {
+                label: child.request(explain=True)["plan"] for label, child in children.items()
+            }
+        finally:
+            for child in children.values():
+                child.close()
+        bench.extra["api_visits_plans"] = plans
+        bench.extra["api_visits_path"] = counts["many"]["path"]
+        few_ms = [r["seconds"] * 1000 for r in single["few"]]
+        many_ms = [r["seconds"] * 1000 for r in single["many"]]
+        sql_few = {r["statements"] for r in single["few"]}
+        sql_many = {r["statements"] for r in single["many"]}
+        same = sql_few == sql_many and len(sql_many) == 1
+        rows = {label: {r["rows"] for r in single[label]} for label in single}
+        ratio = median(many_ms) / median(few_ms)
+        plan = plans["many"]
+        notes = [f"rows on the page: {sorted(rows['many'])} ({sorted(rows['few'])} with few)"]
+        if plan is None:
+            notes.append("no visits query found to explain")
+        else:
+            index = "visit_api_order" in plan["plan"]
+            notes.append(
+                f"visits query {plan['ms']:.1f} ms, {plan['pages']} pages read, "
+                + ("on visit_api_order" if index else "visit_api_order NOT used")
+                + (f", sequential scans of {', '.join(plan['seq_scans'])}"
+                   if plan["seq_scans"] else "")
+            )  # fmt: skip
+        sql = (
+            "same queries"
+            if same
+            else f"{'/'.join(map(str, sorted(sql_many)))} queries "
+            f"({'/'.join(map(str, sorted(sql_few)))} with few)"
+        )
+        if same:
+            sql += f" ({next(iter(sql_many))})"
+        bench.add(
+            Row(
+                "api: visits, 1 client",
+                size,
+                median(many_ms),
+                median(few_ms),
+                "ms",
+                ratio,
+                "≤ 1.5×, same queries",
+                ratio <= 1.5 and same,
+                sql=sql,
+                note="; ".join(notes),
+                samples={"few": few_ms, "many": many_ms},
+            )
+        )
+
+        # Concurrent clients: gunicorn on each database in turn, rounds alternated.
+        latencies = {"few": [], "many": []}
+        errors = {"few": 0, "many": 0}
+        seconds = {"few": [], "many": []}
+        for _ in range(bench.config["api_load_rounds"]):
+            for label, env in envs.items():
+                port = _free_port()
+                server = _serve(env, port)
+                try:
+                    with Child(env, "api_visits", "load", port=port, key=counts[label]["key"],
+                               path=counts[label]["path"], clients=clients) as loader:  # fmt: skip
+                        loader.request(requests=2)  # warm every worker and thread
+                        result = loader.request(requests=bench.config["api_requests"])
+                finally:
+                    _stop(server)
+                latencies[label] += result["latencies"]
+                errors[label] += result["error_count"]
+                seconds[label].append(result["seconds"])
+                if result["error_count"]:
+                    bench.log(f"api visits under load, {label}: errors {result['errors']}")
+        for name, share in (("median", 0.5), ("p95", 0.95)):
+            many_value = _percentile(latencies["many"], share)
+            few_value = _percentile(latencies["few"], share)
+            ratio = many_value / few_value if many_value and few_value else None
+            requests = {label: len(latencies[label]) for label in latencies}
+            throughput = {
+                label: requests[label] / sum(seconds[label]) if seconds[label] else 0
+                for label in seconds
+            }
+            bench.add(
+                Row(
+                    f"api: visits, {clients} clients, {name}",
+                    size,
+                    many_value,
+                    few_value,
+                    "ms",
+                    ratio,
+                    "≤ 1.5×",
+                    ratio is not None and ratio <= 1.5 and not any(errors.values()),
+                    sql=sql if name == "median" else "",
+                    note=(
+                        f"{requests['many']:,} requests ({requests['few']:,} with few), "
+                        f"{throughput['many']:.0f} req/s ({throughput['few']:.0f} with few), "
+                        f"errors {errors['many']} ({errors['few']} with few); gunicorn 2 "
+                        "workers × 8 threads, DEBUG on"
+                    )
+                    if name == "median"
+                    else "",
+                    samples={"few": latencies["few"], "many": latencies["many"]},
+                )
+            )
+    finally:
+        for env in envs.values():
+            bench.drop(env)
+
+
 def _dispatch_run(
     env: dict, sink: Child, processes: int, keep: bool = False, profile: str = ""
 ) -> dict:
@@ -676,6 +878,7 @@ WORKLOADS = {
     # Last: the memory workload's time is what is left of WHOLE_RUN, which this one does not
     # take from it (about 5 minutes more, 3 of them storing 100,000 participants).
     "network_pages": network_pages_workload,
+    "api_visits": api_visits_workload,
 }
 
 
@@ -808,6 +1011,13 @@ def main(argv: list[str]) -> int:
         print_plans(bench.extra["idle_tick_plans"])
     if "network_page_plans" in bench.extra:
         print_page_plans(bench.extra["network_page_plans"])
+    if bench.extra.get("api_visits_plans"):
+        plan = bench.extra["api_visits_plans"].get("many")
+        if plan:
+            print(
+                f"\n-- the visits query of {bench.extra['api_visits_path']} (many) --\n"
+                f"{plan['sql']}\n{plan['plan']}"
+            )
     output = Path(os.environ.get("BENCH_OUTPUT", ROOT / "var" / "bench.json"))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(
