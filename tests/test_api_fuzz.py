@@ -139,11 +139,14 @@ def wsgi_requests():
     """Requests through the WSGI app inside the test's transaction: Django's request signals
     would otherwise close the connection the test's atomic block holds (as Django's test
     client, which disconnects them too)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
+    disconnected = [
+        signal
+        for signal in (signals.request_started, signals.request_finished)
+        if signal.disconnect(close_old_connections)
+    ]
     yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+    for signal in disconnected:
+        signal.connect(close_old_connections)
 
 
 def conformance_failure(failure) -> str:
