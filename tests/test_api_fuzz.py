@@ -12,8 +12,9 @@ status-code, content-type and response-schema conformance. Every finding of ever
 is collected and reported together rather than stopping at the first; ``-s`` prints each
 role's tally of statuses.
 
-One known defect is tolerated, narrowly (``is_known_csrf_defect``), and pinned by a strict
-xfail test that starts passing when it is fixed.
+What it found, mended: a POST or DELETE to a path under /api/v1/ that names no endpoint (a
+non-integer id: /visits/Z7/actual-date/) was Django's HTML CSRF 403, not a JSON 404
+(test_an_unsafe_request_to_no_endpoint_is_a_json_404).
 """
 
 import json
@@ -180,15 +181,12 @@ def fuzz_as(username: str) -> tuple[list[str], int, int]:
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
     findings: list[str] = []
     sent = 0
-    known: set[str] = set()
     statuses: Counter = Counter()
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:
-        sent += fuzz_operation(operation, username, auth, ocn_subjects, findings, known, statuses)
+        sent += fuzz_operation(operation, username, auth, ocn_subjects, findings, statuses)
     tally = dict(sorted(statuses.items()))
     print(f"{username}: {len(operations)} operations, {sent} requests, {tally}")
-    if known:
-        print(f"{username}: the known CSRF defect at {sorted(known)}")
     return findings, len(operations), sent
 
 
@@ -218,28 +216,7 @@ def real_ids(path: str) -> list[int]:
     ]
 
 
-def is_known_csrf_defect(response) -> bool:
-    """KNOWN DEFECT (test_an_unsafe_request_to_no_endpoint_is_a_json_404): a POST or DELETE to
-    a path under /api/v1/ that names no endpoint (a non-integer id: /visits/Z7/actual-date/)
-    reaches the catch-all ``errors.not_found``, which is not CSRF-exempt, so Django answers
-    with its HTML "CSRF cookie not set" 403 rather than the JSON 404. Tolerated here, and only
-    that: remove this when that test passes."""
-    from urllib.parse import unquote, urlsplit
-
-    from django.urls import Resolver404, resolve
-
-    from scheduling.api.errors import not_found
-
-    if response.status_code != 403 or b"CSRF" not in response.content:
-        return False
-    try:
-        match = resolve(unquote(urlsplit(response.request.url).path))
-    except Resolver404:
-        return False
-    return match.func is not_found
-
-
-def fuzz_operation(operation, username, auth, ocn_subjects, findings, known, statuses) -> int:
+def fuzz_operation(operation, username, auth, ocn_subjects, findings, statuses) -> int:
     """``EXAMPLES`` cases of one operation; its findings added to ``findings``. The number of
     requests sent."""
     sent = 0
@@ -272,9 +249,6 @@ def fuzz_operation(operation, username, auth, ocn_subjects, findings, known, sta
         statuses[f"{case.method.upper()} {response.status_code}"] += 1
         after = counts()
         problems = []
-        if is_known_csrf_defect(response):
-            known.add(operation.label)
-            return
         own_checks = [
             lambda: check_no_server_error(response),
             lambda: check_json_error(response),
@@ -375,10 +349,9 @@ def test_the_checks_fail_on_a_violation():
     check_read_only(fabricated(403, b"{}"), "POST")
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the catch-all 404 view is not CSRF-exempt")
 def test_an_unsafe_request_to_no_endpoint_is_a_json_404(api):
-    """What the fuzzer found (is_known_csrf_defect): a token's POST to /visits/Z7/actual-date/
-    (no endpoint: the id is not an integer) is Django's HTML CSRF 403, not a JSON 404."""
+    """What the fuzzer found: a token's POST to /visits/Z7/actual-date/ (no endpoint: the id is
+    not an integer) was Django's HTML CSRF 403; it is a JSON 404, with CSRF checks on."""
     from django.test import Client
 
     coordinator = api("coordinator-ber")
