@@ -453,7 +453,7 @@ FILE_COMMANDS = {
         ).map(lambda options: [*options[0], *options[1]]),
     ),
 }
-OUTPUT_COMMANDS = {"export_schedule", "export_protocol"}
+OUTPUT_COMMANDS = {"export_schedule", "export_protocol", "export_sdtm", "export_fhir"}
 JSON_FILE_COMMANDS = {"import_protocol"}
 
 
@@ -533,6 +533,24 @@ def test_bad_protocol_export_options_exit_1_with_one_plain_line(world, tmp_path,
         label="args",
     )
     check_contract("export_protocol", args)
+
+
+@BAD_INPUT
+@given(data=st.data())
+def test_bad_sdtm_and_fhir_export_options_exit_1_with_one_plain_line(world, tmp_path, data):
+    """export_sdtm (a folder) and export_fhir (a file): a bad protocol or output is one plain
+    line and exit 1, and nothing is left half-written."""
+    name = data.draw(st.sampled_from(["export_sdtm", "export_fhir"]), label="name")
+    args = data.draw(
+        argv(
+            option("protocol", mostly(st.just("SLE-001"), PROTOCOLS)),
+            export_outputs(tmp_path).map(
+                lambda output: [] if output is None else [f"--output={output}"]
+            ),
+        ),
+        label="args",
+    )
+    check_contract(name, args)
 
 
 # JSON values, to put where a protocol file's values go.

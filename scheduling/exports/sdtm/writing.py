@@ -83,7 +83,16 @@ def write_dataset(folder: Path, domain: str, rows: list[dict]) -> None:
 
 def write_all(output: Path, datasets: dict[str, list[dict]]) -> None:
     """Every dataset into ``output`` (created; files of the same names replaced), all or
-    nothing."""
+    nothing; a folder that cannot be written (a name too long, a device) is one OutputError."""
+    try:
+        _write_all(output, datasets)
+    except OSError as error:
+        raise OutputError(
+            f"{output}: output: cannot be written ({error.strerror or error})."
+        ) from None
+
+
+def _write_all(output: Path, datasets: dict[str, list[dict]]) -> None:
     if output.exists() and not output.is_dir():
         raise OutputError(f"{output}: output: is a file, not a folder.")
     parent = output.parent if output.exists() else _existing_parent(output)
