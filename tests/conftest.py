@@ -134,8 +134,8 @@ def make_participant(protocol, site_ocn):
 @pytest.fixture
 def demo_data(protocol):
     """The demo's sites, staff and participants, loaded as `make demo` loads them (its six users'
-    one password hashed once a session): what issue 25's outputs are produced from."""
-    from scheduling.demo import load_demo_data
+    one password hashed once a session): what issue 25's outputs are produced from. Loaded once
+    and copied back for the next tests (tests/demo_snapshot.py)."""
+    from tests import demo_snapshot
 
-    with reused_password_hashes():
-        return load_demo_data("demo-password")
+    return demo_snapshot.demo_data()

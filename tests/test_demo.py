@@ -140,3 +140,34 @@ def test_demo_participants_past_screening_have_their_eligibility_answered(protoc
         to_status=Status.ENROLLED, participant__site__code="BER"
     )
     assert {t.recorded_by.username for t in ber_enrolments} == {"investigator-ber"}
+
+
+@pytest.mark.django_db
+def test_the_demo_snapshot_puts_back_what_the_demo_wrote(protocol):
+    """The demo_data fixture copies back the rows of a first real load (tests/demo_snapshot.py):
+    after the copy every table holds exactly what it held after the load, the users sign in
+    with the demo's password, and the next row of a table gets a new key."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from tests import demo_snapshot
+
+    tables = [table.name for table in demo_snapshot._tables()]
+    start = transaction.savepoint()
+    snapshot = demo_snapshot.capture()
+    loaded = {name: demo_snapshot.dump(name) for name in tables}
+    assert len(snapshot.added) >= 20, "the demo writes participants, visits, reminders, history"
+    transaction.savepoint_rollback(start)
+    assert not Participant.objects.exists()
+
+    assert snapshot.replay() == snapshot.result
+    assert {name: demo_snapshot.dump(name) for name in tables} == loaded
+    assert Participant.objects.count() == 27
+    coordinator = get_user_model().objects.get(username="coordinator-ocn")
+    assert coordinator.check_password(demo_snapshot.PASSWORD)
+    newest = Site.objects.order_by("-pk").first().pk
+    assert Site.objects.create(code="NEW", name="New", timezone="UTC").pk > newest
+    # And load_demo_data sees the copied demo as its own: it creates nothing more.
+    assert load_demo_data(demo_snapshot.PASSWORD)["participants"] == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
