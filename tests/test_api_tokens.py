@@ -46,10 +46,13 @@ def test_a_revoked_token_is_refused_with_a_json_401(client, staff):
     assert api.get("/sites/").status_code == 200
     client.force_login(staff["coordinator-ocn"])
     token = ApiToken.objects.get(user=staff["coordinator-ocn"])
-    client.post(
+    done = client.post(
         "/admin/participants/apitoken/",
         {"action": "revoke", "_selected_action": [token.pk]},
+        follow=True,
     )
+    shown = [str(message) for message in done.context["messages"]]
+    assert shown == ["1 token revoked: its key is refused from now on."]
     token.refresh_from_db()
     assert token.revoked_at is not None and token.revoked_by == staff["coordinator-ocn"]
     response = api.get("/sites/")

@@ -353,3 +353,43 @@ def test_the_feed_is_in_english_whatever_the_client_asks(client, demo_data):
     body = client.get(feed_url(secret), headers={"accept-language": "de"}).content.decode()
     assert "Confirmation: " in body
     assert "Unbestätigt" not in body and "Bestätigt" not in body
+
+
+def test_revoking_feeds_in_the_admin_asks_why_and_keeps_it(client, ocn_feed):
+    """The list's "Revoke" action first shows the feeds and asks why (nothing is revoked
+    without a reason); then it revokes them all, the reason in each feed's history, or none:
+    a coordinator who selected another site's feed (by a forged id) revokes nothing."""
+    site, feed, secret = ocn_feed
+    other, _ = create_feed(site, label="Front desk", by=user("coordinator-ocn"))
+    ber_feed, ber_secret = create_feed(
+        Site.objects.get(code="BER"), label="BER team", by=user("coordinator-ber")
+    )
+    changelist = reverse("admin:scheduling_calendarfeed_changelist")
+    client.force_login(user("coordinator-ocn"))
+    chosen = {"action": "revoke", "_selected_action": [feed.pk, other.pk]}
+
+    page = client.post(changelist, chosen)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "OCN team" in body and "Front desk" in body and 'name="reason"' in body
+    assert CalendarFeed.objects.filter(revoked_at__isnull=False).count() == 0
+
+    blank = client.post(changelist, {**chosen, "apply": "1", "reason": "   "})
+    assert "This field is required." in blank.content.decode()
+    assert CalendarFeed.objects.filter(revoked_at__isnull=False).count() == 0
+
+    done = client.post(changelist, {**chosen, "apply": "1", "reason": "laptop lost"}, follow=True)
+    assert "2 calendar feeds revoked" in " ".join(str(m) for m in done.context["messages"])
+    for revoked in (feed, other):
+        revoked.refresh_from_db()
+        assert revoked.revoked_by == user("coordinator-ocn")
+        assert revoked.history.latest().history_change_reason == "laptop lost"
+    assert client.get(feed_url(secret)).status_code == 404
+
+    # Another site's feed among the chosen (an id forged into the form) is not in the list
+    # the action gets: the BER feed stays active, and its URL answers.
+    forged = {"action": "revoke", "_selected_action": [ber_feed.pk], "apply": "1", "reason": "x"}
+    client.post(changelist, forged)
+    ber_feed.refresh_from_db()
+    assert ber_feed.revoked_at is None
+    assert client.get(feed_url(ber_secret)).status_code == 200

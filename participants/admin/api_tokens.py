@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from participants.api_tokens import ApiToken, issue_token, revoke_tokens
 
@@ -96,4 +97,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke"))
     def revoke(self, request, queryset):
-        revoke_tokens(queryset, by=request.user)
+        count = revoke_tokens(queryset, by=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d token revoked: its key is refused from now on.",
+                "%(count)d tokens revoked: their keys are refused from now on.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

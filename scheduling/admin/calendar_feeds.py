@@ -5,11 +5,14 @@ read the list. Thin: each write is one call of ``scheduling.exports.feeds``.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from participants.admin import SiteScopedAdmin
@@ -17,6 +20,15 @@ from participants.admin.refusals import report_errors
 from scheduling.exports.calendars import participant_calendar
 from scheduling.exports.feeds import create_feed, revoke_feed
 from scheduling.models import CalendarFeed
+
+
+class RevokeFeedsForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text=_("Kept in each feed's history, with who revoked it and when."),
+    )
 
 
 class CalendarFeedForm(forms.ModelForm):
@@ -70,11 +82,38 @@ class CalendarFeedAdmin(SiteScopedAdmin):
 
     @admin.action(description=_("Revoke the selected calendar feeds"), permissions=["change"])
     def revoke(self, request, queryset):
-        try:
-            for feed in queryset.select_related("site"):
-                revoke_feed(feed, by=request.user)
-        except ValidationError as error:
-            report_errors(request, error)
+        """A page that lists the feeds and asks why; on "Revoke", all of them or none, the
+        reason kept in each feed's history (as Django's "Delete selected" asks first)."""
+        feeds = list(queryset.select_related("site").order_by("site__code", "label", "pk"))
+        form = RevokeFeedsForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                with transaction.atomic():
+                    for feed in feeds:
+                        revoke_feed(feed, by=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as error:
+                report_errors(request, error)
+                return None
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d calendar feed revoked: its URL no longer answers.",
+                    "%(count)d calendar feeds revoked: their URLs no longer answer.",
+                    len(feeds),
+                )
+                % {"count": len(feeds)},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Revoke calendar feeds"),
+            "opts": self.model._meta,
+            "feeds": feeds,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/scheduling/calendarfeed/revoke.html", context)
 
 
 class ParticipantCalendarPages:
