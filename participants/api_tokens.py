@@ -21,6 +21,9 @@ from django.utils.translation import gettext_lazy as _
 PREFIX_LENGTH = 8
 # Its last use is written when the one recorded is older than this (no write per request).
 LAST_USED_EVERY = datetime.timedelta(minutes=1)
+# How long a key's first answer is kept to be replayed (docs/api.md, "Idempotency"): an EDC
+# retries within minutes or hours; the answers hold participants' data, so they do not stay.
+IDEMPOTENCY_KEPT = datetime.timedelta(days=7)
 
 
 def key_digest(key: str) -> str:
@@ -98,6 +101,7 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_key_per_user")
         ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_at")]
 
     def __str__(self):
         return f"{self.method} {self.path} ({self.response_status})"
@@ -124,6 +128,14 @@ def issue_token(user, *, name: str, by) -> tuple[ApiToken, str]:
         created_by=by,
     )
     return token, key
+
+
+def forget_idempotency_records(now: datetime.datetime | None = None) -> int:
+    """Delete the first answers older than :data:`IDEMPOTENCY_KEPT` (run every hour by beat:
+    scheduling.tasks.forget_idempotency_keys); how many. A key older than that is new again."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEPT
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 @transaction.atomic

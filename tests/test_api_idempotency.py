@@ -108,3 +108,50 @@ def test_two_requests_with_one_key_at_once_record_once(protocol, site_ocn, clerk
     assert answers[0].json() == answers[1].json()
     assert sorted(a.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
     assert Participant.objects.filter(subject_id="SLE-001-101-960").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_keys_answer_is_kept_seven_days_then_forgotten_by_the_hourly_task(api, time_machine):
+    """Within seven days the same key and body replay; the hourly task then deletes the answer
+    (it holds participants' data), and the key is new again: another body is a 201, not a 422.
+    Records of other keys younger than seven days stay."""
+    import datetime
+
+    from django.utils import timezone
+
+    from participants.api_tokens import IDEMPOTENCY_KEPT, IdempotencyRecord
+    from scheduling.tasks import forget_idempotency_keys
+
+    time_machine.move_to(timezone.now(), tick=False)
+    client = api("coordinator-ocn")
+    first = body()
+    assert client.post("/participants/", first, key="old").status_code == 201
+    time_machine.shift(IDEMPOTENCY_KEPT - datetime.timedelta(minutes=1))
+    assert client.post("/participants/", body("SLE-001-101-951"), key="young").status_code == 201
+    assert forget_idempotency_keys.apply().get() == 0
+    assert client.post("/participants/", first, key="old")["Idempotent-Replayed"] == "true"
+
+    time_machine.shift(datetime.timedelta(minutes=2))
+    assert forget_idempotency_keys.apply().get() == 1
+    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"young"}
+    other = client.post("/participants/", body("SLE-001-101-952"), key="old")
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other
+
+
+@pytest.mark.django_db
+def test_a_migration_installs_the_hourly_forgetting_task_once():
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    from scheduling.tasks import forget_idempotency_keys
+    from trialsite.celery import app
+
+    migration = importlib.import_module("scheduling.migrations.0027_forget_idempotency_keys")
+    migration.install(apps)  # again, as after a flush: still one row
+    task = PeriodicTask.objects.get(name=migration.TASK_NAME)
+    assert task.task == forget_idempotency_keys.name == "scheduling.tasks.forget_idempotency_keys"
+    assert (task.interval.every, task.interval.period, task.enabled) == (1, "hours", True)
+    assert PeriodicTask.objects.filter(task=task.task).count() == 1
+    assert task.task in app.tasks  # what the worker runs, by the name beat sends
