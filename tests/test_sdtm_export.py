@@ -144,7 +144,15 @@ def test_the_demo_datasets_keep_the_conformance_rules(exported):
     ts = {r["TSPARMCD"]: r for r in data["TS"]}
     assert ts["TITLE"]["TSVAL"].startswith("Descartes-08")
     assert ts["LENGTH"]["TSVAL"] == "P477D"  # 8 weeks + 8 weeks + 12 months from 2001-01-01
-    assert ts["TPHASE"]["TSVALNF"] == "UNK" and ts["TPHASE"]["TSVAL"] == ""
+    # SLE-001 is a Phase 2 study (its listing; migration 0015): the CDISC CT term and its code.
+    assert [ts["TPHASE"][v] for v in ("TSVAL", "TSVALNF", "TSVALCD", "TSVCDREF")] == [
+        "PHASE II TRIAL",
+        "",
+        "C15601",
+        "CDISC CT",
+    ]
+    assert all(r["TSVALCD"] == r["TSVCDREF"] == "" for r in data["TS"] if r["TSPARMCD"] != "TPHASE")
+    assert all(r["TSVCDVER"] == "" for r in data["TS"])  # no CT package named (docs/sdtm.md)
     # VISITNUM and VISIT one to one, across TV and SV (SD0052-like).
     pairs = {(r["VISITNUM"], r["VISIT"]) for r in data["TV"] + data["SV"]}
     assert len({n for n, _ in pairs}) == len(pairs) == len({v for _, v in pairs})
@@ -276,6 +284,26 @@ def test_an_existing_folder_gets_the_files_and_keeps_its_others(protocol, tmp_pa
     assert (tmp_path / "notes.txt").read_text() == "kept"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".sdtm-")]
     assert read_csv(tmp_path, "SV") == []
+
+
+@pytest.mark.parametrize(
+    ("trial_phase", "expected"),
+    [
+        ("", ("", "UNK", "", "")),  # unknown: a null with its null flavor, no code
+        # A codelist term that reads like a null flavor is still the term (SDTMIG 3.4 TS
+        # assumption 11): TSVALNF stays null.
+        ("NOT APPLICABLE", ("NOT APPLICABLE", "", "C48660", "CDISC CT")),
+        ("PHASE IIB TRIAL", ("PHASE IIB TRIAL", "", "C49688", "CDISC CT")),
+    ],
+)
+def test_tphase_is_the_protocols_trial_phase_with_its_code_or_unknown(
+    protocol, tmp_path, trial_phase, expected
+):
+    protocol.trial_phase = trial_phase
+    protocol.save()
+    export(tmp_path / "out")
+    (row,) = [r for r in read_csv(tmp_path / "out", "TS") if r["TSPARMCD"] == "TPHASE"]
+    assert (row["TSVAL"], row["TSVALNF"], row["TSVALCD"], row["TSVCDREF"]) == expected
 
 
 def test_unscheduled_visits_number_after_the_visit_before_and_unreached_phases_stay_out(

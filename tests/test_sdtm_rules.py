@@ -2,16 +2,29 @@
 with the worked examples of SLE-001."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from participants import trial_phases
 from scheduling.exports.sdtm import mapping
 from scheduling.exports.sdtm.variables import DATASETS
 from scheduling.rules import engine
 
+# FHIR R4/R4B's code system research-study-phase, every code.
+FHIR_PHASES = {
+    "n-a",
+    "early-phase-1",
+    "phase-1",
+    "phase-1-phase-2",
+    "phase-2",
+    "phase-2-phase-3",
+    "phase-3",
+    "phase-4",
+}
 days = st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2100, 1, 1))
 
 
@@ -105,6 +118,19 @@ def test_visitdy_of_sle001_infusion_1_is_day_1_and_screening_is_negative():
     scr = engine.VisitPlan("SCR", "screening", 0, engine.DAYS, 0, 3)
     assert mapping.planned_study_day(phases, inf1, "treatment", reference) == 1
     assert mapping.planned_study_day(phases, scr, "treatment", reference) == -56
+
+
+def test_every_trial_phase_is_one_cdisc_term_with_its_own_nci_code():
+    """participants/trial_phases.py: C66737 submission values, their NCI codes, and FHIR's
+    research-study-phase codes (R4/R4B), each once (docs/sdtm.md "TS", docs/fhir.md)."""
+    values = [phase.value for phase in trial_phases.TRIAL_PHASES]
+    codes = [phase.nci_code for phase in trial_phases.TRIAL_PHASES]
+    assert len(set(values)) == len(values) == len(set(codes)) == 15
+    assert all(re.fullmatch(r"C\d+", code) for code in codes)
+    assert all(value == value.upper() and len(value) <= 200 for value in values)
+    assert {phase.fhir_code for phase in trial_phases.TRIAL_PHASES} - {""} == FHIR_PHASES
+    assert trial_phases.trial_phase("PHASE II TRIAL").nci_code == "C15601"
+    assert trial_phases.trial_phase("") is None
 
 
 def test_subject_ids_name_the_study_once():

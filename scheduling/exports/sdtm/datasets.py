@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from participants import trial_phases
 from participants.models import LEFT_STATUSES, Participant, Protocol
 from participants.selectors import effective_dates_by_status_of
 from scheduling.exports.sdtm import mapping
@@ -18,6 +19,8 @@ ARMCD = "ARM1"
 ARM = "Single arm"
 # Consent on this day gives VISITDY when a plan counts in months (docs/sdtm.md).
 REFERENCE_CONSENT = datetime.date(2001, 1, 1)
+# TSVCDREF of a term of CDISC Controlled Terminology (codelist DICTNAM).
+CDISC_CT = "CDISC CT"
 
 
 @dataclass(frozen=True)
@@ -138,29 +141,28 @@ def trial_summary(design: Design) -> list[dict]:
     plan = design.latest
     length = _planned_length_days(plan)
     protocol = design.protocol
+    phase = trial_phases.trial_phase(protocol.trial_phase)
     values = [
         ("TITLE", "Trial Title", protocol.title, ""),
-        # The protocol records no phase: a null flavor says so (docs/sdtm.md "TS").
-        ("TPHASE", "Trial Phase Classification", "", "UNK"),
+        # A term of CDISC CT with its code; unknown (blank): null, flavor UNK (docs/sdtm.md).
+        ("TPHASE", "Trial Phase Classification", phase.value if phase else "", _unknown(phase)),
         ("LENGTH", "Trial Length", f"P{length}D", ""),
         ("PLANSUB", "Planned Number of Subjects", "", "UNK"),
-        ("SPONSOR", "Clinical Study Sponsor", protocol.sponsor, "" if protocol.sponsor else "UNK"),
-        (
-            "REGID",
-            "Registry Identifier",
-            protocol.registry_id,
-            "" if protocol.registry_id else "UNK",
-        ),
+        ("SPONSOR", "Clinical Study Sponsor", protocol.sponsor, _unknown(protocol.sponsor)),
+        ("REGID", "Registry Identifier", protocol.registry_id, _unknown(protocol.registry_id)),
         ("PROTVERS", "Protocol Version", plan.version.number, ""),
     ]
+    # The codes of the values taken from a terminology (TSVALCD and TSVCDREF).
+    coded = {"TPHASE": (phase.nci_code, CDISC_CT)} if phase else {}
     return [
         _common(design, "TS")
         | {"TSSEQ": 1, "TSPARMCD": code, "TSPARM": name, "TSVAL": value, "TSVALNF": flavor}
+        | dict(zip(("TSVALCD", "TSVCDREF"), coded.get(code, ("", "")), strict=True))
         for code, name, value, flavor in values
     ]
 
 
-def _unknown(value: str) -> str:
+def _unknown(value) -> str:
     return "" if value else "UNK"
 
 

@@ -76,6 +76,10 @@ DATASETS: dict[str, tuple[str, tuple[Variable, ...]]] = {
             ("TSPARM", "Trial Summary Parameter"),
             ("TSVAL", "Parameter Value"),
             ("TSVALNF", "Parameter Null Flavor"),
+            ("TSVALCD", "Parameter Value Code"),
+            ("TSVCDREF", "Name of the Reference Terminology"),
+            # Expected, so present even when null (SDTMIG 3.4 4.1.5); null: docs/sdtm.md "TS".
+            ("TSVCDVER", "Version of the Reference Terminology"),
         ),
     ),
     "SE": (
