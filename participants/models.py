@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import clinic
+from . import clinic, trial_phases
 from .dates import EARLIEST_DATE
 from .translations import (
     DEFAULT_LANGUAGE,
@@ -79,6 +79,18 @@ class Protocol(models.Model):
         help_text=_(
             "No consent is accepted before this date (e.g. the day the study opened). "
             "Blank: 1990-01-01."
+        ),
+    )
+    # The stage of clinical development (CDISC's "trial phase"), not a phase of the plan.
+    trial_phase = models.CharField(
+        _("trial phase"),
+        max_length=trial_phases.LONGEST,
+        choices=trial_phases.CHOICES,
+        blank=True,
+        help_text=_(
+            "The trial's stage of clinical development, as its protocol and registry entry "
+            "state it (e.g. Phase II); not a phase of its plan such as screening or "
+            "treatment. Blank: unknown."
         ),
     )
     history = HistoricalRecords()

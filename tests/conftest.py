@@ -55,6 +55,8 @@ def load_sle001():
     appointments.link_sle001_resources(django_apps, None)
     names = importlib.import_module("scheduling.migrations.0019_visit_name_translations")
     names.seed_sle001_translations(django_apps, None)
+    phase = importlib.import_module("participants.migrations.0015_protocol_trial_phase")
+    phase.record_sle001_phase(django_apps, None)
     from participants.models import Protocol
 
     return Protocol.objects.get(code="SLE-001")

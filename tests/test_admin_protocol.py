@@ -46,6 +46,23 @@ def draft(protocol, admin_user):
     return versions.new_draft(protocol, by=admin_user, note="Amendment 1")
 
 
+def test_sle001_is_a_phase_ii_trial_and_its_history_says_from_where(protocol):
+    """Migration 0015: the public listing's "Trial Phase: Phase 2", recorded with a why."""
+    assert protocol.trial_phase == "PHASE II TRIAL"
+    assert protocol.get_trial_phase_display() == "Phase II"
+    recorded = protocol.history.filter(trial_phase="PHASE II TRIAL").earliest("history_id")
+    assert "NCT06038474" in recorded.history_change_reason
+
+
+def test_the_protocol_page_offers_the_trial_phase_not_a_plan_phase(admin_client, protocol):
+    page = admin_client.get(reverse("admin:participants_protocol_change", args=[protocol.pk]))
+    field = page.context["adminform"].form.fields["trial_phase"]
+    assert field.label == "Trial phase"
+    assert "not a phase of its plan" in field.help_text
+    assert [value for value, _ in field.choices][:3] == ["", "PHASE 0 TRIAL", "PHASE I TRIAL"]
+    assert '<option value="PHASE II TRIAL" selected>Phase II</option>' in page.text
+
+
 def test_the_protocol_page_lists_its_versions_and_its_digest_rule(admin_client, protocol):
     response = admin_client.get(reverse("admin:participants_protocol_change", args=[protocol.pk]))
     assert response.status_code == 200

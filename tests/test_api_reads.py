@@ -33,6 +33,7 @@ def test_sites_carry_their_clinic_calendar(api):
 def test_protocols_carry_their_versions_and_activations_at_the_readers_sites(api):
     protocol = all_pages(api("coordinator-ber"), "/protocols/")[0]
     assert protocol["code"] == "SLE-001"
+    assert protocol["trial_phase"] == "PHASE II TRIAL"  # CDISC's term, read only
     assert [v["number"] for v in protocol["versions"]][0] == "1.0"
     sites = {a["site"] for v in protocol["versions"] for a in v["activations"]}
     assert sites <= {"BER"}

@@ -593,6 +593,18 @@ def change_protocol(ctx) -> Change:
     return Change(protocol, "earliest_date", user, "Study opened on 1 December", before=None)
 
 
+def change_trial_phase(ctx) -> Change:
+    """The trial phase (CDISC's, not a phase of the plan) is a protocol field like the others."""
+    user = ctx.login("superuser")
+    protocol = ctx.participant.protocol
+    before = protocol.trial_phase
+    url = reverse("admin:participants_protocol_change", args=[protocol.pk])
+    save_page(ctx.client, url, {"trial_phase": "PHASE IIB TRIAL"}, "Sponsor: Phase IIb part")
+    protocol.refresh_from_db()
+    assert protocol.trial_phase == "PHASE IIB TRIAL"
+    return Change(protocol, "trial_phase", user, "Sponsor: Phase IIb part", before=before)
+
+
 def change_criterion(ctx) -> Change:
     user = ctx.login("superuser")
     protocol = ctx.participant.protocol
@@ -683,6 +695,7 @@ CHANGES = [
         change_protocol,
         id="protocol",
     ),
+    pytest.param("participants.Protocol", change_trial_phase, id="protocol-trial-phase"),
     pytest.param(
         "participants.EligibilityCriterion",
         change_criterion,

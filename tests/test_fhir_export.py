@@ -114,6 +114,42 @@ def test_each_visit_action_carries_its_offset_and_window(exported):
     assert actions["INF2"]["relatedAction"][0]["extension"][-1]["valueRange"]["high"]["value"] == 3
 
 
+def test_the_study_phase_is_the_protocols_trial_phase_in_fhir_and_nci_codes(exported):
+    _, data = exported
+    (study,) = of_type(data, "ResearchStudy")
+    assert study["phase"] == {
+        "coding": [
+            {"system": resources.RESEARCH_STUDY_PHASE, "code": "phase-2"},
+            {"system": resources.NCI_THESAURUS, "code": "C15601", "display": "PHASE II TRIAL"},
+        ],
+        "text": "PHASE II TRIAL",
+    }
+
+
+@pytest.mark.parametrize(
+    ("trial_phase", "codes"),
+    [
+        ("", None),  # unknown: no phase at all
+        ("PHASE IIIB TRIAL", ["phase-3", "C49689"]),  # a sub-phase takes its phase's code
+        ("PHASE V TRIAL", ["C47865"]),  # FHIR's code system has no Phase V
+        ("PHASE 0 TRIAL", ["early-phase-1", "C54721"]),  # "formerly called Phase 0"
+        ("NOT APPLICABLE", ["n-a", "C48660"]),
+    ],
+)
+def test_a_trial_phase_without_a_fhir_code_keeps_its_nci_code_and_none_is_left_out(
+    protocol, tmp_path, trial_phase, codes
+):
+    protocol.trial_phase = trial_phase
+    protocol.save()
+    path = export(tmp_path)
+    Bundle.model_validate_json(path.read_bytes())
+    (study,) = of_type(json.loads(path.read_text(encoding="utf-8")), "ResearchStudy")
+    if codes is None:
+        assert "phase" not in study
+    else:
+        assert [c["code"] for c in study["phase"]["coding"]] == codes
+
+
 def test_the_study_lists_every_plan_and_a_reconsented_participant_follows_version_2(exported):
     _, data = exported
     plans = {p["version"]: p for p in of_type(data, "PlanDefinition")}

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from io import StringIO
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from participants.cli import InputError
-from participants.models import Participant, Site
+from participants.models import Participant, Site, Status
 from scheduling.exports.sdtm.mapping import EPOCH_TERMS
 from scheduling.exports.sdtm.variables import DATASETS, DOMAINS, NUM
 from scheduling.models import VersionTakeUp, Visit, VisitDefinition, VisitStatus
@@ -39,6 +40,7 @@ KEYS = {
     "TE": ("STUDYID", "ETCD"),
     "TV": ("STUDYID", "VISITNUM", "ARMCD"),
     "TS": ("STUDYID", "TSPARMCD", "TSSEQ"),
+    "DM": ("STUDYID", "USUBJID"),
     "SE": ("STUDYID", "USUBJID", "SESEQ"),
     "SV": ("STUDYID", "USUBJID", "VISITNUM"),
 }
@@ -48,6 +50,7 @@ REQUIRED = {
     "TE": ("STUDYID", "DOMAIN", "ETCD", "ELEMENT", "TESTRL"),
     "TV": ("STUDYID", "DOMAIN", "VISITNUM", "TVSTRL"),
     "TS": ("STUDYID", "DOMAIN", "TSSEQ", "TSPARMCD", "TSPARM"),
+    "DM": ("STUDYID", "DOMAIN", "USUBJID", "SUBJID", "SITEID", "SEX", "COUNTRY"),
     "SE": ("STUDYID", "DOMAIN", "USUBJID", "SESEQ", "ETCD", "SESTDTC"),
     "SV": ("STUDYID", "DOMAIN", "USUBJID", "VISITNUM"),
 }
@@ -71,7 +74,7 @@ def exported(demo_data, tmp_path):
     return folder, message
 
 
-def test_the_demo_exports_six_datasets_read_back_alike_by_two_libraries(exported):
+def test_the_demo_exports_seven_datasets_read_back_alike_by_two_libraries(exported):
     folder, message = exported
     assert message.startswith("SDTM datasets of SLE-001 written to ")
     assert sorted(p.name for p in folder.iterdir()) == sorted(
@@ -144,7 +147,15 @@ def test_the_demo_datasets_keep_the_conformance_rules(exported):
     ts = {r["TSPARMCD"]: r for r in data["TS"]}
     assert ts["TITLE"]["TSVAL"].startswith("Descartes-08")
     assert ts["LENGTH"]["TSVAL"] == "P477D"  # 8 weeks + 8 weeks + 12 months from 2001-01-01
-    assert ts["TPHASE"]["TSVALNF"] == "UNK" and ts["TPHASE"]["TSVAL"] == ""
+    # SLE-001 is a Phase 2 study (its listing; migration 0015): the CDISC CT term and its code.
+    assert [ts["TPHASE"][v] for v in ("TSVAL", "TSVALNF", "TSVALCD", "TSVCDREF")] == [
+        "PHASE II TRIAL",
+        "",
+        "C15601",
+        "CDISC CT",
+    ]
+    assert all(r["TSVALCD"] == r["TSVCDREF"] == "" for r in data["TS"] if r["TSPARMCD"] != "TPHASE")
+    assert all(r["TSVCDVER"] == "" for r in data["TS"])  # no CT package named (docs/sdtm.md)
     # VISITNUM and VISIT one to one, across TV and SV (SD0052-like).
     pairs = {(r["VISITNUM"], r["VISIT"]) for r in data["TV"] + data["SV"]}
     assert len({n for n, _ in pairs}) == len(pairs) == len({v for _, v in pairs})
@@ -173,17 +184,105 @@ def test_the_demo_datasets_keep_the_conformance_rules(exported):
             assert earlier["SEENDTC"] == later["SESTDTC"]
         for row in rows:
             assert not row["SEENDTC"] or row["SESTDTC"] <= row["SEENDTC"]
-    # SVSTDY follows from SVSTDTC and RFSTDTC (the start of the treatment element).
+    # DM: one record per subject of SE (every SV subject among them); RFSTDTC is the start of
+    # the treatment element, and SVSTDY counts from it.
+    dm = {r["USUBJID"]: r for r in data["DM"]}
+    assert len(dm) == len(data["DM"]) == 27
+    assert set(dm) == set(by_subject) >= {r["USUBJID"] for r in data["SV"]}
     day_one = {s: r["SESTDTC"] for s, rs in by_subject.items() for r in rs if r["ETCD"] == "TRT"}
+    assert {s: r["RFSTDTC"] for s, r in dm.items() if r["RFSTDTC"]} == day_one
     for row in data["SV"]:
-        if row["SVSTDTC"] and row["USUBJID"] in day_one:
+        if row["SVSTDTC"] and dm[row["USUBJID"]]["RFSTDTC"]:
             expected = engine.study_day(
                 datetime.date.fromisoformat(row["SVSTDTC"]),
-                datetime.date.fromisoformat(day_one[row["USUBJID"]]),
+                datetime.date.fromisoformat(dm[row["USUBJID"]]["RFSTDTC"]),
             )
             assert int(row["SVSTDY"]) == expected
         else:
             assert row["SVSTDY"] == ""
+    for row in dm.values():
+        assert row["USUBJID"] == f"{row['STUDYID']}-{row['SUBJID']}"
+        assert row["RFICDTC"] <= row["RFPENDTC"]
+        assert not row["RFSTDTC"] or row["RFICDTC"] <= row["RFSTDTC"]
+        assert not row["RFENDTC"] or row["RFSTDTC"] <= row["RFENDTC"]
+        # One arm, from TA; ARMNRS only and always when an arm variable is null.
+        assert row["ARMCD"] in ("", "ARM1") and row["ACTARMCD"] in ("", "ARM1")
+        assert (row["ARMNRS"] == "") == bool(row["ACTARMCD"]) == bool(row["RFSTDTC"])
+        assert bool(row["ARMCD"]) == bool(row["ARM"]) and bool(row["ACTARMCD"]) == bool(
+            row["ACTARM"]
+        )
+        if not row["ARMCD"]:
+            assert row["ARMNRS"] in ("SCREEN FAILURE", "NOT ASSIGNED")
+        assert (row["SEX"], row["COUNTRY"]) == ("U", {"OCN": "USA", "BER": "DEU"}[row["SITEID"]])
+        for name in ("RFXSTDTC", "RFXENDTC", "DTHDTC", "DTHFL", "AGE", "AGEU", "RACE", "ACTARMUD"):
+            assert row[name] == "", name  # recorded nowhere: a null column (docs/sdtm.md)
+
+
+def test_dm_of_the_demo_names_each_way_through_the_trial(exported):
+    """Worked example: the demo's participants, one of each story, as DM states them."""
+    folder, _ = exported
+    dm = {r["USUBJID"]: r for r in read_csv(folder, "DM")}
+    by_status = {}
+    for participant in Participant.objects.order_by("subject_id"):
+        by_status.setdefault(participant.status, participant)
+
+    def arms(status):
+        row = dm[by_status[status].subject_id]
+        return (row["ARMCD"], row["ACTARMCD"], row["ARMNRS"])
+
+    # As docs/sdtm.md "DM" counts them.
+    assert Counter(r["ARMNRS"] for r in dm.values()) == {
+        "": 10,
+        "SCREEN FAILURE": 2,
+        "ASSIGNED, NOT TREATED": 4,
+        "NOT ASSIGNED": 11,
+    }
+    assert arms(Status.SCREEN_FAILED) == ("", "", "SCREEN FAILURE")
+    assert arms(Status.SCREENING) == ("", "", "NOT ASSIGNED")
+    assert arms(Status.ENROLLED) == ("ARM1", "", "ASSIGNED, NOT TREATED")
+    assert arms(Status.TREATMENT) == ("ARM1", "ARM1", "")
+    done = by_status[Status.COMPLETED]
+    row = dm[done.subject_id]
+    treated_on = done.transitions.get(to_status=Status.TREATMENT).effective_date
+    assert row["SUBJID"] == done.subject_id.removeprefix("SLE-001-")
+    assert (row["RFICDTC"], row["RFSTDTC"]) == (
+        done.consent_date.isoformat(),
+        treated_on.isoformat(),
+    )
+    assert row["RFENDTC"] == row["RFPENDTC"] == done.left_on.isoformat()
+    assert row["SITEID"] == done.site.code
+    # In the trial: RFPENDTC is the last contact, a visit done or a call that reached them.
+    staying = by_status[Status.TREATMENT]
+    last_visit = max(v.actual_date for v in staying.visits.exclude(actual_date=None))
+    assert dm[staying.subject_id]["RFPENDTC"] >= last_visit.isoformat()
+    assert dm[staying.subject_id]["RFENDTC"] == ""
+
+
+def test_a_site_without_a_country_is_refused_in_one_line_and_nothing_is_written(
+    make_participant, tmp_path
+):
+    participant = make_participant(consent_date=datetime.date(2026, 1, 5))
+    assert participant.site.holiday_country == ""
+    with pytest.raises(InputError) as refused:
+        export(tmp_path / "out")
+    assert refused.value.lines == [
+        "site OCN: has no country, which DM's COUNTRY needs (set the site's “public holidays "
+        "of” country, e.g. US); nothing was written."
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_subject_ids_making_one_usubjid_are_refused(make_participant, site_ocn, tmp_path):
+    Site.objects.filter(pk=site_ocn.pk).update(holiday_country="US")
+    make_participant(subject_id="SLE-001-101-004")
+    make_participant(subject_id="101-004")
+    with pytest.raises(InputError) as refused:
+        export(tmp_path / "out")
+    assert refused.value.lines == [
+        "USUBJID SLE-001-101-004: subjects 101-004 and SLE-001-101-004 both make it (they "
+        "differ only by the study's code before them); rename one; nothing was written."
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_sv_names_the_visits_of_the_version_each_participant_followed(exported):
@@ -272,10 +371,30 @@ def test_an_unknown_protocol_is_refused_in_one_line(protocol, tmp_path):
 def test_an_existing_folder_gets_the_files_and_keeps_its_others(protocol, tmp_path):
     (tmp_path / "notes.txt").write_text("kept")
     message = export(tmp_path)
-    assert "TA 3, TE 3, TV 14, TS 7, SE 0, SV 0" in message
+    assert "TA 3, TE 3, TV 14, TS 7, DM 0, SE 0, SV 0" in message
     assert (tmp_path / "notes.txt").read_text() == "kept"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".sdtm-")]
     assert read_csv(tmp_path, "SV") == []
+
+
+@pytest.mark.parametrize(
+    ("trial_phase", "expected"),
+    [
+        ("", ("", "UNK", "", "")),  # unknown: a null with its null flavor, no code
+        # A codelist term that reads like a null flavor is still the term (SDTMIG 3.4 TS
+        # assumption 11): TSVALNF stays null.
+        ("NOT APPLICABLE", ("NOT APPLICABLE", "", "C48660", "CDISC CT")),
+        ("PHASE IIB TRIAL", ("PHASE IIB TRIAL", "", "C49688", "CDISC CT")),
+    ],
+)
+def test_tphase_is_the_protocols_trial_phase_with_its_code_or_unknown(
+    protocol, tmp_path, trial_phase, expected
+):
+    protocol.trial_phase = trial_phase
+    protocol.save()
+    export(tmp_path / "out")
+    (row,) = [r for r in read_csv(tmp_path / "out", "TS") if r["TSPARMCD"] == "TPHASE"]
+    assert (row["TSVAL"], row["TSVALNF"], row["TSVALCD"], row["TSVCDREF"]) == expected
 
 
 def test_unscheduled_visits_number_after_the_visit_before_and_unreached_phases_stay_out(
@@ -285,6 +404,7 @@ def test_unscheduled_visits_number_after_the_visit_before_and_unreached_phases_s
     after it, never treated: SV holds SCR (1), UNSCHEDULED 1.01 and 1.02, and the missed
     leukapheresis; no visit of the treatment it never entered."""
     participant = make_participant(consent_date=datetime.date(2026, 1, 5))
+    Site.objects.filter(pk=participant.site_id).update(holiday_country="US")
     record_visit(participant, "SCR", on=datetime.date(2026, 1, 5))
     for day in (datetime.date(2026, 1, 9), datetime.date(2026, 1, 12)):
         add_unscheduled_visit(participant, on=day, reason="Rash, seen by the nurse")
@@ -303,6 +423,22 @@ def test_unscheduled_visits_number_after_the_visit_before_and_unreached_phases_s
     assert b"Rash" not in (tmp_path / "out" / "sv.xpt").read_bytes()
     se = read_csv(tmp_path / "out", "SE")
     assert [(r["ETCD"], r["SESTDTC"], r["SEENDTC"]) for r in se] == [("SCRN", "2026-01-05", "")]
+    # DM: in screening, so no arm yet and no RFSTDTC; the last contact is the last visit.
+    (dm,) = read_csv(tmp_path / "out", "DM")
+    assert [dm[v] for v in ("USUBJID", "SUBJID", "RFSTDTC", "RFICDTC", "RFPENDTC")] == [
+        "SLE-001-101-001",
+        "101-001",
+        "",
+        "2026-01-05",
+        "2026-01-12",
+    ]
+    assert [dm[v] for v in ("SITEID", "ARMCD", "ARMNRS", "SEX", "COUNTRY")] == [
+        "OCN",
+        "",
+        "NOT ASSIGNED",
+        "U",
+        "USA",
+    ]
 
 
 # Committed, for the process to see the protocol.

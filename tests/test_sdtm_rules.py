@@ -1,17 +1,40 @@
-"""The pure SDTM mappings (scheduling/exports/sdtm/mapping.py, docs/sdtm.md) as properties,
-with the worked examples of SLE-001."""
+"""The SDTM mappings (scheduling/exports/sdtm/mapping.py, docs/sdtm.md) as properties, with
+the worked examples of SLE-001; and the subject datasets DM, SE and SV of generated
+participants' stories (consent, enrolment, treatment, follow-up, each way of leaving) held to
+the rules that tie them together."""
 
 import datetime
+import re
 from decimal import Decimal
 
+import holidays
+import pycountry
 import pytest
-from hypothesis import given
+import time_machine
+from django.db import transaction
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from scheduling.exports.sdtm import mapping
+from participants import trial_phases
+from participants.lifecycle import record_transition
+from participants.models import LEFT_STATUSES, Site, Status
+from scheduling.exports.sdtm import datasets, mapping
 from scheduling.exports.sdtm.variables import DATASETS
 from scheduling.rules import engine
+from scheduling.timeline.visits import record_visit
+from tests.factories import enrol
 
+# FHIR R4/R4B's code system research-study-phase, every code.
+FHIR_PHASES = {
+    "n-a",
+    "early-phase-1",
+    "phase-1",
+    "phase-1-phase-2",
+    "phase-2",
+    "phase-2-phase-3",
+    "phase-3",
+    "phase-4",
+}
 days = st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2100, 1, 1))
 
 
@@ -107,6 +130,19 @@ def test_visitdy_of_sle001_infusion_1_is_day_1_and_screening_is_negative():
     assert mapping.planned_study_day(phases, scr, "treatment", reference) == -56
 
 
+def test_every_trial_phase_is_one_cdisc_term_with_its_own_nci_code():
+    """participants/trial_phases.py: C66737 submission values, their NCI codes, and FHIR's
+    research-study-phase codes (R4/R4B), each once (docs/sdtm.md "TS", docs/fhir.md)."""
+    values = [phase.value for phase in trial_phases.TRIAL_PHASES]
+    codes = [phase.nci_code for phase in trial_phases.TRIAL_PHASES]
+    assert len(set(values)) == len(values) == len(set(codes)) == 15
+    assert all(re.fullmatch(r"C\d+", code) for code in codes)
+    assert all(value == value.upper() and len(value) <= 200 for value in values)
+    assert {phase.fhir_code for phase in trial_phases.TRIAL_PHASES} - {""} == FHIR_PHASES
+    assert trial_phases.trial_phase("PHASE II TRIAL").nci_code == "C15601"
+    assert trial_phases.trial_phase("") is None
+
+
 def test_subject_ids_name_the_study_once():
     assert mapping.usubjid("SLE-001", "SLE-001-101-001") == "SLE-001-101-001"
     assert mapping.usubjid("SLE-001", "101-001") == "SLE-001-101-001"
@@ -130,3 +166,169 @@ def test_a_value_over_200_bytes_is_refused_before_any_file(tmp_path):
         "TS record 1: TSVAL: 202 bytes, over the 200 a transport file holds; nothing was written."
     )
     assert list(tmp_path.iterdir()) == []
+
+
+# DM, pure: identifiers, arms, the end of participation, the country.
+
+subject_ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,20}\Z")
+
+
+@given(subject_ids, st.booleans())
+def test_usubjid_is_studyid_dash_subjid_and_names_the_study_once(subject_id, prefixed):
+    subject_id = f"SLE-001-{subject_id}" if prefixed else subject_id
+    usubjid = mapping.usubjid("SLE-001", subject_id)
+    subjid = mapping.subject_id_in_study("SLE-001", subject_id)
+    assert subjid and usubjid == f"SLE-001-{subjid}"
+    assert usubjid.count("SLE-001-") >= 1 and not subjid.startswith("SLE-001-" * 2)
+
+
+def test_subjid_of_sle001_is_the_site_and_subject_number():
+    assert mapping.subject_id_in_study("SLE-001", "SLE-001-101-004") == "101-004"
+    assert mapping.subject_id_in_study("SLE-001", "101-004") == "101-004"
+
+
+ARMNRS = {mapping.SCREEN_FAILURE, mapping.NOT_ASSIGNED, mapping.ASSIGNED_NOT_TREATED}
+
+
+@given(st.booleans(), st.booleans(), st.booleans())
+def test_arm_null_reason_is_given_exactly_when_an_arm_is_null(treated, screen_failure, assigned):
+    """SDTMIG 3.4 DM assumption 4: ARMNRS is null when both arms are given and names why
+    otherwise; ARM goes with ARMCD, ACTARM with ACTARMCD; the only arm is TA's."""
+    arms = mapping.arms(treated=treated, screen_failure=screen_failure, assigned=assigned)
+    assert (arms.armcd, arms.arm) in (("", ""), (mapping.ARMCD, mapping.ARM))
+    assert (arms.actarmcd, arms.actarm) in (("", ""), (mapping.ARMCD, mapping.ARM))
+    assert (arms.armnrs == "") == bool(arms.armcd and arms.actarmcd) == treated
+    assert arms.armnrs in ARMNRS | {""}
+    if not treated:
+        assert arms.armnrs == (
+            mapping.SCREEN_FAILURE
+            if screen_failure
+            else mapping.ASSIGNED_NOT_TREATED
+            if assigned
+            else mapping.NOT_ASSIGNED
+        )
+        assert bool(arms.armcd) == (arms.armnrs == mapping.ASSIGNED_NOT_TREATED)
+
+
+@given(days, st.none() | st.integers(0, 900), st.lists(st.integers(0, 900), max_size=5))
+def test_end_of_participation_is_the_day_they_left_else_the_last_contact(consent, left, seen):
+    left_on = consent + datetime.timedelta(days=left) if left is not None else None
+    contacts = [consent + datetime.timedelta(days=d) for d in seen]
+    end = mapping.end_of_participation(consent, left_on, contacts)
+    assert end >= consent
+    assert end == (left_on if left_on is not None else max([consent, *contacts]))
+
+
+def test_every_iso_country_is_its_alpha_3_in_dm():
+    countries = list(pycountry.countries)
+    assert len(countries) == 249
+    for country in countries:
+        assert mapping.country_alpha3(country.alpha_2) == country.alpha_3, country
+        assert mapping.country_alpha3(country.alpha_2.lower()) == country.alpha_3, country
+
+
+def test_every_holiday_calendar_names_an_iso_country_or_none():
+    """A site's country is a calendar of the holidays package: alpha-2, alpha-3 or another
+    of its names; each is an ISO 3166-1 alpha-3 code in DM, or none (refused)."""
+    alpha3 = {country.alpha_3 for country in pycountry.countries}
+    results = {code: mapping.country_alpha3(code) for code in holidays.list_supported_countries()}
+    assert {code for code, found in results.items() if not found} == {"XK", "XKK"}  # Kosovo
+    assert set(results.values()) - {""} <= alpha3
+    assert (results["US"], results["DE"], results["UK"], results["DEU"]) == (
+        "USA",
+        "DEU",
+        "GBR",
+        "DEU",
+    )
+
+
+# DM, SE and SV of generated stories: one participant's way through SLE-001, each step some
+# days after the one before, on a clock after them all.
+
+NOW = datetime.datetime(2026, 6, 1, 19, 0, tzinfo=datetime.UTC)
+FIRST_CONSENT = datetime.date(2025, 1, 6)
+PATHS = [
+    (),
+    (Status.SCREEN_FAILED,),
+    (Status.WITHDRAWN,),
+    (Status.ENROLLED,),
+    (Status.ENROLLED, Status.SCREEN_FAILED),
+    (Status.ENROLLED, Status.WITHDRAWN),
+    (Status.ENROLLED, Status.TREATMENT),
+    (Status.ENROLLED, Status.TREATMENT, Status.LOST_TO_FOLLOW_UP),
+    (Status.ENROLLED, Status.TREATMENT, Status.FOLLOW_UP),
+    (Status.ENROLLED, Status.TREATMENT, Status.FOLLOW_UP, Status.COMPLETED),
+]
+story = st.tuples(
+    st.integers(0, 150),  # consent, days after FIRST_CONSENT
+    st.sampled_from(PATHS),
+    st.lists(st.integers(1, 80), min_size=4, max_size=4),  # days between the steps
+    st.booleans(),  # screening visit done on the consent day
+)
+
+
+def play(make_participant, consent_offset, path, gaps, screened):
+    consent = FIRST_CONSENT + datetime.timedelta(days=consent_offset)
+    participant = make_participant(consent_date=consent)
+    if screened:
+        record_visit(participant, "SCR", on=consent)
+    day = consent
+    for status, gap in zip(path, gaps, strict=False):
+        day += datetime.timedelta(days=gap)
+        if status == Status.ENROLLED:
+            enrol(participant, on=day)
+        else:
+            record_transition(participant, status, on=day, reason="As the story goes")
+    participant.refresh_from_db()
+    return participant
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(stories=st.lists(story, min_size=1, max_size=3))
+def test_dm_se_and_sv_of_any_story_agree(protocol, make_participant, site_ocn, stories):
+    Site.objects.filter(pk=site_ocn.pk).update(holiday_country="US")
+    with time_machine.travel(NOW, tick=False), transaction.atomic():
+        participants = {
+            p.subject_id: p for p in (play(make_participant, *told) for told in stories)
+        }
+        tables = datasets.subject_datasets(datasets.Design.read(protocol))
+        transaction.set_rollback(True)
+    dm = {row["USUBJID"]: row for row in tables.dm}
+    # One DM record per subject; the subjects of SE, and every subject of SV, are DM's.
+    assert len(dm) == len(tables.dm) == len(participants)
+    assert set(dm) == {row["USUBJID"] for row in tables.se} == set(participants)
+    assert {row["USUBJID"] for row in tables.sv} <= set(dm)
+    trt = {row["USUBJID"]: row["SESTDTC"] for row in tables.se if row["ETCD"] == "TRT"}
+    for subject, row in dm.items():
+        participant = participants[subject]
+        # RFSTDTC: the start of the Day 1 (treatment) element, and it alone.
+        assert row["RFSTDTC"] == trt.get(subject, "")
+        assert row["RFICDTC"] == participant.consent_date.isoformat()
+        assert not row["RFSTDTC"] or row["RFICDTC"] <= row["RFSTDTC"]
+        assert row["RFICDTC"] <= row["RFPENDTC"]
+        left = participant.status in LEFT_STATUSES
+        assert (row["RFPENDTC"] == participant.left_on.isoformat()) if left else True
+        assert row["RFENDTC"] == (
+            participant.left_on.isoformat() if left and trt.get(subject) else ""
+        )
+        # Arms: treated ⇔ an actual arm ⇔ no ARMNRS; screen failures have none.
+        assert (row["ARMNRS"] == "") == bool(row["ACTARMCD"]) == bool(row["RFSTDTC"])
+        if participant.status == Status.SCREEN_FAILED:
+            assert (row["ARMCD"], row["ARMNRS"]) == ("", mapping.SCREEN_FAILURE)
+        event(f"ARMNRS {row['ARMNRS'] or '(null)'}")
+        assert row["COUNTRY"] == "USA" and row["SEX"] == "U"
+    # SVSTDY: the study day of SVSTDTC counted from DM's RFSTDTC, with no Day 0.
+    for row in tables.sv:
+        rfstdtc = dm[row["USUBJID"]]["RFSTDTC"]
+        if row["SVSTDTC"] and rfstdtc:
+            day = datetime.date.fromisoformat(row["SVSTDTC"])
+            start = datetime.date.fromisoformat(rfstdtc)
+            assert row["SVSTDY"] == engine.study_day(day, start) != 0
+            assert engine.date_of_study_day(row["SVSTDY"], start) == day
+        else:
+            assert row["SVSTDY"] is None

@@ -45,6 +45,7 @@ class ProtocolForm(ReasonForChangeForm):
             "title",
             "registry_id",
             "sponsor",
+            "trial_phase",
             "subject_id_pattern",
             "earliest_date",
         ]
@@ -58,7 +59,7 @@ class ProtocolAdmin(
     rule and its versions, listed with links; the plan itself is a version's."""
 
     form = ProtocolForm
-    list_display = ["code", "title", "registry_id", "sponsor"]
+    list_display = ["code", "title", "registry_id", "sponsor", "trial_phase"]
     inlines = [EligibilityCriterionInline, DigestRuleInline]
     change_form_template = "admin/scheduling/protocol/change_form.html"
 

@@ -79,10 +79,26 @@ class VersionSerializer(serializers.ModelSerializer):
 
 class ProtocolSerializer(serializers.ModelSerializer):
     versions = VersionSerializer(many=True, read_only=True)
+    # Read-only, and blank when unknown (a read-only model field would lose allow_blank).
+    trial_phase = serializers.ChoiceField(
+        choices=Protocol._meta.get_field("trial_phase").choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=Protocol._meta.get_field("trial_phase").help_text,
+    )
 
     class Meta:
         model = Protocol
-        fields = ["id", "code", "title", "registry_id", "sponsor", "earliest_date", "versions"]
+        fields = [
+            "id",
+            "code",
+            "title",
+            "registry_id",
+            "sponsor",
+            "trial_phase",
+            "earliest_date",
+            "versions",
+        ]
 
 
 class ParticipantSerializer(serializers.ModelSerializer):

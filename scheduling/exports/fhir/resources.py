@@ -4,6 +4,8 @@ phone or address, here or on the site's Location."""
 
 import uuid
 
+from participants import trial_phases
+
 from . import statuses, timing
 
 # Where this system's identifiers and extensions are named (docs/fhir.md#identifiers).
@@ -15,6 +17,10 @@ PLAN_ACTION = BASE + "StructureDefinition/plan-action"
 FOLLOWED_PLAN = BASE + "StructureDefinition/followed-plan"
 CLINICALTRIALS_GOV = "https://clinicaltrials.gov"
 PLAN_TYPE = "http://terminology.hl7.org/CodeSystem/plan-definition-type"
+# ResearchStudy.phase: FHIR's own code system (R4/R4B), and the NCI Thesaurus, which codes the
+# CDISC terms the protocol records (docs/fhir.md "The trial phase").
+RESEARCH_STUDY_PHASE = "http://terminology.hl7.org/CodeSystem/research-study-phase"
+NCI_THESAURUS = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
 
 
 def resource_uuid(kind: str, *key) -> str:
@@ -124,12 +130,27 @@ def research_study(protocol, plans, sites, sponsor) -> dict:
         "status": "active",
         "site": [reference(site) for site in sites],
     }
+    phase = study_phase(protocol.trial_phase)
+    if phase is not None:
+        study["phase"] = phase
     if protocol.registry_id:
         system = CLINICALTRIALS_GOV if protocol.registry_id.startswith("NCT") else BASE + "registry"
         study["identifier"].append({"system": system, "value": protocol.registry_id})
     if sponsor is not None:
         study["sponsor"] = reference(sponsor)
     return study
+
+
+def study_phase(value: str) -> dict | None:
+    """ResearchStudy.phase of a protocol's trial phase: FHIR's research-study-phase code where
+    that code system has one, and always the CDISC term's NCI code; None when unknown."""
+    term = trial_phases.trial_phase(value)
+    if term is None:
+        return None
+    coding = [{"system": NCI_THESAURUS, "code": term.nci_code, "display": term.value}]
+    if term.fhir_code:
+        coding.insert(0, {"system": RESEARCH_STUDY_PHASE, "code": term.fhir_code})
+    return {"coding": coding, "text": term.value}
 
 
 def patient(participant) -> dict:

@@ -1,23 +1,25 @@
 """The SDTM datasets' rows read from the timeline (reads only): the trial design (TA, TE,
-TV, TS) of the protocol's latest released version, and each participant's elements (SE) and
-visits (SV) in the version they followed. Rows are dicts keyed by the variables of
-``variables.DATASETS``. See docs/sdtm.md."""
+TV, TS) of the protocol's latest released version, and each participant's demographics (DM,
+in ``demographics``), elements (SE) and visits (SV) in the version they followed. Rows are
+dicts keyed by the variables of ``variables.DATASETS``. See docs/sdtm.md."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
 
-from participants.models import LEFT_STATUSES, Participant, Protocol
+from participants import trial_phases
+from participants.models import LEFT_STATUSES, Participant, Protocol, Status
 from participants.selectors import effective_dates_by_status_of
-from scheduling.exports.sdtm import mapping
+from scheduling.exports.sdtm import demographics, mapping
 from scheduling.models import ProtocolVersion, Visit, VisitStatus, version_key
 from scheduling.timeline.plans import Followed, SchedulePlan
 
-ARMCD = "ARM1"
-ARM = "Single arm"
+ARMCD, ARM = mapping.ARMCD, mapping.ARM
 # Consent on this day gives VISITDY when a plan counts in months (docs/sdtm.md).
 REFERENCE_CONSENT = datetime.date(2001, 1, 1)
+# TSVCDREF of a term of CDISC Controlled Terminology (codelist DICTNAM).
+CDISC_CT = "CDISC CT"
 
 
 @dataclass(frozen=True)
@@ -138,29 +140,28 @@ def trial_summary(design: Design) -> list[dict]:
     plan = design.latest
     length = _planned_length_days(plan)
     protocol = design.protocol
+    phase = trial_phases.trial_phase(protocol.trial_phase)
     values = [
         ("TITLE", "Trial Title", protocol.title, ""),
-        # The protocol records no phase: a null flavor says so (docs/sdtm.md "TS").
-        ("TPHASE", "Trial Phase Classification", "", "UNK"),
+        # A term of CDISC CT with its code; unknown (blank): null, flavor UNK (docs/sdtm.md).
+        ("TPHASE", "Trial Phase Classification", phase.value if phase else "", _unknown(phase)),
         ("LENGTH", "Trial Length", f"P{length}D", ""),
         ("PLANSUB", "Planned Number of Subjects", "", "UNK"),
-        ("SPONSOR", "Clinical Study Sponsor", protocol.sponsor, "" if protocol.sponsor else "UNK"),
-        (
-            "REGID",
-            "Registry Identifier",
-            protocol.registry_id,
-            "" if protocol.registry_id else "UNK",
-        ),
+        ("SPONSOR", "Clinical Study Sponsor", protocol.sponsor, _unknown(protocol.sponsor)),
+        ("REGID", "Registry Identifier", protocol.registry_id, _unknown(protocol.registry_id)),
         ("PROTVERS", "Protocol Version", plan.version.number, ""),
     ]
+    # The codes of the values taken from a terminology (TSVALCD and TSVCDREF).
+    coded = {"TPHASE": (phase.nci_code, CDISC_CT)} if phase else {}
     return [
         _common(design, "TS")
         | {"TSSEQ": 1, "TSPARMCD": code, "TSPARM": name, "TSVAL": value, "TSVALNF": flavor}
+        | dict(zip(("TSVALCD", "TSVCDREF"), coded.get(code, ("", "")), strict=True))
         for code, name, value, flavor in values
     ]
 
 
-def _unknown(value: str) -> str:
+def _unknown(value) -> str:
     return "" if value else "UNK"
 
 
@@ -169,9 +170,21 @@ def _planned_length_days(plan: SchedulePlan) -> int:
     return (starts[-1].end - REFERENCE_CONSENT).days
 
 
-def subject_datasets(design: Design, today_of=None) -> tuple[list[dict], list[dict]]:
-    """SE and SV of every participant of the protocol who follows a version, by subject id.
-    ``today_of(participant)`` is their site's today (default: the site's clock)."""
+@dataclass(frozen=True)
+class Subjects:
+    """The subject datasets of a protocol: one DM record per participant who follows a
+    released version, their SE elements and SV visits."""
+
+    dm: list[dict]
+    se: list[dict]
+    sv: list[dict]
+
+
+def subject_datasets(design: Design, today_of=None) -> Subjects:
+    """DM, SE and SV of every participant of the protocol who follows a released version, by
+    subject id. ``today_of(participant)`` is their site's today (default: the site's clock).
+    Raises ``demographics.DatasetError`` when a site has no country or two subjects share a
+    USUBJID."""
     today_of = today_of or (lambda participant: participant.site.today())
     participants = list(
         Participant.objects.filter(protocol=design.protocol)
@@ -185,41 +198,64 @@ def subject_datasets(design: Design, today_of=None) -> tuple[list[dict], list[di
         "participant_id", "planned_date", "id"
     ):
         visits.setdefault(visit.participant_id, []).append(visit)
-    se, sv = [], []
+    calls = demographics.calls_that_reached(participants)
+    subjects, owners = Subjects([], [], []), {}
     for participant in participants:
         follows = followed.get(participant.pk)
         if follows is None or follows.version_id not in design.plans:
             continue
         plan = design.plans[follows.version_id]
         today = today_of(participant)
-        reached = plan.reached(participant.consent_date, plan.starts(by_status[participant.pk]))
+        statuses = by_status[participant.pk]
+        reached = plan.reached(participant.consent_date, plan.starts(statuses))
         subject = mapping.usubjid(design.study_id, participant.subject_id)
-        elements = _elements(design, plan, participant, reached, today, subject)
-        se.extend(elements)
-        day_one = reached.get(plan.day_one_code)
-        entered = {row["ETCD"] for row in elements}
-        entered_phases = {
-            code for code, element in design.elements(plan).items() if element in entered
-        }
-        sv.extend(
-            _visits(design, visits.get(participant.pk, []), today, day_one, subject, entered_phases)
+        demographics.claim_usubjid(owners, subject, participant.subject_id)
+        entered = _entered(plan, participant, reached, today)
+        # RFSTDTC: the start of the Day 1 element the participant entered (docs/sdtm.md "DM").
+        day_one = next((start for _, p, start in entered if p.code == plan.day_one_code), None)
+        theirs = visits.get(participant.pk, [])
+        subjects.se.extend(_elements(design, plan, participant, entered, subject))
+        subjects.sv.extend(
+            _visits(design, theirs, today, day_one, subject, {p.code for _, p, _ in entered})
         )
-    return se, sv
+        done = [v.actual_date for v in theirs if v.actual_date and v.actual_date <= today]
+        reached_by_call = [day for day in calls.get(participant.pk, []) if day <= today]
+        subjects.dm.append(
+            demographics.record(
+                design.study_id,
+                participant,
+                subject=subject,
+                day_one=day_one,
+                assigned=Status.ENROLLED in statuses,
+                contacts=done + reached_by_call,
+            )
+        )
+    return subjects
 
 
-def _elements(design, plan, participant, reached, today, subject) -> list[dict]:
-    epochs, codes = design.epochs(plan), design.elements(plan)
-    left = participant.left_on if participant.status in LEFT_STATUSES else None
-    started = [
+def _left_on(participant) -> datetime.date | None:
+    return participant.left_on if participant.status in LEFT_STATUSES else None
+
+
+def _entered(plan, participant, reached, today) -> list[tuple]:
+    """The elements the participant entered, in order: (place in the plan, phase, start),
+    each reached by their site's today and not after they left."""
+    left = _left_on(participant)
+    return [
         (order, phase, reached[phase.code])
         for order, phase in enumerate(plan.phases, start=1)
         if reached.get(phase.code) is not None
         and reached[phase.code] <= today
         and (left is None or reached[phase.code] <= left)
     ]
+
+
+def _elements(design, plan, participant, entered, subject) -> list[dict]:
+    epochs, codes = design.epochs(plan), design.elements(plan)
+    left = _left_on(participant)
     rows = []
-    for index, (order, phase, start) in enumerate(started):
-        end = started[index + 1][2] if index + 1 < len(started) else left
+    for index, (order, phase, start) in enumerate(entered):
+        end = entered[index + 1][2] if index + 1 < len(entered) else left
         rows.append(
             _common(design, "SE")
             | {

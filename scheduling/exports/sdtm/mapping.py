@@ -1,16 +1,32 @@
 """Pure SDTM mappings on plain values (no ORM, no clock): a phase's CDISC epoch and element
 code, ISO 8601 durations, visit numbers (unscheduled ones with decimals), the rules TE and TV
-state, and one subject visit's SV values. See docs/sdtm.md."""
+state, one subject visit's SV values, and a subject's identifiers, arm and dates in DM. See
+docs/sdtm.md."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import holidays
+import pycountry
+
 from scheduling.rules import engine
+
+# The one arm (the app has no randomisation), in TA, TV and DM.
+ARMCD = "ARM1"
+ARM = "Single arm"
+# DM's ARMNRS, why the arm variables are null (codelist ARMNULRS; SDTMIG 3.4 DM).
+SCREEN_FAILURE = "SCREEN FAILURE"
+NOT_ASSIGNED = "NOT ASSIGNED"
+ASSIGNED_NOT_TREATED = "ASSIGNED, NOT TREATED"
+# DM's SEX (codelist C66731 SEX): the app records no sex, so every subject is U (Unknown).
+SEX_UNKNOWN = "U"
 
 # CDISC controlled terminology for EPOCH (codelist C99079, extensible), by the words a
 # phase's code or name starts with. A phase matching none keeps its name in upper case
@@ -154,3 +170,62 @@ def subject_visit(
     iso = actual.isoformat()
     flag = "Y" if planned else ""
     return SubjectVisit(visitnum, visit, flag, flag, "", epoch_term, iso, iso, day)
+
+
+def subject_id_in_study(study_id: str, subject_id: str) -> str:
+    """SUBJID: the subject id without the study's code and its dash before it
+    (``SLE-001-101-004`` → ``101-004``), so that USUBJID is STUDYID-SUBJID (:func:`usubjid`);
+    a subject id that does not start with the code, or is nothing more, is kept whole."""
+    prefix = f"{study_id}-"
+    return subject_id.removeprefix(prefix) or subject_id
+
+
+@dataclass(frozen=True)
+class Arms:
+    """DM's arm variables of one subject (null: "")."""
+
+    armcd: str
+    arm: str
+    actarmcd: str
+    actarm: str
+    armnrs: str
+
+
+def arms(*, treated: bool, screen_failure: bool, assigned: bool) -> Arms:
+    """DM's arms for the one arm (SDTMIG 3.4 DM assumption 4). Treated (their Day 1 phase
+    started: RFSTDTC): ARM1 planned and actual, no ARMNRS. Else a screen failure: every arm
+    variable null, ARMNRS SCREEN FAILURE; enrolled (assigned to the arm) but never treated:
+    the planned arm, the actual one null, ASSIGNED, NOT TREATED; anyone else (in screening, or
+    left before enrolment): NOT ASSIGNED."""
+    if treated:
+        return Arms(ARMCD, ARM, ARMCD, ARM, "")
+    if screen_failure:
+        return Arms("", "", "", "", SCREEN_FAILURE)
+    if assigned:
+        return Arms(ARMCD, ARM, "", "", ASSIGNED_NOT_TREATED)
+    return Arms("", "", "", "", NOT_ASSIGNED)
+
+
+def end_of_participation(
+    consent: datetime.date, left: datetime.date | None, contacts: Iterable[datetime.date]
+) -> datetime.date:
+    """RFPENDTC: the day the participant left; while they are in the trial, their last known
+    contact: the latest of their consent and the days in ``contacts`` (visits done, calls
+    that reached them)."""
+    return left if left is not None else max([consent, *contacts])
+
+
+@functools.lru_cache(maxsize=64)
+def country_alpha3(country: str) -> str:
+    """DM's COUNTRY (ISO 3166-1 alpha-3) of a site's country as the ``holidays`` package names
+    it: alpha-2 (``US`` → ``USA``), alpha-3, or one of that package's other names (``UK`` is
+    GB: ``GBR``). "" when it names no ISO 3166-1 country (Kosovo's ``XK``) or none at all."""
+    code = country.strip().upper()
+    if not code:
+        return ""
+    # Not a calendar of the package: read as an ISO code, if it is one.
+    with contextlib.suppress(NotImplementedError):
+        code = holidays.country_holidays(code).country
+    found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+    found = found or pycountry.countries.get(alpha_3=code)
+    return found.alpha_3 if found else ""

@@ -76,6 +76,39 @@ DATASETS: dict[str, tuple[str, tuple[Variable, ...]]] = {
             ("TSPARM", "Trial Summary Parameter"),
             ("TSVAL", "Parameter Value"),
             ("TSVALNF", "Parameter Null Flavor"),
+            ("TSVALCD", "Parameter Value Code"),
+            ("TSVCDREF", "Name of the Reference Terminology"),
+            # Expected, so present even when null (SDTMIG 3.4 4.1.5); null: docs/sdtm.md "TS".
+            ("TSVCDVER", "Version of the Reference Terminology"),
+        ),
+    ),
+    "DM": (
+        "Demographics",
+        _vars(
+            *_STUDY,
+            ("DOMAIN", "Domain Abbreviation"),
+            ("USUBJID", "Unique Subject Identifier"),
+            ("SUBJID", "Subject Identifier for the Study"),
+            ("RFSTDTC", "Subject Reference Start Date/Time"),
+            ("RFENDTC", "Subject Reference End Date/Time"),
+            ("RFXSTDTC", "Date/Time of First Study Treatment"),
+            ("RFXENDTC", "Date/Time of Last Study Treatment"),
+            ("RFICDTC", "Date/Time of Informed Consent"),
+            ("RFPENDTC", "Date/Time of End of Participation"),
+            ("DTHDTC", "Date/Time of Death"),
+            ("DTHFL", "Subject Death Flag"),
+            ("SITEID", "Study Site Identifier"),
+            ("AGE", "Age", NUM),
+            ("AGEU", "Age Units"),
+            ("SEX", "Sex"),
+            ("RACE", "Race"),
+            ("ARMCD", "Planned Arm Code"),
+            ("ARM", "Description of Planned Arm"),
+            ("ACTARMCD", "Actual Arm Code"),
+            ("ACTARM", "Description of Actual Arm"),
+            ("ARMNRS", "Reason Arm and/or Actual Arm is Null"),
+            ("ACTARMUD", "Description of Unplanned Actual Arm"),
+            ("COUNTRY", "Country"),
         ),
     ),
     "SE": (
@@ -114,4 +147,4 @@ DATASETS: dict[str, tuple[str, tuple[Variable, ...]]] = {
 }
 
 # The order the command writes and reports them in.
-DOMAINS = ("TA", "TE", "TV", "TS", "SE", "SV")
+DOMAINS = ("TA", "TE", "TV", "TS", "DM", "SE", "SV")

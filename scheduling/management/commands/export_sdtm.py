@@ -1,16 +1,17 @@
 """manage.py export_sdtm [--protocol CODE] --output DIR: the CDISC SDTM datasets TA, TE, TV,
-TS, SE and SV as CSV and SAS transport v5 files (docs/sdtm.md)."""
+TS, DM, SE and SV as CSV and SAS transport v5 files (docs/sdtm.md)."""
 
 from pathlib import Path
 
 from participants.cli import InputError, StaffCommand, printable, protocol_named, text_argument
 from scheduling.exports.sdtm import export
+from scheduling.exports.sdtm.demographics import DatasetError
 from scheduling.exports.sdtm.writing import OutputError
 
 
 class Command(StaffCommand):
     help = (
-        "Write a protocol's CDISC SDTM datasets (TA, TE, TV, TS, SE, SV) into a folder, each "
+        "Write a protocol's CDISC SDTM datasets (TA, TE, TV, TS, DM, SE, SV) into a folder, each "
         "as CSV and SAS transport version 5 (.xpt); all or nothing (docs/sdtm.md)."
     )
 
@@ -25,7 +26,7 @@ class Command(StaffCommand):
         found = protocol_named(protocol)
         try:
             counts = export(found, Path(output))
-        except OutputError as error:
+        except (OutputError, DatasetError) as error:
             raise InputError([printable(str(error))]) from None
         except ValueError as error:
             raise InputError([f"protocol: {error}."]) from None
