@@ -146,7 +146,8 @@ def test_staff_messages_are_collected_from_templates_and_modules():
     assert "admin/scheduling/participant/change_form.html" in origins
     assert "admin/scheduling/calendar.html" in origins
     assert "admin/scheduling/visit/day_picker.html" in origins
-    assert "participants/models.py" in origins
+    assert "participants/models/people.py" in origins  # the models: a package of modules
+    assert "scheduling/models/visits.py" in origins
     assert "scheduling/admin/visit_rows.py" in origins
     assert "scheduling/mail/dispatch_health.py" in origins
     keys = {message.key for message in staff_messages()}
