@@ -27,7 +27,8 @@ IDEMPOTENCY_KEPT = datetime.timedelta(days=7)
 
 
 def key_digest(key: str) -> str:
-    """The stored form of a key: its SHA-256, in hex."""
+    """The stored form of a secret (an API key here; a calendar feed's URL secret in
+    scheduling.exports.feeds): its SHA-256, in hex."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 

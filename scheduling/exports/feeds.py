@@ -9,7 +9,6 @@ revoked feed is not found at all: both are the same 404.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -17,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from participants import roles
+from participants.api_tokens import key_digest
 from participants.history import stamp
 from participants.validators import validate_single_line
 from scheduling.models import CalendarFeed
@@ -27,10 +27,6 @@ PREFIX_LENGTH = 6
 FETCH_RECORDED_EVERY = datetime.timedelta(hours=1)
 CREATE = "scheduling.add_calendarfeed"
 CHANGE = "scheduling.change_calendarfeed"
-
-
-def secret_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_feed(site, *, label: str, by) -> tuple[CalendarFeed, str]:
@@ -48,7 +44,7 @@ def create_feed(site, *, label: str, by) -> tuple[CalendarFeed, str]:
     feed = CalendarFeed(
         site=site,
         label=label,
-        digest=secret_digest(secret),
+        digest=key_digest(secret),
         prefix=secret[:PREFIX_LENGTH],
         created_at=timezone.now(),
         created_by=by,
@@ -78,7 +74,7 @@ def feed_for_secret(secret: str) -> CalendarFeed | None:
     """The feed whose secret is ``secret``, with its site, or None (unknown or revoked)."""
     return (
         CalendarFeed.objects.select_related("site")
-        .filter(digest=secret_digest(secret), revoked_at__isnull=True)
+        .filter(digest=key_digest(secret), revoked_at__isnull=True)
         .first()
     )
 
