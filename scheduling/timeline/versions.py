@@ -358,11 +358,7 @@ def activate_version(
             .order_by("subject_id")
         )
         followed = Followed.of_all(p.pk for p in participants)
-        numbers = dict(
-            ProtocolVersion.objects.filter(protocol_id=version.protocol_id).values_list(
-                "id", "number"
-            )
-        )
+        numbers = _numbers(version.protocol_id)
         moves = []
         for participant in participants:
             current = followed.get(participant.pk)
@@ -400,11 +396,7 @@ def record_reconsent(
 
     def apply():
         changes = VersionChanges(version, site, on)
-        numbers = dict(
-            ProtocolVersion.objects.filter(protocol_id=version.protocol_id).values_list(
-                "id", "number"
-            )
-        )
+        numbers = _numbers(version.protocol_id)
         changes.participants += _take_up(
             [Move(participant, current, on, TakeUp.RECONSENT)],
             version,
@@ -475,6 +467,11 @@ def _refuse_reconsent(participant, version, on, current) -> None:
                     f"on {current.since.isoformat()}."
                 }
             )
+
+
+def _numbers(protocol_id: int) -> dict[int, str]:
+    """Version id → number, of every version of the protocol."""
+    return dict(ProtocolVersion.objects.filter(protocol_id=protocol_id).values_list("id", "number"))
 
 
 @dataclass(frozen=True)
