@@ -41,10 +41,11 @@ class Snapshot:
     result: dict  # what load_demo_data returned
     removed: dict[str, list[str]]  # table → keys of rows the load changed or deleted
     added: dict[str, bytes]  # table → rows the load added or changed (COPY text format)
+    tables: dict[str, Table]  # the catalogue as it was (the same for the same fingerprint)
 
     def replay(self) -> dict:
         """Put the load's rows back in the current transaction, as the load left them."""
-        tables = {table.name: table for table in _tables()}
+        tables = self.tables
         cursor = connection.connection.cursor()  # psycopg's own: COPY, and sql.Identifier
         for name, keys in self.removed.items():
             statement = SQL("DELETE FROM {} WHERE {}::text = ANY(%s)")
@@ -107,7 +108,12 @@ def capture() -> Snapshot:
         fresh = [line for line in new if line not in old_rows]
         if fresh:
             added[table.name] = "".join(line + "\n" for line in fresh).encode()
-    return Snapshot(result=result, removed=removed, added=added)
+    return Snapshot(
+        result=result,
+        removed=removed,
+        added=added,
+        tables={table.name: table for table in tables},
+    )
 
 
 def dump(table: str) -> list[str]:
